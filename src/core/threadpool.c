@@ -1,0 +1,119 @@
+#include "core/threadpool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "tilewhisper/status.h"
+
+/* Workers sleep on a condition variable between jobs; a job is published by
+ * bumping `generation`.  Static task assignment keeps results reproducible. */
+struct tw_threadpool {
+  int n_threads;
+  pthread_t *threads;
+  pthread_mutex_t lock;
+  pthread_cond_t wake, done;
+  unsigned long generation;
+  int pending; /* workers still running the current job */
+  int stopping;
+  size_t n_tasks;
+  tw_task_fn fn;
+  void *arg;
+};
+
+typedef struct worker_arg {
+  tw_threadpool *pool;
+  int index;
+} worker_arg;
+
+static void run_share(tw_threadpool *p, int index) {
+  for (size_t t = (size_t)index; t < p->n_tasks; t += (size_t)p->n_threads) p->fn(p->arg, t, index);
+}
+
+static void *worker_main(void *raw) {
+  worker_arg wa = *(worker_arg *)raw;
+  free(raw);
+  tw_threadpool *p = wa.pool;
+  unsigned long seen = 0;
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    while (!p->stopping && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
+    if (p->stopping) break;
+    seen = p->generation;
+    pthread_mutex_unlock(&p->lock);
+    run_share(p, wa.index);
+    pthread_mutex_lock(&p->lock);
+    if (--p->pending == 0) pthread_cond_signal(&p->done);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+int tw_threadpool_create(int n_threads, tw_threadpool **out) {
+  *out = NULL;
+  if (n_threads < 1 || n_threads > 1024) return TW_EINVAL;
+  tw_threadpool *p = calloc(1, sizeof *p);
+  if (!p) return TW_ENOMEM;
+  p->n_threads = 1;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  pthread_cond_init(&p->done, NULL);
+  if (n_threads > 1) {
+    p->threads = calloc((size_t)n_threads, sizeof *p->threads);
+    if (!p->threads) {
+      tw_threadpool_destroy(p);
+      return TW_ENOMEM;
+    }
+  }
+  for (int i = 1; i < n_threads; i++) {
+    worker_arg *wa = malloc(sizeof *wa);
+    if (!wa) {
+      tw_threadpool_destroy(p);
+      return TW_ENOMEM;
+    }
+    wa->pool = p;
+    wa->index = i;
+    if (pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
+      free(wa);
+      tw_threadpool_destroy(p);
+      return TW_ENOMEM;
+    }
+    p->n_threads = i + 1;
+  }
+  *out = p;
+  return TW_OK;
+}
+
+void tw_threadpool_destroy(tw_threadpool *p) {
+  if (!p) return;
+  pthread_mutex_lock(&p->lock);
+  p->stopping = 1;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  for (int i = 1; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
+  pthread_mutex_destroy(&p->lock);
+  pthread_cond_destroy(&p->wake);
+  pthread_cond_destroy(&p->done);
+  free(p->threads);
+  free(p);
+}
+
+int tw_threadpool_size(const tw_threadpool *p) { return p ? p->n_threads : 1; }
+
+void tw_threadpool_run(tw_threadpool *p, size_t n_tasks, tw_task_fn fn, void *arg) {
+  if (!p || p->n_threads == 1 || n_tasks <= 1) {
+    for (size_t t = 0; t < n_tasks; t++) fn(arg, t, 0);
+    return;
+  }
+  pthread_mutex_lock(&p->lock);
+  p->n_tasks = n_tasks;
+  p->fn = fn;
+  p->arg = arg;
+  p->pending = p->n_threads - 1;
+  p->generation++;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  run_share(p, 0);
+  pthread_mutex_lock(&p->lock);
+  while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
+  pthread_mutex_unlock(&p->lock);
+}

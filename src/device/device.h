@@ -1,0 +1,178 @@
+/* The device interface (private).  See docs/device-interface.md.
+ *
+ * A device is { iface, data describing it, impl }, as in ggml's backends.
+ * The engine reads the device's kernel set and cost figures as data and
+ * never switches on a device's name.  Two ways to run work:
+ *
+ *  - the command queue (fixed-shape devices: fixed, emu, opencl, ref):
+ *    submit() enqueues a list of WRITE / KERNEL / READ commands that run in
+ *    order; wait() blocks on a fence.  Device memory is reached only through
+ *    tw_dbuf buffers and explicit copies.
+ *  - the direct path (host devices whose kernel takes any shape: cpu):
+ *    weight_prepare() lays a weight out in the device's own format once and
+ *    gemm() runs a whole C = A.W (+bias) in one invocation.
+ *
+ * Optional methods are NULL when a device does not offer them. */
+#ifndef TW_DEVICE_DEVICE_H
+#define TW_DEVICE_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/threadpool.h"
+#include "tilewhisper/bf16.h"
+#include "tilewhisper/gemm.h"
+
+#define TW_MAX_KERNELS 16
+
+enum tw_kernel_flags {
+  /* Takes any m, k, n up to mk, kk, nk (0 = unbounded) per invocation. */
+  TW_KERNEL_ANY_SHAPE = 1u << 0,
+  /* Can add into C (C += A.B), so the K loop runs on the device. */
+  TW_KERNEL_ACCUM_K = 1u << 1,
+  /* Writes C as bf16 (2 bytes per element) instead of fp32. */
+  TW_KERNEL_OUT_BF16 = 1u << 2,
+};
+
+typedef struct tw_kernel_info {
+  char name[32];        /* "64x64x512" or "64x64x512a" */
+  int mk, kk, nk;       /* rows of A and C, depth, columns of B and C per invocation */
+  unsigned flags;       /* tw_kernel_flags */
+  size_t dev_mem_bytes; /* device memory one invocation needs: A + B + C tiles */
+  double flops_per_s;   /* this shape's throughput; 0 = the device's figure */
+} tw_kernel_info;
+
+typedef struct tw_device_costs {
+  double invoke_s;        /* fixed cost of one kernel invocation */
+  double submit_s;        /* fixed cost of one submission (enqueue + fence) */
+  double h2d_bytes_per_s; /* host -> device copy bandwidth */
+  double d2h_bytes_per_s; /* device -> host copy bandwidth */
+  double flops_per_s;     /* kernel throughput when a kernel has no own figure */
+  size_t mem_bytes;       /* device memory capacity; 0 = unlimited */
+  size_t max_batch;       /* invocations per submission; 0 = unlimited */
+  int overlap;            /* copies of one submission overlap compute of another */
+  int host_memory;        /* device buffers are host memory (no real copies) */
+} tw_device_costs;
+
+/* A device buffer.  `bytes` is checked by every command; `host` is the
+ * memory for host-memory devices, NULL otherwise; `impl` is the device's. */
+typedef struct tw_dbuf {
+  size_t bytes;
+  void *host;
+  void *impl;
+} tw_dbuf;
+
+typedef enum tw_cmd_op { TW_CMD_WRITE = 1, TW_CMD_READ, TW_CMD_KERNEL } tw_cmd_op;
+
+/* One queued command.  Host memory named by WRITE/READ must stay valid until
+ * the submission's fence has been waited on.  KERNEL: A is bf16 m x k
+ * (row-major, lda elements), B is bf16 k x n (ldb), C is fp32 (or bf16 with
+ * TW_KERNEL_OUT_BF16) m x n (ldc); offsets in bytes. */
+typedef struct tw_cmd {
+  tw_cmd_op op;
+  tw_dbuf *buf;      /* WRITE/READ */
+  size_t offset;     /* WRITE/READ, bytes */
+  size_t bytes;      /* WRITE/READ */
+  const void *src;   /* WRITE */
+  void *dst;         /* READ */
+  int kernel;        /* KERNEL: index into the device's kernel set */
+  tw_dbuf *a, *b, *c;
+  size_t a_off, b_off, c_off;
+  size_t lda, ldb, ldc;
+  int m, k, n;
+  int accumulate;    /* C += A.B; needs TW_KERNEL_ACCUM_K */
+} tw_cmd;
+
+/* Time the device spent on a range of submissions. */
+typedef struct tw_exec_times {
+  double transfer_s;
+  double compute_s;
+  double modeled_s; /* the device's modeled time, where it models one */
+} tw_exec_times;
+
+/* Direct path (any-shape host devices). */
+typedef struct tw_weight_src {
+  const void *data;
+  tw_dtype dtype; /* F32 or BF16 */
+  size_t k, n, ld;
+  tw_dtype storage; /* F32 or BF16 */
+} tw_weight_src;
+
+typedef struct tw_direct_gemm {
+  size_t m, k, n;
+  const void *a;
+  tw_dtype a_type; /* F32 or BF16 */
+  size_t lda;
+  tw_dtype a_compute; /* BF16: round A to bf16 first; F32: use as is */
+  const void *weight; /* handle from weight_prepare */
+  const float *bias;  /* N values or NULL */
+  float *c;
+  size_t ldc;
+} tw_direct_gemm;
+
+typedef struct tw_device tw_device;
+
+typedef struct tw_device_iface {
+  void (*destroy)(tw_device *dev); /* frees impl; the core frees dev */
+  int (*buffer_alloc)(tw_device *dev, size_t bytes, tw_dbuf **out);
+  void (*buffer_free)(tw_device *dev, tw_dbuf *buf);
+  /* Enqueue n commands (copied; the array may be reused at once) and return
+   * a fence that wait() takes.  Errors found while enqueueing return
+   * immediately; errors found while running are returned by wait(). */
+  int (*submit)(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence);
+  /* Block until every submission up to `fence` has run.  Returns the first
+   * error among them; adds their times into *times (may be NULL). */
+  int (*wait)(tw_device *dev, uint64_t fence, tw_exec_times *times);
+  /* Direct path, optional. */
+  int (*weight_prepare)(tw_device *dev, const tw_weight_src *src, void **handle);
+  void (*weight_release)(tw_device *dev, void *handle);
+  int (*gemm)(tw_device *dev, const tw_direct_gemm *g);
+} tw_device_iface;
+
+struct tw_device {
+  const tw_device_iface *iface;
+  char name[32];
+  tw_kernel_info kernels[TW_MAX_KERNELS];
+  int n_kernels;
+  tw_device_costs costs;
+  tw_errbuf err;       /* message of the device's last failure */
+  tw_threadpool *pool; /* borrowed from the context; may be NULL */
+  void *impl;
+};
+
+/* What a device constructor gets. */
+typedef struct tw_device_config {
+  const char *kernels;        /* kernel spec, NULL = device default */
+  const char *options;        /* "key=value,..." NULL = defaults */
+  const char *selector;       /* text after ':' in the device name ("0.1"), or NULL */
+  tw_threadpool *pool;        /* borrowed */
+} tw_device_config;
+
+typedef int (*tw_device_create_fn)(const tw_device_config *cfg, tw_device **out);
+
+/* Registry: create by name ("cpu", "emu", "opencl:0.0", ...). */
+int tw_device_create(const char *name, const tw_device_config *cfg, tw_device **out);
+void tw_device_destroy(tw_device *dev); /* NULL is a no-op */
+/* Names of the devices compiled in, NULL-terminated. */
+const char *const *tw_device_names(void);
+
+/* Helpers shared by device implementations (src/device/device.c). */
+tw_device *tw_device_alloc(const tw_device_iface *iface, const char *name);
+/* Parses "MxKxN[a][b],..." into dev->kernels (a = accumulates over K,
+ * b = bf16 output), filling dev_mem_bytes from the shape. */
+int tw_kernel_spec_parse(tw_device *dev, const char *spec);
+/* Checks a command's extents against its buffers and the kernel set. */
+int tw_cmd_validate(const tw_device *dev, const tw_cmd *cmd);
+/* Looks up "key" in a "k=v,k=v" option string; copies its value. Returns 1
+ * if found, 0 if not. */
+int tw_option_get(const char *options, const char *key, char *value, size_t cap);
+
+/* Host-memory buffers (for devices whose memory is host memory). */
+int tw_host_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out);
+void tw_host_buffer_free(tw_device *dev, tw_dbuf *buf);
+/* Runs one validated command on host-memory buffers with the portable tile
+ * kernel; used by synchronous host devices. */
+int tw_host_cmd_run(tw_device *dev, const tw_cmd *cmd);
+
+#endif

@@ -1,0 +1,36 @@
+#include "gemm/reference.h"
+
+#include <stdlib.h>
+
+#include "tilewhisper/bf16.h"
+#include "tilewhisper/status.h"
+
+int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t lda, const float *b,
+                     size_t ldb, const float *bias, double *c, size_t ldc, int round_inputs) {
+  double *bd = malloc(sizeof(double) * k * n);
+  double *row = malloc(sizeof(double) * n);
+  if (!bd || !row) {
+    free(bd);
+    free(row);
+    return TW_ENOMEM;
+  }
+  for (size_t p = 0; p < k; p++)
+    for (size_t j = 0; j < n; j++) {
+      float v = b[p * ldb + j];
+      bd[p * n + j] = round_inputs ? tw_round_bf16(v) : v;
+    }
+  for (size_t i = 0; i < m; i++) {
+    for (size_t j = 0; j < n; j++) row[j] = 0.0;
+    for (size_t p = 0; p < k; p++) {
+      float v = a[i * lda + p];
+      double av = round_inputs ? tw_round_bf16(v) : v;
+      const double *brow = bd + p * n;
+      for (size_t j = 0; j < n; j++) row[j] += av * brow[j];
+    }
+    for (size_t j = 0; j < n; j++) c[i * ldc + j] = row[j] + (bias ? (double)bias[j] : 0.0);
+  }
+  free(bd);
+  free(row);
+  return TW_OK;
+}
+

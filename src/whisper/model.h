@@ -1,0 +1,85 @@
+/* The Whisper model: immutable once loaded (hparams, mel filters, vocab,
+ * weights), shareable across threads; mutable per-run buffers live in the
+ * encoder state, not here (whisper.cpp's model/state split).
+ *
+ * Tensor shapes are given as PyTorch shapes, row-major; ne[] holds them in
+ * ggml's order (fastest-varying first), as the file does.  Weight data points
+ * into the memory-mapped file (or, for models built in memory by tests, into
+ * caller-owned arrays). */
+#ifndef TW_WHISPER_MODEL_H
+#define TW_WHISPER_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct tw_whisper_hparams {
+  int32_t n_vocab;
+  int32_t n_audio_ctx;   /* 1500 */
+  int32_t n_audio_state; /* 384 tiny, 512 base, 768 small, 1024 medium, 1280 large */
+  int32_t n_audio_head;
+  int32_t n_audio_layer;
+  int32_t n_text_ctx;
+  int32_t n_text_state;
+  int32_t n_text_head;
+  int32_t n_text_layer;
+  int32_t n_mels; /* 80, or 128 for large-v3 */
+  int32_t ftype;  /* 0 = all f32, 1 = f16 matrices */
+} tw_whisper_hparams;
+
+typedef enum tw_tensor_type { TW_TENSOR_F32 = 0, TW_TENSOR_F16 = 1 } tw_tensor_type;
+
+typedef struct tw_tensor {
+  char name[64];
+  tw_tensor_type type;
+  int n_dims;
+  int64_t ne[4];      /* ggml order: ne[0] is the fastest-varying dimension */
+  const void *data;   /* n_elements values of `type` */
+  size_t n_elements;
+  size_t file_offset; /* byte offset of the data in the file (0 if in memory) */
+} tw_tensor;
+
+/* One encoder block.  PyTorch names: encoder.blocks.N.<field>. */
+typedef struct tw_encoder_layer {
+  const tw_tensor *attn_ln_w, *attn_ln_b; /* attn_ln.{weight,bias}        [n_state] */
+  const tw_tensor *attn_q_w, *attn_q_b;   /* attn.query.{weight,bias}     [n_state, n_state], [n_state] */
+  const tw_tensor *attn_k_w;              /* attn.key.weight (no bias)    [n_state, n_state] */
+  const tw_tensor *attn_v_w, *attn_v_b;   /* attn.value.{weight,bias}     [n_state, n_state], [n_state] */
+  const tw_tensor *attn_out_w, *attn_out_b; /* attn.out.{weight,bias}     [n_state, n_state], [n_state] */
+  const tw_tensor *mlp_ln_w, *mlp_ln_b;   /* mlp_ln.{weight,bias}         [n_state] */
+  const tw_tensor *mlp_0_w, *mlp_0_b;     /* mlp.0.{weight,bias}          [4 n_state, n_state], [4 n_state] */
+  const tw_tensor *mlp_2_w, *mlp_2_b;     /* mlp.2.{weight,bias}          [n_state, 4 n_state], [n_state] */
+} tw_encoder_layer;
+
+typedef struct tw_whisper_model {
+  tw_whisper_hparams hp;
+  char path[1024];
+
+  /* mel filter bank [n_mel, n_fft/2+1 = 201], row-major */
+  int32_t n_mel, n_fft_bins;
+  const float *mel_filters;
+
+  /* vocabulary: n_vocab tokens, token i is bytes[i] of length lens[i] */
+  int32_t n_vocab_file;
+  const char **token_bytes;
+  uint32_t *token_lens;
+
+  /* encoder */
+  const tw_tensor *enc_pos_emb;            /* encoder.positional_embedding [n_audio_ctx, n_state] f32 */
+  const tw_tensor *conv1_w, *conv1_b;      /* encoder.conv1.{weight,bias} [n_state, n_mels, 3], [n_state] */
+  const tw_tensor *conv2_w, *conv2_b;      /* encoder.conv2.{weight,bias} [n_state, n_state, 3], [n_state] */
+  tw_encoder_layer *enc_layers;            /* n_audio_layer blocks */
+  const tw_tensor *enc_ln_post_w, *enc_ln_post_b; /* encoder.ln_post.{weight,bias} [n_state] */
+
+  /* every tensor of the file, in file order (decoder tensors included) */
+  tw_tensor *tensors;
+  size_t n_tensors;
+
+  /* owned resources */
+  void *map;
+  size_t map_bytes;
+  void *owned; /* loader-private allocations */
+} tw_whisper_model;
+
+#endif

@@ -1,0 +1,55 @@
+#include "tw_test.h"
+
+#include <stdlib.h>
+
+int tw_test_failures;
+int tw_test_checks;
+
+int tw_test_finish(const char *name) {
+  printf("%s: %d passed, %d failed\n", name, tw_test_checks - tw_test_failures, tw_test_failures);
+  return tw_test_failures ? 1 : 0;
+}
+
+uint64_t tw_rng_next(tw_rng *r) {
+  uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+double tw_rng_uniform(tw_rng *r) { return (double)(tw_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double tw_rng_normal(tw_rng *r) {
+  double u1 = tw_rng_uniform(r), u2 = tw_rng_uniform(r);
+  if (u1 < 1e-300) u1 = 1e-300;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+int tw_rng_range(tw_rng *r, int lo, int hi) {
+  return lo + (int)(tw_rng_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+void tw_fill_uniform(tw_rng *r, float *x, size_t n, float lo, float hi) {
+  for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)tw_rng_uniform(r);
+}
+
+double tw_rel_frobenius(const float *x, size_t ldx, const double *ref, size_t ldr, size_t m,
+                        size_t n, double *max_abs) {
+  double num = 0, den = 0, mx = 0;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double d = (double)x[i * ldx + j] - ref[i * ldr + j];
+      num += d * d;
+      den += ref[i * ldr + j] * ref[i * ldr + j];
+      if (fabs(d) > mx || d != d) mx = fabs(d);
+    }
+  if (max_abs) *max_abs = mx;
+  return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+const char *tw_test_data(const char *file) {
+  static char path[4096];
+  const char *dir = getenv("TW_TEST_DATA");
+  snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
+  return path;
+}

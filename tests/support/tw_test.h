@@ -1,0 +1,58 @@
+/* Minimal test harness: CHECK-style assertions that count failures, a
+ * deterministic RNG, and the fp64 reference GEMM used as the oracle. */
+#ifndef TW_TEST_H
+#define TW_TEST_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tilewhisper/bf16.h"
+
+extern int tw_test_failures;
+extern int tw_test_checks;
+
+#define CHECK(cond)                                                             \
+  do {                                                                          \
+    tw_test_checks++;                                                           \
+    if (!(cond)) {                                                              \
+      tw_test_failures++;                                                       \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                           \
+  } while (0)
+
+#define CHECK_MSG(cond, ...)                                                    \
+  do {                                                                          \
+    tw_test_checks++;                                                           \
+    if (!(cond)) {                                                              \
+      tw_test_failures++;                                                       \
+      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);  \
+      fprintf(stderr, __VA_ARGS__);                                             \
+      fputc('\n', stderr);                                                      \
+    }                                                                           \
+  } while (0)
+
+/* Prints "N passed, N failed" and returns the process exit code. */
+int tw_test_finish(const char *name);
+
+/* splitmix64-based generator, reproducible everywhere. */
+typedef struct tw_rng {
+  uint64_t state;
+} tw_rng;
+uint64_t tw_rng_next(tw_rng *r);
+double tw_rng_uniform(tw_rng *r);               /* [0, 1) */
+double tw_rng_normal(tw_rng *r);                /* N(0, 1) */
+int tw_rng_range(tw_rng *r, int lo, int hi);    /* [lo, hi] */
+void tw_fill_uniform(tw_rng *r, float *x, size_t n, float lo, float hi);
+
+#include "gemm/reference.h"
+
+/* ||x - ref||_F / ||ref||_F over m x n, and max |x - ref|. */
+double tw_rel_frobenius(const float *x, size_t ldx, const double *ref, size_t ldr, size_t m,
+                        size_t n, double *max_abs);
+
+/* Path of a fixture in tests/data (from $TW_TEST_DATA). */
+const char *tw_test_data(const char *file);
+
+#endif
