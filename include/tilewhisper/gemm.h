@@ -73,6 +73,12 @@ typedef struct tw_weight_desc {
 
 int tw_weight_prepare(tw_context *ctx, const tw_weight_desc *desc, tw_weight **out);
 void tw_weight_destroy(tw_weight *w);
+
+/* Replaces the weight's values in place (same shape, dtype and layout as at
+ * prepare time, new data pointer and leading dimension), reusing its device
+ * storage: no allocation.  For operands that change per call but are used as
+ * the B side of a GEMM, such as attention's K^T and V. */
+int tw_weight_update(tw_weight *w, const void *data, size_t ld);
 size_t tw_weight_k(const tw_weight *w);
 size_t tw_weight_n(const tw_weight *w);
 

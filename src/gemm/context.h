@@ -1,0 +1,12 @@
+/* Internal view of a context for the layers above the engine (whisper). */
+#ifndef TW_GEMM_CONTEXT_H
+#define TW_GEMM_CONTEXT_H
+
+#include "core/threadpool.h"
+#include "tilewhisper/gemm.h"
+
+/* The context's worker pool (never NULL for a live context); callers may run
+ * their own host-side work on it between GEMM calls. */
+tw_threadpool *tw_context_pool(tw_context *ctx);
+
+#endif
