@@ -112,10 +112,12 @@ typedef struct tw_gemm_options {
   tw_dtype a_compute;
 } tw_gemm_options;
 
-int tw_gemm(tw_context *ctx, size_t m, const void *a, tw_dtype a_type, size_t lda,
+/* A is m x k with leading dimension lda >= k; k must equal the weight's K.
+ * C is m x N with ldc >= N.  stats may be NULL. */
+int tw_gemm(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
             const tw_weight *w, float *c, size_t ldc, tw_gemm_stats *stats);
 
-int tw_gemm_ex(tw_context *ctx, size_t m, const void *a, tw_dtype a_type, size_t lda,
+int tw_gemm_ex(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
                const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
                tw_gemm_stats *stats);
 
