@@ -39,39 +39,48 @@
 static int emu_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out) {
   emu_state *st = dev->impl;
   *out = NULL;
+  emu_buf *b = calloc(1, sizeof *b);
+  void *mem = b ? calloc(bytes ? bytes : 1, 1) : NULL;
+  if (!mem) {
+    free(b);
+    return tw_err(&dev->err, TW_ENOMEM, "emu: out of host memory for a %zu-byte buffer", bytes);
+  }
   pthread_mutex_lock(&st->mu);
   size_t used = st->mem_used;
   int fits = bytes <= st->mem_cap && used <= st->mem_cap - bytes;
-  if (fits) st->mem_used += bytes;
+  if (fits) {
+    st->mem_used += bytes;
+    b->next = st->buffers;
+    if (st->buffers) st->buffers->prev = b;
+    st->buffers = b;
+  }
   pthread_mutex_unlock(&st->mu);
-  if (!fits)
+  if (!fits) {
+    free(mem);
+    free(b);
     return tw_err(&dev->err, TW_EBUDGET,
                   "emu: cannot allocate %zu bytes of device memory: %zu of %zu bytes in use "
                   "(option mem_mb)",
                   bytes, used, st->mem_cap);
-  tw_dbuf *b = calloc(1, sizeof *b);
-  void *mem = b ? calloc(bytes ? bytes : 1, 1) : NULL;
-  if (!mem) {
-    free(b);
-    pthread_mutex_lock(&st->mu);
-    st->mem_used -= bytes;
-    pthread_mutex_unlock(&st->mu);
-    return tw_err(&dev->err, TW_ENOMEM, "emu: out of host memory for a %zu-byte buffer", bytes);
   }
-  b->bytes = bytes;
-  b->impl = mem;
-  *out = b;
+  b->dbuf.bytes = bytes;
+  b->dbuf.impl = mem;
+  *out = &b->dbuf;
   return TW_OK;
 }
 
 static void emu_buffer_free(tw_device *dev, tw_dbuf *buf) {
   if (!buf) return;
   emu_state *st = dev->impl;
+  emu_buf *b = (emu_buf *)buf; /* dbuf is the first member */
   pthread_mutex_lock(&st->mu);
   st->mem_used -= buf->bytes;
+  if (b->prev) b->prev->next = b->next;
+  else st->buffers = b->next;
+  if (b->next) b->next->prev = b->prev;
   pthread_mutex_unlock(&st->mu);
   free(buf->impl);
-  free(buf);
+  free(b);
 }
 
 static void emu_destroy(tw_device *dev) {

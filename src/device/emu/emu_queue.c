@@ -120,6 +120,12 @@ void emu_queue_destroy(emu_state *st) {
       s = next;
     }
     pthread_join(st->thread, NULL); /* the running submission finishes first */
+    while (st->buffers) {
+      emu_buf *b = st->buffers;
+      st->buffers = b->next;
+      free(b->dbuf.impl);
+      free(b);
+    }
     pthread_cond_destroy(&st->done);
     pthread_cond_destroy(&st->work);
     pthread_mutex_destroy(&st->mu);

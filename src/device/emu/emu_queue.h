@@ -16,6 +16,13 @@ typedef struct emu_sub {
   tw_cmd cmds[]; /* copied at submit */
 } emu_sub;
 
+/* A device buffer: the public tw_dbuf first, then the list of live buffers
+ * (freed at destroy if the caller did not). */
+typedef struct emu_buf {
+  tw_dbuf dbuf; /* dbuf.impl is the device memory */
+  struct emu_buf *prev, *next;
+} emu_buf;
+
 typedef struct emu_state {
   pthread_t thread;
   int started;
@@ -34,6 +41,7 @@ typedef struct emu_state {
   char err_msg[TW_ERRMSG_MAX];
   tw_exec_times pending; /* times of finished submissions not yet reported */
   size_t mem_used, mem_cap;
+  emu_buf *buffers; /* live buffers */
   /* Read-only after creation. */
   tw_emu_profile profile;
   double call_s;
@@ -44,7 +52,7 @@ typedef struct emu_state {
 
 int emu_queue_start(emu_state *st);
 /* Cancels submissions not yet started, lets the running one finish, joins
- * the thread and frees st.  NULL is a no-op. */
+ * the thread, frees buffers still allocated and st.  NULL is a no-op. */
 void emu_queue_destroy(emu_state *st);
 int emu_queue_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence);
 int emu_queue_wait(tw_device *dev, uint64_t fence, tw_exec_times *times);
