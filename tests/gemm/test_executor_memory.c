@@ -20,7 +20,8 @@ static int run(tw_context *ctx, size_t m, size_t k, size_t n, const char *kernel
     tw_gemm_options o = {.kernel = kernel};
     rc = tw_gemm_ex(ctx, m, k, a, TW_DTYPE_F32, k, wt, c, n, &o, NULL);
   }
-  CHECK_MSG(rc == TW_OK, "%zux%zux%zu on %s: %s", m, k, n, kernel, tw_context_last_error(ctx));
+  CHECK_MSG(rc == TW_OK, "%zux%zux%zu on %s: %s", m, k, n, kernel ? kernel : "the planned kernel",
+            tw_context_last_error(ctx));
   tw_weight_destroy(wt);
   free(a), free(w), free(c);
   return rc;
