@@ -242,6 +242,26 @@ static void modeled_time(void) {
   tw_device_destroy(dev);
 }
 
+/* profile=custom and overrides; malformed values are refused with the key. */
+static void profile_options(void) {
+  tw_device *dev = make_emu(NULL, "profile=custom,invoke_us=10,submit_us=5,gbps=2,gflops=3");
+  if (dev) {
+    CHECK(near(dev->costs.invoke_s, 10e-6) && near(dev->costs.submit_s, 5e-6));
+    CHECK(near(dev->costs.h2d_bytes_per_s, 2e9) && near(dev->costs.d2h_bytes_per_s, 2e9));
+    CHECK(near(dev->costs.flops_per_s, 3e9));
+    tw_device_destroy(dev);
+  }
+  tw_emu_profile p;
+  CHECK(tw_emu_profile_from_options("profile=xdna1,invoke_us=7", &p, NULL) == TW_OK);
+  CHECK(near(p.invoke_s, 7e-6) && near(p.flops_per_s, 1.94e12)); /* override on top */
+  tw_errbuf e;
+  CHECK(tw_emu_profile_from_options("gbps=fast", &p, &e) == TW_EINVAL);
+  CHECK_MSG(strstr(e.msg, "gbps"), "%s", e.msg);
+  tw_device_config cfg = {.options = "mem_mb=lots"};
+  CHECK(tw_device_create("emu", &cfg, &dev) == TW_EINVAL);
+  CHECK_MSG(strstr(tw_last_error(), "mem_mb"), "%s", tw_last_error());
+}
+
 static tw_context *make_ctx(const char *options) {
   tw_context_options o;
   tw_context_options_init(&o);
@@ -345,5 +365,6 @@ int main(void) {
   modeled_time();
   strategy_counts();
   cross_device();
+  profile_options();
   return tw_test_finish("test_emu");
 }
