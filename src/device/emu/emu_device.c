@@ -11,7 +11,8 @@
  * (profile.h) and, with call_us, a real delay per invocation.
  *
  * Options ("key=value,..."):
- *   profile=seed|xdna1|custom  invoke_us, submit_us, gbps, gflops  (profile.h)
+ *   profile=seed (default), xdna1 or custom; overrides invoke_us, submit_us,
+ *                   gbps, gflops (profile.h)
  *   mem_mb=512      device memory capacity
  *   kernel_kb=2048  local memory one invocation's tiles may take: XDNA1's
  *                   four 512 KiB memory tiles (L2) hold a kernel's operands;
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/timing.h"
 #include "device/emu/emu_queue.h"
 #include "device/emu/profile.h"
 #include "device/registry.h"
