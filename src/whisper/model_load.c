@@ -33,7 +33,7 @@ static int map_file(const char *path, tw_whisper_model *m, tw_errbuf *err) {
   }
   if (st.st_size < 4) {
     close(fd);
-    return tw_err(err, TW_EFORMAT, "%s: file of %lld bytes has no magic", path,
+    return tw_err(err, TW_EFORMAT, "%s: truncated at offset 0: file of %lld bytes has no magic", path,
                   (long long)st.st_size);
   }
   void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -147,8 +147,12 @@ static int read_all(tensor_ctx *c, unsigned flags) {
     int rc = read_record(c);
     if (rc) return rc;
   }
-  for (size_t i = 0; i < c->n_specs; i++) {
-    if (c->file_index[i] >= 0 || !c->specs[i].encoder || (flags & TW_LOAD_HEADER_ONLY)) continue;
+  /* Full load: the whole encoder, and the decoder all or nothing (so a file
+   * cut at a tensor boundary inside the decoder is still caught). */
+  int any_decoder = 0;
+  for (size_t i = 0; i < c->n_specs; i++) any_decoder |= !c->specs[i].encoder && c->file_index[i] >= 0;
+  for (size_t i = 0; i < c->n_specs && !(flags & TW_LOAD_HEADER_ONLY); i++) {
+    if (c->file_index[i] >= 0 || (!c->specs[i].encoder && !any_decoder)) continue;
     return tw_err(r->err, TW_EFORMAT, "%s: missing tensor '%s' (file ends at offset %zu)", r->path,
                   c->specs[i].name, r->size);
   }
