@@ -52,7 +52,7 @@ static int parse_option(int argc, char **argv, int i, tw_synth_options *o, const
 }
 
 int tw_cli_synth_model(int argc, char **argv) {
-  tw_synth_options o = {NULL, 0, 0, NULL, 0};
+  tw_synth_options o = {.size = NULL};
   const char *out = NULL;
   for (int i = 1; i < argc;) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

@@ -123,6 +123,8 @@ typedef struct tw_synth_options {
   uint64_t seed;           /* the weights are a pure function of the seed */
   const char *header_path; /* take vocab + mel filters from this ggml file, or NULL */
   int all_f32;             /* 0: f16 matrices (whisper.cpp ftype 1); 1: all f32 */
+  const tw_whisper_hparams *custom; /* non-NULL: these hparams instead of `size` (small
+                                       models for tests and fuzz seeds; ftype is ignored) */
 } tw_synth_options;
 
 /* Hyper-parameters of a released model size; TW_EINVAL for an unknown name. */

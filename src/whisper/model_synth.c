@@ -155,12 +155,23 @@ static int write_tensors(writer *w, const tw_whisper_hparams *hp, const tw_synth
 }
 
 static int synth_hparams(const tw_synth_options *o, tw_whisper_hparams *hp, tw_errbuf *err) {
-  int rc = tw_whisper_hparams_for_size(o->size, hp, err);
+  int rc = 0;
+  if (o->custom)
+    *hp = *o->custom;
+  else
+    rc = tw_whisper_hparams_for_size(o->size, hp, err);
   if (rc) return rc;
   if (o->n_layers < 0 || o->n_layers > 256)
     return tw_err(err, TW_ERANGE, "synth: n_layers %d out of range [1, 256]", o->n_layers);
   if (o->n_layers > 0) hp->n_audio_layer = hp->n_text_layer = o->n_layers;
   hp->ftype = o->all_f32 ? 0 : 1;
+  if (hp->n_mels != 80 && hp->n_mels != 128)
+    return tw_err(err, TW_EINVAL, "synth: n_mels %d (80 or 128)", hp->n_mels);
+  if (hp->n_audio_layer < 1 || hp->n_text_layer < 1 || hp->n_audio_state < 2 ||
+      hp->n_audio_state % 2 || hp->n_audio_head < 1 || hp->n_audio_state % hp->n_audio_head ||
+      hp->n_text_state < 1 || hp->n_text_head < 1 || hp->n_text_state % hp->n_text_head ||
+      hp->n_vocab < 1 || hp->n_audio_ctx < 1 || hp->n_text_ctx < 1)
+    return tw_err(err, TW_EINVAL, "synth: inconsistent hyper-parameters");
   return 0;
 }
 
@@ -174,8 +185,8 @@ int tw_whisper_synth_write(const tw_synth_options *o, const char *path, tw_errbu
     rc = tw_whisper_model_load_ex(o->header_path, TW_LOAD_HEADER_ONLY, &src, err);
     if (rc) return rc;
     if (src->n_mel != hp.n_mels) {
-      rc = tw_err(err, TW_EINVAL, "synth: header %s has %d mel bins, size '%s' needs %d",
-                  o->header_path, src->n_mel, o->size, hp.n_mels);
+      rc = tw_err(err, TW_EINVAL, "synth: header %s has %d mel bins, the model needs %d",
+                  o->header_path, src->n_mel, hp.n_mels);
       tw_whisper_model_free(src);
       return rc;
     }

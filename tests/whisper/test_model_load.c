@@ -224,7 +224,7 @@ static int same_file(const char *a, const char *b) {
 }
 
 static void test_synth_tiny(const char *path) {
-  tw_synth_options o = {"tiny", 2, 42, NULL, 0};
+  tw_synth_options o = {.size = "tiny", .n_layers = 2, .seed = 42};
   tw_errbuf err = {{0}};
   int rc = tw_whisper_synth_write(&o, path, &err);
   CHECK_MSG(rc == 0, "%s", err.msg);
@@ -254,7 +254,7 @@ static void test_synth_header(void) {
   int fd = mkstemp(path);
   close(fd);
   const char *hdr = tw_test_data("for-tests-ggml-base.bin");
-  tw_synth_options o = {"base", 1, 7, hdr, 0};
+  tw_synth_options o = {.size = "base", .n_layers = 1, .seed = 7, .header_path = hdr};
   tw_errbuf err = {{0}};
   CHECK_MSG(tw_whisper_synth_write(&o, path, &err) == 0, "%s", err.msg);
   tw_whisper_model *m = NULL, *h = NULL;
