@@ -50,6 +50,16 @@ static int check_range(tw_reader *r, const char *name, int32_t v, int32_t lo, in
                 lo, hi);
 }
 
+/* ggml_ftype names: what a quantized whisper.cpp file says it mostly holds. */
+static const char *ftype_name(int ft) {
+  static const char *const names[] = {"f32",     "f16",     "q4_0",   "q4_1",   "q4_1_some_f16",
+                                      "q4_2",    "q4_3",    "q8_0",   "q5_0",   "q5_1",
+                                      "q2_K",    "q3_K",    "q4_K",   "q5_K",   "q6_K",
+                                      "iq2_xxs", "iq2_xs",  "iq3_xxs", "iq1_s", "iq4_nl",
+                                      "iq3_s",   "iq2_s",   "iq4_xs", "iq1_m",  "bf16"};
+  return ft >= 0 && ft < (int)(sizeof names / sizeof names[0]) ? names[ft] : "unknown";
+}
+
 static int check_hparams(tw_reader *r, const tw_whisper_hparams *hp) {
   int rc;
   if ((rc = check_range(r, "n_vocab", hp->n_vocab, 1, 1 << 20)) ||
@@ -75,8 +85,9 @@ static int check_hparams(tw_reader *r, const tw_whisper_hparams *hp) {
   int ft = hp->ftype % 1000; /* ggml adds 1000 * quantisation version */
   if (ft != 0 && ft != 1)
     return tw_err(r->err, TW_EUNSUPPORTED,
-                  "%s: ftype %d is a quantized model; only f32 (0) and f16 (1) are supported",
-                  r->path, hp->ftype);
+                  "%s: hparam ftype %d (mostly %s): quantized models are not supported, only "
+                  "f32 (0) and f16 (1)",
+                  r->path, hp->ftype, ftype_name(ft));
   return 0;
 }
 
