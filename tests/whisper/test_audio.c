@@ -69,6 +69,36 @@ static void test_stereo_resample(const char *path) {
   tw_free(x);
 }
 
+/* 16-bit FLAC at 22.05 kHz, one channel: decoded and resampled too. */
+static void test_flac(const char *path) {
+  SF_INFO info = {0};
+  info.samplerate = 22050;
+  info.channels = 1;
+  info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+  if (!sf_format_check(&info)) {
+    printf("test_audio: libsndfile built without FLAC, skipped\n");
+    return;
+  }
+  SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+  CHECK(sf != NULL);
+  if (!sf) return;
+  enum { N = 22050 };
+  static float buf[N];
+  for (int i = 0; i < N; i++) buf[i] = (float)(0.5 * sin(6.283185307179586 * 500.0 * i / 22050));
+  CHECK(sf_writef_float(sf, buf, N) == N);
+  sf_close(sf);
+  float *x = NULL;
+  size_t n = 0;
+  tw_errbuf err = {{0}};
+  CHECK_MSG(tw_audio_load(path, &x, &n, &err) == 0, "%s", err.msg);
+  CHECK_MSG(n >= 15840 && n <= 16160, "flac: %zu samples", n);
+  size_t crossings = 0;
+  for (size_t i = 1000; i + 1 < n - 1000; i++) crossings += (x[i] < 0) != (x[i + 1] < 0);
+  double freq = crossings / 2.0 / ((double)(n - 2001) / 16000.0);
+  CHECK_MSG(fabs(freq - 500.0) < 5.0, "flac: %g Hz", freq);
+  tw_free(x);
+}
+
 static void expect_error(const char *path, int code1, int code2, const char *what) {
   float *x = (float *)&x;
   size_t n = 7;
@@ -87,6 +117,7 @@ int main(void) {
   CHECK(fd >= 0);
   close(fd);
   test_stereo_resample(path);
+  test_flac(path);
   expect_error("/nonexistent/dir/none.wav", TW_EIO, TW_EIO, "missing");
   FILE *f = fopen(path, "wb");
   fclose(f);

@@ -316,6 +316,23 @@ static void test_sizes(void) {
   unlink(path);
 }
 
+/* Fails the n-th allocation of a load for every n until a load succeeds:
+ * each failure must be TW_ENOMEM with nothing leaked (LeakSanitizer). */
+static void test_alloc_failures(const char *path) {
+  int done = 0;
+  for (long n = 1; n < 64 && !done; n++) {
+    tw_whisper_model *m = NULL;
+    tw_errbuf err = {{0}};
+    tw_mem_fail_after(n);
+    int rc = tw_whisper_model_load(path, &m, &err);
+    tw_mem_fail_after(0);
+    CHECK_MSG(rc == 0 || (rc == TW_ENOMEM && m == NULL), "fail at %ld: rc %d %s", n, rc, err.msg);
+    done = rc == 0;
+    tw_whisper_model_free(m);
+  }
+  CHECK(done);
+}
+
 /* ---- malformed files --------------------------------------------------- */
 
 static const char *const hp_names[11] = {"n_vocab",     "n_audio_ctx",   "n_audio_state",
@@ -457,6 +474,7 @@ int main(void) {
   CHECK(fd >= 0);
   close(fd);
   test_synth_tiny(path);
+  test_alloc_failures(path);
   test_synth_header();
   test_sizes();
   if (read_file(path) == 0) {
