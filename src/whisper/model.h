@@ -105,6 +105,10 @@ int tw_whisper_model_load_ex(const char *path, unsigned flags, tw_whisper_model 
                              tw_errbuf *err);
 /* = tw_whisper_model_load_ex(path, 0, out, err): all encoder tensors required. */
 int tw_whisper_model_load(const char *path, tw_whisper_model **out, tw_errbuf *err);
+/* The same checks on a file image in memory (4-byte aligned; `name` is used
+ * in messages).  The model points into data, which must outlive it. */
+int tw_whisper_model_load_memory(const void *data, size_t size, const char *name, unsigned flags,
+                                 tw_whisper_model **out, tw_errbuf *err);
 /* NULL-safe; works on a half-built model. */
 void tw_whisper_model_free(tw_whisper_model *m);
 

@@ -165,20 +165,32 @@ void tw_whisper_model_free(tw_whisper_model *m) {
   tw_free(m);
 }
 
-int tw_whisper_model_load_ex(const char *path, unsigned flags, tw_whisper_model **out,
-                             tw_errbuf *err) {
+static int parse(tw_whisper_model *m, const void *data, size_t size, unsigned flags,
+                 tw_errbuf *err) {
+  tw_reader r = {data, size, 0, m->path, err};
+  int rc;
+  if (!(rc = read_header(&r, m)) && !(rc = read_filters(&r, m)) && !(rc = read_vocab(&r, m)))
+    rc = tw__whisper_read_tensors(&r, m, flags);
+  return rc;
+}
+
+static int new_model(const char *name, tw_whisper_model **out, tw_errbuf *err) {
   if (!out) return tw_err(err, TW_EINVAL, "model load: out is NULL");
   *out = NULL;
-  if (!path) return tw_err(err, TW_EINVAL, "model load: path is NULL");
+  if (!name) return tw_err(err, TW_EINVAL, "model load: path is NULL");
   tw_whisper_model *m = tw_calloc_aligned(1, sizeof *m);
-  if (!m) return tw_err(err, TW_ENOMEM, "%s: out of memory", path);
-  snprintf(m->path, sizeof m->path, "%s", path);
-  int rc = map_file(path, m, err);
-  if (rc == 0) {
-    tw_reader r = {m->map, m->map_bytes, 0, path, err};
-    if (!(rc = read_header(&r, m)) && !(rc = read_filters(&r, m)) && !(rc = read_vocab(&r, m)))
-      rc = tw__whisper_read_tensors(&r, m, flags);
-  }
+  if (!m) return tw_err(err, TW_ENOMEM, "%s: out of memory", name);
+  snprintf(m->path, sizeof m->path, "%s", name);
+  *out = m;
+  return 0;
+}
+
+int tw_whisper_model_load_ex(const char *path, unsigned flags, tw_whisper_model **out,
+                             tw_errbuf *err) {
+  tw_whisper_model *m;
+  int rc = new_model(path, &m, err);
+  if (rc) return rc;
+  if (!(rc = map_file(path, m, err))) rc = parse(m, m->map, m->map_bytes, flags, err);
   if (rc) {
     tw_whisper_model_free(m);
     return rc;
@@ -189,4 +201,24 @@ int tw_whisper_model_load_ex(const char *path, unsigned flags, tw_whisper_model 
 
 int tw_whisper_model_load(const char *path, tw_whisper_model **out, tw_errbuf *err) {
   return tw_whisper_model_load_ex(path, 0, out, err);
+}
+
+int tw_whisper_model_load_memory(const void *data, size_t size, const char *name, unsigned flags,
+                                 tw_whisper_model **out, tw_errbuf *err) {
+  tw_whisper_model *m;
+  int rc = new_model(name ? name : "(memory)", &m, err);
+  if (rc) return rc;
+  if (!data || ((uintptr_t)data & 3u))
+    rc = tw_err(err, TW_EINVAL, "%s: buffer is NULL or not 4-byte aligned", m->path);
+  else if (size < 4)
+    rc = tw_err(err, TW_EFORMAT, "%s: truncated at offset 0: %zu bytes have no magic", m->path,
+                size);
+  else
+    rc = parse(m, data, size, flags, err);
+  if (rc) {
+    tw_whisper_model_free(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
 }
