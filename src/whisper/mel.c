@@ -8,15 +8,23 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/threadpool.h"
+
+/* Per-thread FFT buffers (fftwf_malloc'd so that every thread can execute
+ * the one plan on its own arrays with fftwf_execute_dft_r2c). */
+typedef struct mel_scratch {
+  float *in;           /* 400 */
+  fftwf_complex *spec; /* 201 */
+  float power[TW_MEL_N_BINS];
+} mel_scratch;
 
 struct tw_mel {
-  int n_mel;
+  int n_mel, n_threads;
   float *filters;       /* [n_mel, 201] */
   int *lo, *hi;         /* non-zero bin range [lo, hi) of each filter */
   float window[TW_MEL_N_FFT];
-  float *in;            /* FFT input, 400 (fftwf_malloc) */
-  fftwf_complex *spec;  /* FFT output, 201 (fftwf_malloc) */
-  float power[TW_MEL_N_BINS];
+  mel_scratch *scratch; /* n_threads */
+  tw_threadpool *pool;  /* NULL when n_threads == 1 */
   fftwf_plan plan;
 };
 
@@ -28,8 +36,12 @@ void tw_mel_destroy(tw_mel *m) {
   pthread_mutex_lock(&planner_lock);
   if (m->plan) fftwf_destroy_plan(m->plan);
   pthread_mutex_unlock(&planner_lock);
-  if (m->in) fftwf_free(m->in);
-  if (m->spec) fftwf_free(m->spec);
+  for (int t = 0; m->scratch && t < m->n_threads; t++) {
+    if (m->scratch[t].in) fftwf_free(m->scratch[t].in);
+    if (m->scratch[t].spec) fftwf_free(m->scratch[t].spec);
+  }
+  tw_threadpool_destroy(m->pool);
+  tw_free(m->scratch);
   tw_free(m->filters);
   tw_free(m->lo);
   tw_free(m->hi);
@@ -47,20 +59,32 @@ static void filter_ranges(tw_mel *m) {
   }
 }
 
-int tw_mel_create(const float *filters, int n_mel, tw_mel **out, tw_errbuf *err) {
+static int alloc_buffers(tw_mel *m) {
+  m->filters = tw_malloc_aligned((size_t)m->n_mel * TW_MEL_N_BINS * sizeof(float));
+  m->lo = tw_calloc_aligned((size_t)m->n_mel, sizeof(int));
+  m->hi = tw_calloc_aligned((size_t)m->n_mel, sizeof(int));
+  m->scratch = tw_calloc_aligned((size_t)m->n_threads, sizeof *m->scratch);
+  if (!m->filters || !m->lo || !m->hi || !m->scratch) return -1;
+  for (int t = 0; t < m->n_threads; t++) {
+    m->scratch[t].in = fftwf_malloc(TW_MEL_N_FFT * sizeof(float));
+    m->scratch[t].spec = fftwf_malloc(TW_MEL_N_BINS * sizeof(fftwf_complex));
+    if (!m->scratch[t].in || !m->scratch[t].spec) return -1;
+  }
+  return 0;
+}
+
+int tw_mel_create(const float *filters, int n_mel, int n_threads, tw_mel **out, tw_errbuf *err) {
   if (!out) return tw_err(err, TW_EINVAL, "mel: out is NULL");
   *out = NULL;
   if (!filters || n_mel < 1 || n_mel > 1024)
     return tw_err(err, TW_EINVAL, "mel: bad filter bank (%d filters)", n_mel);
+  if (n_threads < 1 || n_threads > 1024)
+    return tw_err(err, TW_EINVAL, "mel: %d threads", n_threads);
   tw_mel *m = tw_calloc_aligned(1, sizeof *m);
   if (!m) return tw_err(err, TW_ENOMEM, "mel: out of memory");
   m->n_mel = n_mel;
-  m->filters = tw_malloc_aligned((size_t)n_mel * TW_MEL_N_BINS * sizeof(float));
-  m->lo = tw_calloc_aligned((size_t)n_mel, sizeof(int));
-  m->hi = tw_calloc_aligned((size_t)n_mel, sizeof(int));
-  m->in = fftwf_malloc(TW_MEL_N_FFT * sizeof(float));
-  m->spec = fftwf_malloc(TW_MEL_N_BINS * sizeof(fftwf_complex));
-  if (!m->filters || !m->lo || !m->hi || !m->in || !m->spec) {
+  m->n_threads = n_threads;
+  if (alloc_buffers(m) || (n_threads > 1 && tw_threadpool_create(n_threads, &m->pool))) {
     tw_mel_destroy(m);
     return tw_err(err, TW_ENOMEM, "mel: out of memory");
   }
@@ -69,7 +93,8 @@ int tw_mel_create(const float *filters, int n_mel, tw_mel **out, tw_errbuf *err)
   for (int j = 0; j < TW_MEL_N_FFT; j++) /* periodic Hann, as torch.hann_window */
     m->window[j] = (float)(0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * j / TW_MEL_N_FFT));
   pthread_mutex_lock(&planner_lock);
-  m->plan = fftwf_plan_dft_r2c_1d(TW_MEL_N_FFT, m->in, m->spec, FFTW_ESTIMATE);
+  m->plan = fftwf_plan_dft_r2c_1d(TW_MEL_N_FFT, m->scratch[0].in, m->scratch[0].spec,
+                                  FFTW_ESTIMATE);
   pthread_mutex_unlock(&planner_lock);
   if (!m->plan) {
     tw_mel_destroy(m);
@@ -96,18 +121,33 @@ static void build_padded(const float *x, size_t n, float *p, size_t len) {
 }
 
 /* log10 of the mel energies of one frame into column t of out. */
-static void frame(tw_mel *m, const float *p, size_t t, float *out, size_t n_frames) {
+static void frame(const tw_mel *m, mel_scratch *sc, const float *p, size_t t, float *out,
+                  size_t n_frames) {
   const float *s = p + t * TW_MEL_HOP;
-  for (int j = 0; j < TW_MEL_N_FFT; j++) m->in[j] = s[j] * m->window[j];
-  fftwf_execute(m->plan);
+  for (int j = 0; j < TW_MEL_N_FFT; j++) sc->in[j] = s[j] * m->window[j];
+  fftwf_execute_dft_r2c(m->plan, sc->in, sc->spec);
   for (int k = 0; k < TW_MEL_N_BINS; k++)
-    m->power[k] = m->spec[k][0] * m->spec[k][0] + m->spec[k][1] * m->spec[k][1];
+    sc->power[k] = sc->spec[k][0] * sc->spec[k][0] + sc->spec[k][1] * sc->spec[k][1];
   for (int i = 0; i < m->n_mel; i++) {
     const float *f = m->filters + (size_t)i * TW_MEL_N_BINS;
     double e = 0;
-    for (int k = m->lo[i]; k < m->hi[i]; k++) e += (double)f[k] * m->power[k];
+    for (int k = m->lo[i]; k < m->hi[i]; k++) e += (double)f[k] * sc->power[k];
     out[(size_t)i * n_frames + t] = (float)log10(e > 1e-10 ? e : 1e-10);
   }
+}
+
+typedef struct frames_job {
+  const tw_mel *m;
+  const float *p;
+  float *y;
+  size_t live, frames, chunk;
+} frames_job;
+
+static void frames_task(void *arg, size_t task, int thread) {
+  const frames_job *j = arg;
+  size_t t1 = (task + 1) * j->chunk < j->live ? (task + 1) * j->chunk : j->live;
+  for (size_t t = task * j->chunk; t < t1; t++)
+    frame(j->m, &j->m->scratch[thread], j->p, t, j->y, j->frames);
 }
 
 int tw_mel_compute(tw_mel *m, const float *samples, size_t n, float **out, size_t *n_frames,
@@ -132,7 +172,12 @@ int tw_mel_compute(tw_mel *m, const float *samples, size_t n, float **out, size_
   size_t live = (n + TW_MEL_N_FFT / 2 + TW_MEL_HOP - 1) / TW_MEL_HOP;
   if (live > frames) live = frames;
   float ymax = -10.0f;
-  for (size_t t = 0; t < live; t++) frame(m, p, t, y, frames);
+  frames_job job = {m, p, y, live, frames, 256};
+  size_t n_tasks = (live + job.chunk - 1) / job.chunk;
+  if (m->pool)
+    tw_threadpool_run(m->pool, n_tasks, frames_task, &job);
+  else
+    for (size_t k = 0; k < n_tasks; k++) frames_task(&job, k, 0);
   for (int i = 0; i < m->n_mel; i++) {
     float *row = y + (size_t)i * frames;
     for (size_t t = live; t < frames; t++) row[t] = -10.0f;

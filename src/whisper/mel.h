@@ -24,9 +24,10 @@
 
 typedef struct tw_mel tw_mel;
 
-/* A mel context: copies the filter bank [n_mel, 201] (any alignment) and
- * plans the FFT once.  One compute at a time per context. */
-int tw_mel_create(const float *filters, int n_mel, tw_mel **out, tw_errbuf *err);
+/* A mel context: copies the filter bank [n_mel, 201] (any alignment), plans
+ * the FFT once and, for n_threads > 1, starts a pool that splits the frames
+ * (results do not depend on n_threads).  One compute at a time per context. */
+int tw_mel_create(const float *filters, int n_mel, int n_threads, tw_mel **out, tw_errbuf *err);
 void tw_mel_destroy(tw_mel *mel); /* NULL-safe */
 
 /* Frames of n samples: (n + 480000) / 160. */

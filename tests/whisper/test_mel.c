@@ -116,6 +116,25 @@ static void test_windows(tw_mel *mel) {
   free(x);
 }
 
+/* Three threads give bit-identical output to one. */
+static void test_threads(tw_mel *one, const float *filt) {
+  tw_mel *three = NULL;
+  tw_errbuf err = {{0}};
+  CHECK(tw_mel_create(filt, 80, 3, &three, &err) == 0);
+  CHECK(tw_mel_create(filt, 80, 0, &(tw_mel *){NULL}, &err) == TW_EINVAL);
+  size_t n = 16000 * 45, f1 = 0, f3 = 0;
+  float *x = malloc(n * sizeof(float)), *y1 = NULL, *y3 = NULL;
+  tw_rng rng = {3};
+  tw_fill_uniform(&rng, x, n, -0.3f, 0.3f);
+  CHECK(tw_mel_compute(one, x, n, &y1, &f1, &err) == 0);
+  if (three) CHECK(tw_mel_compute(three, x, n, &y3, &f3, &err) == 0);
+  CHECK(y1 && y3 && f1 == f3 && !memcmp(y1, y3, 80 * f1 * sizeof(float)));
+  tw_free(y1);
+  tw_free(y3);
+  free(x);
+  tw_mel_destroy(three);
+}
+
 int main(void) {
   tw_whisper_model *model = NULL;
   tw_errbuf err = {{0}};
@@ -126,10 +145,11 @@ int main(void) {
   float *filt = malloc(80 * BINS * sizeof(float));
   memcpy(filt, model->mel_filters, 80 * BINS * sizeof(float));
   tw_mel *mel = NULL;
-  CHECK(tw_mel_create(filt, 80, &mel, &err) == 0);
+  CHECK(tw_mel_create(filt, 80, 1, &mel, &err) == 0);
   if (mel) {
     test_jfk(mel, filt);
     test_windows(mel);
+    test_threads(mel, filt);
   }
   tw_mel_destroy(mel);
   tw_mel_destroy(NULL);
