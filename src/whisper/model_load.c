@@ -93,7 +93,7 @@ static int check_hparams(tw_reader *r, const tw_whisper_hparams *hp) {
 
 static int read_header(tw_reader *r, tw_whisper_model *m) {
   int32_t v[11];
-  const void *b;
+  const void *b = NULL;
   int rc = tw__rd_bytes(r, "magic", 4, &b);
   if (rc) return rc;
   uint32_t magic;
@@ -121,7 +121,7 @@ static int read_filters(tw_reader *r, tw_whisper_model *m) {
     return tw_err(r->err, TW_EFORMAT,
                   "%s: offset %zu: mel filters are %d x %d, expected %d x 201 (n_mels)", r->path,
                   at, m->n_mel, m->n_fft_bins, m->hp.n_mels);
-  const void *b;
+  const void *b = NULL;
   if ((rc = tw__rd_bytes(r, "mel filters", (size_t)m->n_mel * 201 * sizeof(float), &b))) return rc;
   m->mel_filters = b; /* offset 56: 4-byte aligned in the page-aligned map */
   return 0;
@@ -141,7 +141,7 @@ static int read_vocab(tw_reader *r, tw_whisper_model *m) {
     return tw_err(r->err, TW_ENOMEM, "%s: vocab of %zu tokens: out of memory", r->path, n);
   for (size_t i = 0; i < n; i++) {
     uint32_t len;
-    const void *b;
+    const void *b = NULL;
     if ((rc = tw__rd_bytes(r, "token length", 4, &b))) return rc;
     memcpy(&len, b, 4);
     if ((rc = tw__rd_bytes(r, "token bytes", len, &b))) {

@@ -33,8 +33,8 @@ static double mel_to_hz(double m) {
 void tw_mel_filters_slaney(int n_mels, float *dst) {
   enum { N_BINS = 201 };
   const double sr = 16000, f_max = sr / 2, mel_max = hz_to_mel(f_max);
-  double pts[128 + 2];
-  if (n_mels > 128) n_mels = 128;
+  double pts[128 + 2] = {0};
+  if (n_mels < 1 || n_mels > 128) return; /* whisper uses 80 or 128 */
   for (int i = 0; i < n_mels + 2; i++) pts[i] = mel_to_hz(mel_max * i / (n_mels + 1));
   for (int m = 0; m < n_mels; m++) {
     double lo = pts[m], mid = pts[m + 1], hi = pts[m + 2];

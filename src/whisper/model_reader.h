@@ -30,7 +30,7 @@ static inline int tw__rd_bytes(tw_reader *r, const char *what, size_t n, const v
 }
 
 static inline int tw__rd_i32(tw_reader *r, const char *what, int32_t *v) {
-  const void *b;
+  const void *b = NULL;
   int rc = tw__rd_bytes(r, what, 4, &b);
   if (rc == 0) memcpy(v, b, 4);
   return rc;

@@ -37,7 +37,7 @@ static int find_spec(const tensor_ctx *c, const char *name) {
 
 static int read_record_header(tensor_ctx *c, size_t at, tw_tensor *t, int32_t *ttype) {
   tw_reader *r = c->r;
-  int32_t n_dims, name_len, ne;
+  int32_t n_dims = 0, name_len = 0, ne = 0;
   int rc;
   if ((rc = tw__rd_i32(r, "tensor n_dims", &n_dims)) ||
       (rc = tw__rd_i32(r, "tensor name length", &name_len)) ||
@@ -55,7 +55,7 @@ static int read_record_header(tensor_ctx *c, size_t at, tw_tensor *t, int32_t *t
   if (name_len < 1 || name_len >= (int32_t)sizeof t->name)
     return tw_err(r->err, TW_EFORMAT, "%s: tensor at offset %zu: name length %d (expected 1..%zu)",
                   r->path, at, name_len, sizeof t->name - 1);
-  const void *b;
+  const void *b = NULL;
   if ((rc = tw__rd_bytes(r, "tensor name", (size_t)name_len, &b))) return rc;
   printable_name(t->name, b, (size_t)name_len); /* odd bytes become '?': unknown below */
   return 0;
@@ -92,7 +92,7 @@ static int read_record(tensor_ctx *c) {
   size_t at = r->off;
   tw_tensor t;
   memset(&t, 0, sizeof t);
-  int32_t ttype;
+  int32_t ttype = 0;
   int rc = read_record_header(c, at, &t, &ttype);
   if (rc) return rc;
   int si = find_spec(c, t.name);
@@ -109,7 +109,7 @@ static int read_record(tensor_ctx *c) {
   if (tw_mul_size(t.n_elements, tw_ggml_type_size(ttype), &bytes))
     return tw_err(r->err, TW_EOVERFLOW, "%s: tensor '%s' at offset %zu: size overflows", r->path,
                   t.name, at);
-  const void *data;
+  const void *data = NULL;
   if (bytes > r->size - r->off)
     return tw_err(r->err, TW_EFORMAT,
                   "%s: tensor '%s' at offset %zu: truncated data at offset %zu: needs %zu bytes, "

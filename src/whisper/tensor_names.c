@@ -55,8 +55,8 @@ static void layernorm(spec_builder *b, const char *prefix, const char *name, int
 
 /* attn.query/key/value/out as in whisper's MultiHeadAttention (key has no bias). */
 static void attention(spec_builder *b, const char *prefix, const char *name, int64_t n, int enc) {
-  char p[64];
-  snprintf(p, sizeof p, "%s.%s", prefix, name);
+  char p[128];
+  if (snprintf(p, sizeof p, "%s.%s", prefix, name) >= (int)sizeof p) return; /* names are short */
   size_t none = TW_SPEC_NO_FIELD;
   linear(b, p, "query", n, n, 1, enc ? LFIELD(attn_q_w) : none, enc ? LFIELD(attn_q_b) : none);
   linear(b, p, "key", n, n, 0, enc ? LFIELD(attn_k_w) : none, none);
@@ -83,8 +83,8 @@ static void encoder_specs(spec_builder *b, const tw_whisper_hparams *hp) {
   add(b, 3, 3, n, n, 1, TW_INIT_NORMAL, FIELD(conv2_w), "encoder.conv2.weight");
   add(b, 2, 1, n, 1, 0, TW_INIT_NORMAL, FIELD(conv2_b), "encoder.conv2.bias");
   for (int i = 0; i < hp->n_audio_layer; i++) {
-    char p[64];
-    snprintf(p, sizeof p, "encoder.blocks.%d", i);
+    char p[128];
+    if (snprintf(p, sizeof p, "encoder.blocks.%d", i) >= (int)sizeof p) return;
     b->layer = i;
     attention(b, p, "attn", n, 1);
     layernorm(b, p, "attn_ln", n, LFIELD(attn_ln_w), LFIELD(attn_ln_b));
@@ -102,8 +102,8 @@ static void decoder_specs(spec_builder *b, const tw_whisper_hparams *hp) {
   add(b, 2, n, hp->n_text_ctx, 1, 0, TW_INIT_NORMAL, none, "decoder.positional_embedding");
   add(b, 2, n, hp->n_vocab, 1, 1, TW_INIT_NORMAL, none, "decoder.token_embedding.weight");
   for (int i = 0; i < hp->n_text_layer; i++) {
-    char p[64];
-    snprintf(p, sizeof p, "decoder.blocks.%d", i);
+    char p[128];
+    if (snprintf(p, sizeof p, "decoder.blocks.%d", i) >= (int)sizeof p) return;
     b->layer = i;
     attention(b, p, "attn", n, 0);
     layernorm(b, p, "attn_ln", n, none, none);
