@@ -56,18 +56,21 @@ static void ln_rows(void *arg, size_t r0, size_t r1) {
   const size_t n = a->n;
   for (size_t r = r0; r < r1; r++) {
     const float *x = a->x + r * a->ldx;
-    float sum = 0.0f;
+    /* two passes with double sums: rows with a large common offset (the
+     * residual stream's outlier channels) keep their precision */
+    double sum = 0.0;
     for (size_t j = 0; j < n; j++) sum += x[j];
-    const float mean = sum / (float)n;
-    float ss = 0.0f;
+    const double mean = sum / (double)n;
+    double ss = 0.0;
     for (size_t j = 0; j < n; j++) ss += (x[j] - mean) * (x[j] - mean);
-    const float rstd = 1.0f / sqrtf(ss / (float)n + a->eps);
+    const double rstd = 1.0 / sqrt(ss / (double)n + a->eps);
     if (a->yt == TW_DTYPE_BF16) {
       tw_bf16 *y = (tw_bf16 *)a->y + r * a->ldy;
-      for (size_t j = 0; j < n; j++) y[j] = tw_fp32_to_bf16((x[j] - mean) * rstd * a->w[j] + a->b[j]);
+      for (size_t j = 0; j < n; j++)
+        y[j] = tw_fp32_to_bf16((float)((x[j] - mean) * rstd) * a->w[j] + a->b[j]);
     } else {
       float *y = (float *)a->y + r * a->ldy;
-      for (size_t j = 0; j < n; j++) y[j] = (x[j] - mean) * rstd * a->w[j] + a->b[j];
+      for (size_t j = 0; j < n; j++) y[j] = (float)((x[j] - mean) * rstd) * a->w[j] + a->b[j];
     }
   }
 }
@@ -122,7 +125,9 @@ typedef struct gelu_args {
   tw_dtype yt;
 } gelu_args;
 
-static inline float gelu(float v) { return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); }
+/* 1 + erf(v / sqrt 2) written as erfc(-v / sqrt 2), which keeps its relative
+ * precision in the negative tail where 1 + erf cancels. */
+static inline float gelu(float v) { return 0.5f * v * erfcf(v * -0.70710678118654752f); }
 
 static void gelu_rows(void *arg, size_t r0, size_t r1) {
   const gelu_args *a = arg;
