@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/timing.h"
 #include "kernels/tile.h"
 
 tw_device *tw_device_alloc(const tw_device_iface *iface, const char *name) {
@@ -184,3 +185,38 @@ int tw_host_cmd_run(tw_device *dev, const tw_cmd *cmd) {
   }
   return TW_OK;
 }
+
+int tw_sync_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence) {
+  tw_sync_state *st = dev->impl;
+  for (size_t i = 0; i < n; i++) {
+    const tw_cmd *cmd = &cmds[i];
+    double t0 = tw_now();
+    int rc;
+    if (cmd->op == TW_CMD_KERNEL && st->kernel) {
+      if ((rc = tw_cmd_validate(dev, cmd)) == TW_OK) st->kernel(cmd);
+    } else {
+      rc = tw_host_cmd_run(dev, cmd);
+    }
+    if (rc) return rc;
+    double dt = tw_now() - t0;
+    if (cmd->op == TW_CMD_KERNEL)
+      st->pending.compute_s += dt;
+    else
+      st->pending.transfer_s += dt;
+  }
+  *fence = ++st->fence;
+  return TW_OK;
+}
+
+int tw_sync_wait(tw_device *dev, uint64_t fence, tw_exec_times *times) {
+  tw_sync_state *st = dev->impl;
+  (void)fence;
+  if (times) {
+    times->transfer_s += st->pending.transfer_s;
+    times->compute_s += st->pending.compute_s;
+  }
+  st->pending = (tw_exec_times){0};
+  return TW_OK;
+}
+
+void tw_sync_destroy(tw_device *dev) { free(dev->impl); }

@@ -97,6 +97,7 @@ typedef struct tw_weight_src {
   tw_dtype dtype; /* F32 or BF16 */
   size_t k, n, ld;
   tw_dtype storage; /* F32 or BF16 */
+  int transposed;   /* data is N x K row-major (ld >= K) */
 } tw_weight_src;
 
 typedef struct tw_direct_gemm {
@@ -127,6 +128,9 @@ typedef struct tw_device_iface {
   /* Direct path, optional. */
   int (*weight_prepare)(tw_device *dev, const tw_weight_src *src, void **handle);
   void (*weight_release)(tw_device *dev, void *handle);
+  /* Optional: refill a prepared weight of the same shape in place (no
+   * allocation).  When NULL the core prepares a new one and releases the old. */
+  int (*weight_update)(tw_device *dev, const tw_weight_src *src, void *handle);
   int (*gemm)(tw_device *dev, const tw_direct_gemm *g);
 } tw_device_iface;
 
@@ -171,8 +175,20 @@ int tw_option_get(const char *options, const char *key, char *value, size_t cap)
 /* Host-memory buffers (for devices whose memory is host memory). */
 int tw_host_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out);
 void tw_host_buffer_free(tw_device *dev, tw_dbuf *buf);
-/* Runs one validated command on host-memory buffers with the portable tile
- * kernel; used by synchronous host devices. */
+/* Validates and runs one command on host-memory buffers; kernels run the
+ * portable tile kernel. */
 int tw_host_cmd_run(tw_device *dev, const tw_cmd *cmd);
+
+/* Synchronous host devices (ref, fixed): submit() runs the commands at once
+ * and times them; wait() reports those times.  dev->impl must point to a
+ * tw_sync_state.  `kernel`, when set, replaces the tile kernel. */
+typedef struct tw_sync_state {
+  uint64_t fence;
+  tw_exec_times pending;
+  void (*kernel)(const tw_cmd *cmd);
+} tw_sync_state;
+int tw_sync_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence);
+int tw_sync_wait(tw_device *dev, uint64_t fence, tw_exec_times *times);
+void tw_sync_destroy(tw_device *dev);
 
 #endif

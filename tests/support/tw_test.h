@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tilewhisper/bf16.h"
+#include "tilewhisper/tilewhisper.h"
 
 extern int tw_test_failures;
 extern int tw_test_checks;

@@ -13,31 +13,12 @@
 
 #define FIXED_DEFAULT_KERNELS "64x64x64,64x64x512,128x64x512"
 
-static int fixed_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence) {
-  uint64_t *counter = dev->impl;
-  for (size_t i = 0; i < n; i++) {
-    int rc = tw_host_cmd_run(dev, &cmds[i]);
-    if (rc) return rc;
-  }
-  *fence = ++*counter;
-  return TW_OK;
-}
-
-static int fixed_wait(tw_device *dev, uint64_t fence, tw_exec_times *times) {
-  (void)dev;
-  (void)fence;
-  (void)times;
-  return TW_OK;
-}
-
-static void fixed_destroy(tw_device *dev) { free(dev->impl); }
-
 static const tw_device_iface fixed_iface = {
-    .destroy = fixed_destroy,
+    .destroy = tw_sync_destroy,
     .buffer_alloc = tw_host_buffer_alloc,
     .buffer_free = tw_host_buffer_free,
-    .submit = fixed_submit,
-    .wait = fixed_wait,
+    .submit = tw_sync_submit,
+    .wait = tw_sync_wait,
 };
 
 static double option_number(const char *options, const char *key, double fallback) {
@@ -52,7 +33,7 @@ int tw_fixed_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&fixed_iface, "fixed");
   if (!dev) return tw_err(NULL, TW_ENOMEM, "fixed: out of memory");
-  dev->impl = calloc(1, sizeof(uint64_t));
+  dev->impl = calloc(1, sizeof(tw_sync_state));
   if (!dev->impl) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "fixed: out of memory");

@@ -23,45 +23,22 @@ static void ref_kernel(const tw_cmd *cmd) {
     }
 }
 
-static int ref_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence) {
-  uint64_t *counter = dev->impl;
-  for (size_t i = 0; i < n; i++) {
-    const tw_cmd *cmd = &cmds[i];
-    int rc = tw_cmd_validate(dev, cmd);
-    if (rc) return rc;
-    if (cmd->op == TW_CMD_KERNEL)
-      ref_kernel(cmd);
-    else if ((rc = tw_host_cmd_run(dev, cmd)))
-      return rc;
-  }
-  *fence = ++*counter;
-  return TW_OK;
-}
-
-static int ref_wait(tw_device *dev, uint64_t fence, tw_exec_times *times) {
-  (void)dev;
-  (void)fence;
-  (void)times;
-  return TW_OK;
-}
-
-static void ref_destroy(tw_device *dev) { free(dev->impl); }
-
 static const tw_device_iface ref_iface = {
-    .destroy = ref_destroy,
+    .destroy = tw_sync_destroy,
     .buffer_alloc = tw_host_buffer_alloc,
     .buffer_free = tw_host_buffer_free,
-    .submit = ref_submit,
-    .wait = ref_wait,
+    .submit = tw_sync_submit,
+    .wait = tw_sync_wait,
 };
 
 int tw_ref_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&ref_iface, "ref");
-  if (!dev || !(dev->impl = calloc(1, sizeof(uint64_t)))) {
+  if (!dev || !(dev->impl = calloc(1, sizeof(tw_sync_state)))) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "ref: out of memory");
   }
+  ((tw_sync_state *)dev->impl)->kernel = ref_kernel;
   tw_kernel_info *k = &dev->kernels[0];
   snprintf(k->name, sizeof k->name, "any");
   k->flags = TW_KERNEL_ANY_SHAPE | TW_KERNEL_ACCUM_K;

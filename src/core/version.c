@@ -1,0 +1,3 @@
+#include "tilewhisper/tilewhisper.h"
+
+const char *tw_version(void) { return TW_VERSION; }

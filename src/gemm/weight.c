@@ -1,0 +1,176 @@
+/* Weight preparation: convert and lay out once, keep resident on the device. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fp16.h"
+#include "core/mem.h"
+#include "gemm/engine.h"
+
+static float source_value(const void *data, tw_dtype dtype, size_t idx) {
+  switch (dtype) {
+    case TW_DTYPE_BF16:
+      return tw_bf16_to_fp32(((const tw_bf16 *)data)[idx]);
+    case TW_DTYPE_F16:
+      return tw_fp16_to_fp32(((const uint16_t *)data)[idx]);
+    default:
+      return ((const float *)data)[idx];
+  }
+}
+
+void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
+  tw_bf16 *dst = w->staging;
+  for (size_t p = 0; p < w->k_pad; p++) {
+    tw_bf16 *row = dst + p * w->n_pad;
+    if (p >= w->k) {
+      memset(row, 0, w->n_pad * sizeof *row);
+      continue;
+    }
+    if (!w->transposed && w->dtype == TW_DTYPE_F32) {
+      tw_fp32_to_bf16_n((const float *)data + p * ld, row, w->n);
+    } else if (!w->transposed && w->dtype == TW_DTYPE_BF16) {
+      memcpy(row, (const tw_bf16 *)data + p * ld, w->n * sizeof *row);
+    } else {
+      for (size_t j = 0; j < w->n; j++)
+        row[j] = tw_fp32_to_bf16(
+            source_value(data, w->dtype, w->transposed ? j * ld + p : p * ld + j));
+    }
+    memset(row + w->n, 0, (w->n_pad - w->n) * sizeof *row);
+  }
+}
+
+static int check_desc(tw_context *ctx, const tw_weight_desc *d, const char *name) {
+  if (!d->data) return tw_err(&ctx->err, TW_EINVAL, "weight %s: data is NULL", name);
+  if (d->k == 0 || d->n == 0)
+    return tw_err(&ctx->err, TW_EINVAL, "weight %s: shape %zux%zu has a zero dimension", name,
+                  d->k, d->n);
+  if (d->dtype != TW_DTYPE_F32 && d->dtype != TW_DTYPE_BF16 && d->dtype != TW_DTYPE_F16)
+    return tw_err(&ctx->err, TW_EINVAL, "weight %s: unknown source dtype %d", name, (int)d->dtype);
+  size_t row = d->transposed ? d->k : d->n, rows = d->transposed ? d->n : d->k;
+  if (d->ld < row)
+    return tw_err(&ctx->err, TW_EINVAL,
+                  "weight %s: leading dimension %zu is smaller than the row length %zu", name,
+                  d->ld, row);
+  size_t span;
+  if (d->k > (1u << 30) || d->n > (1u << 30) || tw_mul_size(rows, d->ld, &span) ||
+      tw_mul_size(span, 4, &span))
+    return tw_err(&ctx->err, TW_EOVERFLOW, "weight %s: %zux%zu (ld %zu) overflows", name, d->k,
+                  d->n, d->ld);
+  return TW_OK;
+}
+
+static int prepare_direct(tw_context *ctx, tw_weight *w, const tw_weight_desc *d) {
+  tw_device *dev = ctx->dev;
+  tw_weight_src src = {.data = d->data, .dtype = d->dtype, .k = d->k, .n = d->n, .ld = d->ld,
+                       .storage = w->storage, .transposed = d->transposed};
+  int rc = dev->iface->weight_prepare(dev, &src, &w->handle);
+  if (rc)
+    return tw_err(&ctx->err, rc, "weight %s: %s: %s", w->name, dev->name, dev->err.msg);
+  return TW_OK;
+}
+
+static int prepare_queued(tw_context *ctx, tw_weight *w, const tw_weight_desc *d) {
+  tw_device *dev = ctx->dev;
+  if (w->storage != TW_DTYPE_BF16)
+    return tw_err(&ctx->err, TW_EUNSUPPORTED, "weight %s: device %s stores weights as bf16 only",
+                  w->name, dev->name);
+  size_t km, nm;
+  tw_plan_weight_padding(dev, &km, &nm);
+  w->k_pad = (w->k + km - 1) / km * km;
+  w->n_pad = (w->n + nm - 1) / nm * nm;
+  size_t bytes;
+  if (tw_mul3_size(w->k_pad, w->n_pad, 2, &bytes))
+    return tw_err(&ctx->err, TW_EOVERFLOW, "weight %s: padded size overflows", w->name);
+  if (dev->costs.mem_bytes && bytes > dev->costs.mem_bytes)
+    return tw_err(&ctx->err, TW_EBUDGET,
+                  "weight %s: %zu bytes do not fit in %s's %zu bytes of memory", w->name, bytes,
+                  dev->name, dev->costs.mem_bytes);
+  w->staging = tw_malloc_aligned(bytes);
+  if (!w->staging) return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", w->name);
+  int rc = dev->iface->buffer_alloc(dev, bytes, &w->buf);
+  if (rc) return tw_err(&ctx->err, rc, "weight %s: %s", w->name, dev->err.msg);
+  return tw_weight_update(w, d->data, d->ld);
+}
+
+int tw_weight_prepare(tw_context *ctx, const tw_weight_desc *d, tw_weight **out) {
+  if (!out) return tw_err(ctx ? &ctx->err : NULL, TW_EINVAL, "tw_weight_prepare: out is NULL");
+  *out = NULL;
+  if (!ctx) return tw_err(NULL, TW_EINVAL, "tw_weight_prepare: context is NULL");
+  if (!d) return tw_err(&ctx->err, TW_EINVAL, "tw_weight_prepare: descriptor is NULL");
+  const char *name = d->name ? d->name : "(unnamed)";
+  int rc = check_desc(ctx, d, name);
+  if (rc) return rc;
+  tw_weight *w = calloc(1, sizeof *w);
+  if (!w) return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", name);
+  w->ctx = ctx;
+  w->k = d->k;
+  w->n = d->n;
+  w->dtype = d->dtype;
+  w->transposed = d->transposed;
+  w->storage = d->storage == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : d->storage;
+  snprintf(w->name, sizeof w->name, "%s", name);
+  if (w->storage != TW_DTYPE_BF16 && w->storage != TW_DTYPE_F32) {
+    tw_weight_destroy(w);
+    return tw_err(&ctx->err, TW_EINVAL, "weight %s: storage must be F32 or BF16", name);
+  }
+  if (d->bias) {
+    w->bias = tw_malloc_aligned(d->n * sizeof(float));
+    if (!w->bias) {
+      tw_weight_destroy(w);
+      return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", name);
+    }
+    memcpy(w->bias, d->bias, d->n * sizeof(float));
+  }
+  rc = ctx->dev->iface->gemm ? prepare_direct(ctx, w, d) : prepare_queued(ctx, w, d);
+  if (rc) {
+    tw_weight_destroy(w);
+    return rc;
+  }
+  *out = w;
+  return TW_OK;
+}
+
+int tw_weight_update(tw_weight *w, const void *data, size_t ld) {
+  if (!w) return tw_err(NULL, TW_EINVAL, "tw_weight_update: weight is NULL");
+  tw_context *ctx = w->ctx;
+  if (!data) return tw_err(&ctx->err, TW_EINVAL, "weight %s: data is NULL", w->name);
+  if (ld < (w->transposed ? w->k : w->n))
+    return tw_err(&ctx->err, TW_EINVAL, "weight %s: leading dimension %zu is too small", w->name,
+                  ld);
+  tw_device *dev = ctx->dev;
+  if (dev->iface->gemm) {
+    tw_weight_src src = {.data = data, .dtype = w->dtype, .k = w->k, .n = w->n, .ld = ld,
+                         .storage = w->storage, .transposed = w->transposed};
+    void *fresh = w->handle;
+    int rc = dev->iface->weight_update
+                 ? dev->iface->weight_update(dev, &src, w->handle)
+                 : dev->iface->weight_prepare(dev, &src, &fresh);
+    if (rc) return tw_err(&ctx->err, rc, "weight %s: %s", w->name, dev->err.msg);
+    if (fresh != w->handle) {
+      dev->iface->weight_release(dev, w->handle);
+      w->handle = fresh;
+    }
+    return TW_OK;
+  }
+  tw_weight_convert_bf16(w, data, ld);
+  tw_cmd cmd = {.op = TW_CMD_WRITE, .buf = w->buf, .offset = 0, .bytes = w->buf->bytes,
+                .src = w->staging};
+  uint64_t fence;
+  int rc = dev->iface->submit(dev, &cmd, 1, &fence);
+  if (!rc) rc = dev->iface->wait(dev, fence, NULL);
+  if (rc) return tw_err(&ctx->err, rc, "weight %s: upload: %s", w->name, dev->err.msg);
+  return TW_OK;
+}
+
+void tw_weight_destroy(tw_weight *w) {
+  if (!w) return;
+  tw_device *dev = w->ctx->dev;
+  if (w->handle && dev->iface->weight_release) dev->iface->weight_release(dev, w->handle);
+  if (w->buf) dev->iface->buffer_free(dev, w->buf);
+  tw_free(w->staging);
+  tw_free(w->bias);
+  free(w);
+}
+
+size_t tw_weight_k(const tw_weight *w) { return w ? w->k : 0; }
+size_t tw_weight_n(const tw_weight *w) { return w ? w->n : 0; }

@@ -1,0 +1,22 @@
+/* Runs one GEMM case on a device and measures its error against the fp64
+ * oracle on bf16-rounded and on unrounded inputs. */
+#ifndef TW_TEST_GEMM_CASE_H
+#define TW_TEST_GEMM_CASE_H
+
+#include <stddef.h>
+
+#include "tilewhisper/gemm.h"
+
+typedef struct gemm_case_result {
+  int status;
+  double rel_err_bf16; /* vs fp64 reference on bf16-rounded inputs */
+  double rel_err_fp32; /* vs fp64 reference on the unrounded inputs */
+  double max_abs_err;  /* vs the bf16-rounded reference */
+  tw_gemm_stats stats;
+} gemm_case_result;
+
+/* Random A (M x K) and W (K x N) in [-1, 1], bias in [-1, 1] when with_bias. */
+gemm_case_result gemm_case_run(tw_context *ctx, size_t m, size_t k, size_t n, int with_bias,
+                               unsigned long seed, const tw_gemm_options *opts);
+
+#endif
