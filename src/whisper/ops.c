@@ -31,16 +31,6 @@ void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg
   tw_threadpool_run(pool, j.n_tasks, rows_task, &j);
 }
 
-/* Writes n fp32 values to y as yt. */
-static void store_row(const float *v, size_t n, void *y, tw_dtype yt) {
-  if (yt == TW_DTYPE_BF16)
-    tw_fp32_to_bf16_n(v, (tw_bf16 *)y, n);
-  else if ((const void *)v != y)
-    memcpy(y, v, n * sizeof *v);
-}
-
-static size_t elem_size(tw_dtype t) { return t == TW_DTYPE_BF16 ? sizeof(tw_bf16) : sizeof(float); }
-
 /* ---- LayerNorm ---- */
 
 typedef struct ln_args {
@@ -82,6 +72,74 @@ void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x,
   tw_parallel_rows(pool, rows, ln_rows, &a);
 }
 
+/* ---- vectorizable elementwise math ----
+ * Branch-free inline functions over fixed blocks of 8 so that the compiler
+ * turns the row loops into SIMD; target_clones adds an AVX2+FMA body chosen
+ * at load time where the CPU has it. */
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define TW_OPS_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define TW_OPS_CLONES
+#endif
+
+#define BLOCK 8
+
+static inline float f32_from_bits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static inline uint32_t bits_of(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+/* fp32 -> bf16, round to nearest even, for finite values only. */
+static inline tw_bf16 bf16_finite(float f) {
+  uint32_t u = bits_of(f);
+  return (tw_bf16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* e^x for x <= 0 (arguments below -87 give ~1e-38 instead of less).  Split
+ * x = n ln2 + r with |r| <= ln2 / 2 (n rounded by the 1.5 * 2^23 trick,
+ * ln2 in two parts), e^r = 1 + r + r^2 P(r) with the degree-5 P of Cephes'
+ * expf, 2^n added into the exponent bits.  Relative error ~2e-7. */
+static inline float exp_nonpos(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  const float shifted = x * 1.44269504088896341f + 12582912.0f;
+  const float n = shifted - 12582912.0f;
+  const uint32_t n_bits = bits_of(shifted) - 0x4b400000u; /* n as two's complement */
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return f32_from_bits(bits_of(p) + (n_bits << 23));
+}
+
+/* x (1 + erf(x / sqrt 2)) / 2 with erfc(z) = t P(t) e^{-z^2}, t = 1 / (1 + p z)
+ * (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7 on erf, so the GELU is
+ * within 1e-7 |x| of exact: the erf GELU at fp32 precision, not the tanh
+ * approximation). */
+static inline float gelu(float x) {
+  const float z = (x < 0.0f ? -x : x) * 0.70710678118654752f;
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const float half_erfc = 0.5f * t * p * exp_nonpos(-z * z);
+  return x * (x < 0.0f ? half_erfc : 1.0f - half_erfc);
+}
+
 /* ---- softmax ---- */
 
 typedef struct softmax_args {
@@ -92,21 +150,53 @@ typedef struct softmax_args {
   tw_dtype yt;
 } softmax_args;
 
+TW_OPS_CLONES static float row_max(const float *x, size_t n) {
+  float m[BLOCK];
+  for (int i = 0; i < BLOCK; i++) m[i] = x[0];
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) m[i] = x[j + i] > m[i] ? x[j + i] : m[i];
+  for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
+  float mx = m[0];
+  for (int i = 1; i < BLOCK; i++) mx = m[i] > mx ? m[i] : mx;
+  return mx;
+}
+
+/* x[j] = e^{(x[j] - mx) scale}; returns their sum. */
+TW_OPS_CLONES static float row_exp(float *x, size_t n, float mx, float scale) {
+  float s[BLOCK] = {0};
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) {
+      x[j + i] = exp_nonpos((x[j + i] - mx) * scale);
+      s[i] += x[j + i];
+    }
+  for (; j < n; j++) {
+    x[j] = exp_nonpos((x[j] - mx) * scale);
+    s[0] += x[j];
+  }
+  float sum = 0.0f;
+  for (int i = 0; i < BLOCK; i++) sum += s[i];
+  return sum;
+}
+
+TW_OPS_CLONES static void row_scale_f32(const float *x, size_t n, float k, float *y) {
+  for (size_t j = 0; j < n; j++) y[j] = x[j] * k;
+}
+
+TW_OPS_CLONES static void row_scale_bf16(const float *x, size_t n, float k, tw_bf16 *y) {
+  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(x[j] * k);
+}
+
 static void softmax_rows(void *arg, size_t r0, size_t r1) {
   const softmax_args *a = arg;
-  const size_t n = a->n;
   for (size_t r = r0; r < r1; r++) {
     float *x = a->x + r * a->ldx;
-    float mx = x[0];
-    for (size_t j = 1; j < n; j++) mx = x[j] > mx ? x[j] : mx;
-    float sum = 0.0f;
-    for (size_t j = 0; j < n; j++) {
-      x[j] = expf((x[j] - mx) * a->scale);
-      sum += x[j];
-    }
-    const float inv = 1.0f / sum;
-    for (size_t j = 0; j < n; j++) x[j] *= inv;
-    store_row(x, n, (char *)a->y + r * a->ldy * elem_size(a->yt), a->yt);
+    const float sum = row_exp(x, a->n, row_max(x, a->n), a->scale);
+    if (a->yt == TW_DTYPE_BF16)
+      row_scale_bf16(x, a->n, 1.0f / sum, (tw_bf16 *)a->y + r * a->ldy);
+    else
+      row_scale_f32(x, a->n, 1.0f / sum, (float *)a->y + r * a->ldy);
   }
 }
 
@@ -125,21 +215,22 @@ typedef struct gelu_args {
   tw_dtype yt;
 } gelu_args;
 
-/* 1 + erf(v / sqrt 2) written as erfc(-v / sqrt 2), which keeps its relative
- * precision in the negative tail where 1 + erf cancels. */
-static inline float gelu(float v) { return 0.5f * v * erfcf(v * -0.70710678118654752f); }
+TW_OPS_CLONES static void row_gelu_f32(const float *x, size_t n, float *y) {
+  for (size_t j = 0; j < n; j++) y[j] = gelu(x[j]);
+}
+
+TW_OPS_CLONES static void row_gelu_bf16(const float *x, size_t n, tw_bf16 *y) {
+  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(gelu(x[j]));
+}
 
 static void gelu_rows(void *arg, size_t r0, size_t r1) {
   const gelu_args *a = arg;
   for (size_t r = r0; r < r1; r++) {
     const float *x = a->x + r * a->ldx;
-    if (a->yt == TW_DTYPE_BF16) {
-      tw_bf16 *y = (tw_bf16 *)a->y + r * a->ldy;
-      for (size_t j = 0; j < a->n; j++) y[j] = tw_fp32_to_bf16(gelu(x[j]));
-    } else {
-      float *y = (float *)a->y + r * a->ldy;
-      for (size_t j = 0; j < a->n; j++) y[j] = gelu(x[j]);
-    }
+    if (a->yt == TW_DTYPE_BF16)
+      row_gelu_bf16(x, a->n, (tw_bf16 *)a->y + r * a->ldy);
+    else
+      row_gelu_f32(x, a->n, (float *)a->y + r * a->ldy);
   }
 }
 

@@ -79,19 +79,25 @@ static void test_softmax(tw_threadpool *pool, tw_dtype yt) {
   free(x), free(orig), free(y);
 }
 
+/* The GELU's erf is good to 1.5e-7 absolute (A&S 7.1.26), so the bound is
+ * relative to the output plus 1e-7 |x| absolute: exact at fp32 working
+ * precision, far from the tanh form's ~1e-3. */
 static void test_gelu(tw_threadpool *pool, tw_dtype yt) {
   enum { R = 5, N = 4001 };
   float *x = malloc(R * N * sizeof *x), *y = malloc(R * N * sizeof *y);
   for (int i = 0; i < R * N; i++) x[i] = -12.0f + 24.0f * (float)i / (R * N - 1);
   tw_op_gelu(pool, R, N, x, N, y, yt, N);
-  double worst = 0;
+  double worst = 0, worst_abs = 0;
   for (int i = 0; i < R * N; i++) {
     double want = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
-    double e = fabs(out_at(y, yt, (size_t)i) - want) / (fabs(want) + 1e-6);
-    if (e > worst) worst = e;
+    double d = fabs(out_at(y, yt, (size_t)i) - want);
+    double ratio = d / (tol(yt) * fabs(want) + 1e-7 * fabs(x[i]) + 1e-30);
+    if (ratio > worst) worst = ratio;
+    if (d > worst_abs) worst_abs = d;
   }
-  printf("  gelu %s: worst relative error %.2e\n", yt == TW_DTYPE_BF16 ? "bf16" : "fp32", worst);
-  CHECK(worst <= 4 * tol(yt));
+  printf("  gelu %s: worst error / bound %.2f, worst abs error %.2e\n",
+         yt == TW_DTYPE_BF16 ? "bf16" : "fp32", worst, worst_abs);
+  CHECK(worst <= 1.0);
   if (yt == TW_DTYPE_F32) { /* in place */
     tw_op_gelu(pool, R, N, x, N, x, TW_DTYPE_F32, N);
     CHECK(memcmp(x, y, R * N * sizeof *x) == 0);
