@@ -74,11 +74,11 @@ void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x,
 
 /* ---- vectorizable elementwise math ----
  * Branch-free inline functions over fixed blocks of 8 so that the compiler
- * turns the row loops into SIMD; target_clones adds an AVX2+FMA body chosen
+ * turns the row loops into SIMD; target_clones adds an AVX2 body chosen
  * at load time where the CPU has it. */
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define TW_OPS_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define TW_OPS_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TW_OPS_CLONES
 #endif
@@ -108,7 +108,10 @@ static inline tw_bf16 bf16_finite(float f) {
  * ln2 in two parts), e^r = 1 + r + r^2 P(r) with the degree-5 P of Cephes'
  * expf, 2^n added into the exponent bits.  Relative error ~2e-7. */
 static inline float exp_nonpos(float x) {
-  x = x < -87.0f ? -87.0f : x;
+  /* clamp to -87 as an unsigned compare of the bits (a float compare would
+   * keep the loop from vectorizing): for x <= 0, larger bits = more negative */
+  const uint32_t xb = bits_of(x);
+  x = f32_from_bits(xb > 0xc2ae0000u ? 0xc2ae0000u : xb);
   const float shifted = x * 1.44269504088896341f + 12582912.0f;
   const float n = shifted - 12582912.0f;
   const uint32_t n_bits = bits_of(shifted) - 0x4b400000u; /* n as two's complement */
@@ -129,7 +132,8 @@ static inline float exp_nonpos(float x) {
  * within 1e-7 |x| of exact: the erf GELU at fp32 precision, not the tanh
  * approximation). */
 static inline float gelu(float x) {
-  const float z = (x < 0.0f ? -x : x) * 0.70710678118654752f;
+  const uint32_t xb = bits_of(x), negative = 0u - (xb >> 31); /* all ones if x < 0 */
+  const float z = f32_from_bits(xb & 0x7fffffffu) * 0.70710678118654752f;
   const float t = 1.0f / (1.0f + 0.3275911f * z);
   float p = 1.061405429f;
   p = p * t - 1.453152027f;
@@ -137,7 +141,9 @@ static inline float gelu(float x) {
   p = p * t - 0.284496736f;
   p = p * t + 0.254829592f;
   const float half_erfc = 0.5f * t * p * exp_nonpos(-z * z);
-  return x * (x < 0.0f ? half_erfc : 1.0f - half_erfc);
+  /* Phi(x) = half_erfc for x < 0, else 1 - half_erfc (selected bitwise) */
+  const uint32_t phi = (bits_of(half_erfc) & negative) | (bits_of(1.0f - half_erfc) & ~negative);
+  return x * f32_from_bits(phi);
 }
 
 /* ---- softmax ---- */
