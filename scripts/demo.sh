@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job `make demo` runs, on the Release build given as $1.
+set -euo pipefail
+tw="${1:-build/release/tilewhisper}"
+
+echo "== tilewhisper $("$tw" --version | head -1 | cut -d' ' -f2): devices"
+"$tw" devices
+echo
+for dev in $("$tw" --version | sed -n 's/^devices: //p' | sed 's/(.*//'); do
+  echo "== (3001,512)@(512,512) on $dev"
+  "$tw" gemm 3001 512 512 --device "$dev"
+  echo
+done

@@ -1,0 +1,80 @@
+/* tilewhisper devices / --version: what is compiled in and what it offers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "device/device.h"
+#include "tilewhisper/tilewhisper.h"
+
+int tw_cli_version(void) {
+  printf("tilewhisper %s\n", tw_version());
+  printf("devices:");
+  for (const char *const *n = tw_device_names(); *n; n++) printf(" %s", *n);
+#ifndef TW_HAVE_OPENCL
+  printf(" (opencl: not in this build)");
+#endif
+  printf("\n");
+  return 0;
+}
+
+static void print_device(const tw_device *dev, int json, int first) {
+  const tw_device_costs *c = &dev->costs;
+  if (json) {
+    printf("%s{\"name\":\"%s\",\"invoke_s\":%.6g,\"submit_s\":%.6g,\"h2d_bytes_per_s\":%.6g,"
+           "\"d2h_bytes_per_s\":%.6g,\"flops_per_s\":%.6g,\"mem_bytes\":%zu,\"kernels\":[",
+           first ? "" : ",", dev->name, c->invoke_s, c->submit_s, c->h2d_bytes_per_s,
+           c->d2h_bytes_per_s, c->flops_per_s, c->mem_bytes);
+    for (int i = 0; i < dev->n_kernels; i++) {
+      const tw_kernel_info *k = &dev->kernels[i];
+      printf("%s{\"name\":\"%s\",\"m\":%d,\"k\":%d,\"n\":%d,\"accumulates_k\":%s,"
+             "\"any_shape\":%s,\"bf16_out\":%s,\"dev_mem_bytes\":%zu}",
+             i ? "," : "", k->name, k->mk, k->kk, k->nk,
+             k->flags & TW_KERNEL_ACCUM_K ? "true" : "false",
+             k->flags & TW_KERNEL_ANY_SHAPE ? "true" : "false",
+             k->flags & TW_KERNEL_OUT_BF16 ? "true" : "false", k->dev_mem_bytes);
+    }
+    printf("]}");
+    return;
+  }
+  printf("%s\n", dev->name);
+  printf("  costs: %.3g us/invocation, %.3g us/submission, %.3g GB/s to device, %.3g GB/s back, "
+         "%.4g GFLOP/s%s\n",
+         c->invoke_s * 1e6, c->submit_s * 1e6, c->h2d_bytes_per_s * 1e-9,
+         c->d2h_bytes_per_s * 1e-9, c->flops_per_s * 1e-9, c->host_memory ? ", host memory" : "");
+  for (int i = 0; i < dev->n_kernels; i++) {
+    const tw_kernel_info *k = &dev->kernels[i];
+    if (k->flags & TW_KERNEL_ANY_SHAPE)
+      printf("  kernel %-14s any shape%s\n", k->name,
+             k->flags & TW_KERNEL_ACCUM_K ? ", accumulates over K" : "");
+    else
+      printf("  kernel %-14s %dx%d . %dx%d%s%s, %zu bytes per invocation\n", k->name, k->mk,
+             k->kk, k->kk, k->nk, k->flags & TW_KERNEL_ACCUM_K ? ", accumulates over K" : "",
+             k->flags & TW_KERNEL_OUT_BF16 ? ", bf16 output" : "", k->dev_mem_bytes);
+  }
+}
+
+int tw_cli_devices(int argc, char **argv) {
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = 1;
+    else return tw_usage_error("devices", "tilewhisper devices [--json]", "unknown option '%s'", argv[i]);
+  }
+  if (json) printf("[");
+  int first = 1, status = 0;
+  for (const char *const *n = tw_device_names(); *n; n++) {
+    tw_device *dev;
+    tw_device_config cfg = {0};
+    int rc = tw_device_create(*n, &cfg, &dev);
+    if (rc) {
+      fprintf(stderr, "tilewhisper devices: %s: %s\n", *n, tw_last_error());
+      status = 1;
+      continue;
+    }
+    print_device(dev, json, first);
+    first = 0;
+    tw_device_destroy(dev);
+  }
+  if (json) printf("]\n");
+  return status;
+}

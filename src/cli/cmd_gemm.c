@@ -1,0 +1,202 @@
+/* tilewhisper gemm M K N: one GEMM on a device, its plan, cost and error. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "core/timing.h"
+#include "gemm/context.h"
+#include "gemm/reference.h"
+#include "tilewhisper/tilewhisper.h"
+
+static const char *USAGE =
+    "tilewhisper gemm M K N [--device D] [--kernel MxKxN] [--kernels SPEC] [--host-k]\n"
+    "                       [--device-options K=V,...] [--threads N] [--seed S] [--json]";
+
+typedef struct gemm_args {
+  long m, k, n, threads, seed;
+  const char *device, *kernel, *kernels, *device_options;
+  int json, host_k;
+} gemm_args;
+
+static int parse(int argc, char **argv, gemm_args *g) {
+  *g = (gemm_args){.device = "cpu", .seed = 1};
+  long *dims[] = {&g->m, &g->k, &g->n};
+  int n_dims = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int has_value = i + 1 < argc;
+    if (!strcmp(a, "--json")) g->json = 1;
+    else if (!strcmp(a, "--host-k")) g->host_k = 1;
+    else if (!strcmp(a, "--device") && has_value) g->device = argv[++i];
+    else if (!strcmp(a, "--kernel") && has_value) g->kernel = argv[++i];
+    else if (!strcmp(a, "--kernels") && has_value) g->kernels = argv[++i];
+    else if (!strcmp(a, "--device-options") && has_value) g->device_options = argv[++i];
+    else if (!strcmp(a, "--threads") && has_value) {
+      if (tw_arg_long(argv[++i], 1, 1024, &g->threads))
+        return tw_usage_error("gemm", USAGE, "--threads wants a number 1..1024, not '%s'", argv[i]);
+    } else if (!strcmp(a, "--seed") && has_value) {
+      if (tw_arg_long(argv[++i], 0, 1L << 40, &g->seed))
+        return tw_usage_error("gemm", USAGE, "--seed wants a number, not '%s'", argv[i]);
+    } else if (a[0] == '-' && a[1] == '-') {
+      return tw_usage_error("gemm", USAGE, "unknown or incomplete option '%s'", a);
+    } else if (n_dims < 3) {
+      if (tw_arg_long(a, 1, 1L << 20, dims[n_dims]))
+        return tw_usage_error("gemm", USAGE, "'%s' is not a dimension (1..1048576)", a);
+      n_dims++;
+    } else {
+      return tw_usage_error("gemm", USAGE, "unexpected argument '%s'", a);
+    }
+  }
+  if (n_dims != 3) return tw_usage_error("gemm", USAGE, "M, K and N are required");
+  return 0;
+}
+
+typedef struct gemm_data {
+  float *a, *w, *bias, *c;
+  double *ref_r, *ref_u;
+} gemm_data;
+
+static void data_free(gemm_data *d) {
+  free(d->a);
+  free(d->w);
+  free(d->bias);
+  free(d->c);
+  free(d->ref_r);
+  free(d->ref_u);
+}
+
+/* Uniform [-1, 1) from a 64-bit LCG: reproducible inputs for a given seed. */
+static void fill(float *x, size_t n, unsigned long long *state) {
+  for (size_t i = 0; i < n; i++) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    x[i] = (float)((double)(*state >> 11) * 0x1.0p-52 - 1.0);
+  }
+}
+
+static void errors(const gemm_data *d, size_t m, size_t n, double *rel_r, double *rel_u,
+                   double *max_abs) {
+  double num_r = 0, num_u = 0, den_r = 0, den_u = 0, mx = 0;
+  for (size_t i = 0; i < m * n; i++) {
+    double er = d->c[i] - d->ref_r[i], eu = d->c[i] - d->ref_u[i];
+    num_r += er * er;
+    num_u += eu * eu;
+    den_r += d->ref_r[i] * d->ref_r[i];
+    den_u += d->ref_u[i] * d->ref_u[i];
+    if (er < 0) er = -er;
+    if (er > mx) mx = er;
+  }
+  *rel_r = den_r > 0 ? sqrt(num_r / den_r) : 0;
+  *rel_u = den_u > 0 ? sqrt(num_u / den_u) : 0;
+  *max_abs = mx;
+}
+
+static void print_human(const gemm_args *g, tw_context *ctx, const tw_gemm_stats *st,
+                        double rel_r, double rel_u, double max_abs) {
+  const tw_plan *p = tw_context_last_plan(ctx);
+  const tw_device *dev = tw_context_device(ctx);
+  printf("gemm %ldx%ldx%ld on %s (%d threads)\n", g->m, g->k, g->n, dev->name,
+         tw_context_threads(ctx));
+  if (p->direct) {
+    printf("  plan        direct: one invocation of the device's any-shape kernel\n");
+  } else {
+    printf("  plan        kernel %s, %s order, K summed on the %s, %zu invocations/submission\n",
+           dev->kernels[p->kernel].name, p->order == TW_ORDER_ROWS ? "row" : "column",
+           p->host_k ? "host" : "device", p->batch);
+    printf("  tiles       %zu x %zu x %zu (padded to %zux%zux%zu)\n", p->mt, p->kt, p->nt,
+           p->m_pad, p->k_pad, p->n_pad);
+  }
+  printf("  invocations %llu   submissions %llu\n", (unsigned long long)st->invocations,
+         (unsigned long long)st->submissions);
+  printf("  bytes       %llu to device, %llu from device\n",
+         (unsigned long long)st->bytes_to_device, (unsigned long long)st->bytes_from_device);
+  printf("  flops       %.4g useful, %.4g executed (padding %.1f%%)\n", st->useful_flops,
+         st->padded_flops, 100.0 * (st->padded_flops - st->useful_flops) / st->padded_flops);
+  printf("  time        %.4f s wall (%.2f GFLOP/s): host prep %.4f, transfer %.4f, compute "
+         "%.4f, wait %.4f\n",
+         st->total_s, st->useful_flops / st->total_s * 1e-9, st->host_prep_s, st->transfer_s,
+         st->compute_s, st->wait_s);
+  if (!p->direct) printf("  predicted   %.6f s (planner's cost model)\n", st->predicted_s);
+  if (st->modeled_device_s > 0) printf("  modeled     %.6f s device time\n", st->modeled_device_s);
+  printf("  error       rel %.3e vs bf16-rounded inputs, rel %.3e vs fp32 inputs, max abs %.3e\n",
+         rel_r, rel_u, max_abs);
+}
+
+static void print_json(const gemm_args *g, tw_context *ctx, const tw_gemm_stats *st,
+                       double rel_r, double rel_u, double max_abs) {
+  const tw_plan *p = tw_context_last_plan(ctx);
+  const tw_device *dev = tw_context_device(ctx);
+  char esc[128];
+  printf("{\"device\":\"%s\",\"kernel\":\"%s\",\"m\":%ld,\"k\":%ld,\"n\":%ld,\"threads\":%d,"
+         "\"invocations\":%llu,\"submissions\":%llu,\"bytes_to_device\":%llu,"
+         "\"bytes_from_device\":%llu,\"flops\":%.17g,\"padded_flops\":%.17g,\"wall_s\":%.9g,"
+         "\"host_prep_s\":%.9g,\"transfer_s\":%.9g,\"compute_s\":%.9g,\"wait_s\":%.9g,"
+         "\"predicted_s\":%.9g,\"modeled_device_s\":%.9g,\"host_k\":%s,"
+         "\"rel_err_vs_bf16_inputs\":%.6g,\"rel_err_vs_fp32_inputs\":%.6g,\"max_abs_err\":%.6g}\n",
+         tw_json_escape(dev->name, esc, sizeof esc), p->direct ? "any" : dev->kernels[p->kernel].name,
+         g->m, g->k, g->n, tw_context_threads(ctx), (unsigned long long)st->invocations,
+         (unsigned long long)st->submissions, (unsigned long long)st->bytes_to_device,
+         (unsigned long long)st->bytes_from_device, st->useful_flops, st->padded_flops,
+         st->total_s, st->host_prep_s, st->transfer_s, st->compute_s, st->wait_s,
+         st->predicted_s, st->modeled_device_s, p->host_k ? "true" : "false", rel_r, rel_u,
+         max_abs);
+}
+
+int tw_cli_gemm(int argc, char **argv) {
+  gemm_args g;
+  int rc = parse(argc, argv, &g);
+  if (rc) return rc;
+  tw_context_options o;
+  tw_context_options_init(&o);
+  o.device = g.device;
+  o.kernels = g.kernels;
+  o.device_options = g.device_options;
+  o.threads = (int)g.threads;
+  tw_context *ctx;
+  if ((rc = tw_context_create(&o, &ctx))) {
+    fprintf(stderr, "tilewhisper gemm: %s: %s\n", tw_strerror(rc), tw_last_error());
+    return 1;
+  }
+  size_t m = (size_t)g.m, k = (size_t)g.k, n = (size_t)g.n;
+  gemm_data d = {malloc(sizeof(float) * m * k), malloc(sizeof(float) * k * n),
+                 malloc(sizeof(float) * n),     malloc(sizeof(float) * m * n),
+                 malloc(sizeof(double) * m * n), malloc(sizeof(double) * m * n)};
+  tw_weight *w = NULL;
+  int status = 1;
+  if (!d.a || !d.w || !d.bias || !d.c || !d.ref_r || !d.ref_u) {
+    fprintf(stderr, "tilewhisper gemm: out of memory for %zux%zux%zu\n", m, k, n);
+    goto out;
+  }
+  unsigned long long state = (unsigned long long)g.seed;
+  fill(d.a, m * k, &state);
+  fill(d.w, k * n, &state);
+  fill(d.bias, n, &state);
+  tw_weight_desc wd = {.data = d.w, .dtype = TW_DTYPE_F32, .k = k, .n = n, .ld = n,
+                       .bias = d.bias, .name = "W"};
+  tw_gemm_options go = {.kernel = g.kernel, .host_k_loop = g.host_k};
+  tw_gemm_stats st;
+  if ((rc = tw_weight_prepare(ctx, &wd, &w)) ||
+      (rc = tw_gemm_ex(ctx, m, k, d.a, TW_DTYPE_F32, k, w, d.c, n, &go, &st))) {
+    fprintf(stderr, "tilewhisper gemm: %s: %s\n", tw_strerror(rc), tw_context_last_error(ctx));
+    goto out;
+  }
+  if (tw_reference_gemm_f64(m, k, n, d.a, k, d.w, n, d.bias, d.ref_r, n, 1) ||
+      tw_reference_gemm_f64(m, k, n, d.a, k, d.w, n, d.bias, d.ref_u, n, 0)) {
+    fprintf(stderr, "tilewhisper gemm: out of memory for the reference\n");
+    goto out;
+  }
+  double rel_r, rel_u, max_abs;
+  errors(&d, m, n, &rel_r, &rel_u, &max_abs);
+  if (g.json)
+    print_json(&g, ctx, &st, rel_r, rel_u, max_abs);
+  else
+    print_human(&g, ctx, &st, rel_r, rel_u, max_abs);
+  status = 0;
+out:
+  tw_weight_destroy(w);
+  tw_context_destroy(ctx);
+  data_free(&d);
+  return status;
+}
