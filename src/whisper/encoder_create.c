@@ -92,14 +92,19 @@ static int check_model(tw_errbuf *err, const tw_whisper_model *m, int n_ctx) {
 
 /* ---- vectors and weights ---- */
 
-/* Copies the first `count` values of t to *cursor as fp32; advances it. */
+/* Copies the first `count` values of t to *cursor as fp32; advances it.
+ * Reads through memcpy: data mapped from a file may be unaligned. */
 static const float *take_vector(float **cursor, const tw_tensor *t, size_t count) {
   float *dst = *cursor;
   if (t->type == TW_TENSOR_F32) {
     memcpy(dst, t->data, count * sizeof *dst);
   } else {
-    const uint16_t *src = t->data;
-    for (size_t i = 0; i < count; i++) dst[i] = tw_fp16_to_fp32(src[i]);
+    const unsigned char *src = t->data;
+    for (size_t i = 0; i < count; i++) {
+      uint16_t h;
+      memcpy(&h, src + 2 * i, sizeof h);
+      dst[i] = tw_fp16_to_fp32(h);
+    }
   }
   *cursor += count;
   return dst;
