@@ -42,7 +42,15 @@ typedef struct memmodel {
   tw_whisper_model model;
   tw_tensor *tensors;
   size_t n_tensors, cap;
+  tw_tensor_type mat_type, vec_type;
 } memmodel;
+
+static void store(tw_tensor *t, size_t i, float v) {
+  if (t->type == TW_TENSOR_F16)
+    ((uint16_t *)t->data)[i] = tw_test_f32_to_f16(v);
+  else
+    ((float *)t->data)[i] = v;
+}
 
 /* Adds a tensor of PyTorch shape [d2, d1, d0] (leading 0s dropped) */
 static tw_tensor *add(memmodel *mm, const char *name, tw_tensor_type type, int64_t d2, int64_t d1,
@@ -62,37 +70,30 @@ static tw_tensor *add(memmodel *mm, const char *name, tw_tensor_type type, int64
 }
 
 static void fill_normal(tw_tensor *t, tw_rng *r, double mean, double std) {
-  for (size_t i = 0; i < t->n_elements; i++) {
-    float v = (float)(mean + std * tw_rng_normal(r));
-    if (t->type == TW_TENSOR_F16)
-      ((uint16_t *)t->data)[i] = tw_test_f32_to_f16(v);
-    else
-      ((float *)t->data)[i] = v;
-  }
+  for (size_t i = 0; i < t->n_elements; i++) store(t, i, (float)(mean + std * tw_rng_normal(r)));
 }
 
 /* Whisper's sinusoids(length, channels): [sin(t * inc_i) | cos(t * inc_i)]. */
 static void fill_sinusoids(tw_tensor *t, int length, int channels) {
-  float *p = (float *)t->data;
   const int half = channels / 2;
   const double inc = log(10000.0) / (half - 1);
   for (int pos = 0; pos < length; pos++)
     for (int i = 0; i < half; i++) {
       double a = pos * exp(-inc * i);
-      p[(size_t)pos * channels + i] = (float)sin(a);
-      p[(size_t)pos * channels + half + i] = (float)cos(a);
+      store(t, (size_t)pos * channels + i, (float)sin(a));
+      store(t, (size_t)pos * channels + half + i, (float)cos(a));
     }
 }
 
 static const tw_tensor *mat(memmodel *mm, tw_rng *r, const char *name, int out, int in, double std) {
-  tw_tensor *t = add(mm, name, TW_TENSOR_F16, 0, out, in);
+  tw_tensor *t = add(mm, name, mm->mat_type, 0, out, in);
   if (t) fill_normal(t, r, 0.0, std);
   return t;
 }
 
 static const tw_tensor *vec(memmodel *mm, tw_rng *r, const char *name, int n, double mean,
                             double std) {
-  tw_tensor *t = add(mm, name, TW_TENSOR_F32, 0, 0, n);
+  tw_tensor *t = add(mm, name, mm->vec_type, 0, 0, n);
   if (t) fill_normal(t, r, mean, std);
   return t;
 }
@@ -125,14 +126,14 @@ static int build(memmodel *mm, const tw_test_model_spec *s) {
   tw_whisper_model *m = &mm->model;
   tw_rng r = {s->seed};
   const int n = s->n_state;
-  tw_tensor *pos = add(mm, "encoder.positional_embedding", TW_TENSOR_F32, 0, s->n_audio_ctx, n);
+  tw_tensor *pos = add(mm, "encoder.positional_embedding", mm->vec_type, 0, s->n_audio_ctx, n);
   if (!pos) return 0;
   fill_sinusoids(pos, s->n_audio_ctx, n);
   m->enc_pos_emb = pos;
-  tw_tensor *c1 = add(mm, "encoder.conv1.weight", TW_TENSOR_F16, n, s->n_mels, 3);
-  tw_tensor *c1b = add(mm, "encoder.conv1.bias", TW_TENSOR_F32, 0, n, 1);
-  tw_tensor *c2 = add(mm, "encoder.conv2.weight", TW_TENSOR_F16, n, n, 3);
-  tw_tensor *c2b = add(mm, "encoder.conv2.bias", TW_TENSOR_F32, 0, n, 1);
+  tw_tensor *c1 = add(mm, "encoder.conv1.weight", mm->mat_type, n, s->n_mels, 3);
+  tw_tensor *c1b = add(mm, "encoder.conv1.bias", mm->vec_type, 0, n, 1);
+  tw_tensor *c2 = add(mm, "encoder.conv2.weight", mm->mat_type, n, n, 3);
+  tw_tensor *c2b = add(mm, "encoder.conv2.bias", mm->vec_type, 0, n, 1);
   if (!c1 || !c1b || !c2 || !c2b) return 0;
   fill_normal(c1, &r, 0.0, 0.02);
   fill_normal(c1b, &r, 0.0, 0.02);
@@ -155,7 +156,9 @@ tw_whisper_model *tw_test_model_create(const tw_test_model_spec *s) {
   m->hp.n_audio_head = s->n_head;
   m->hp.n_audio_layer = s->n_layer;
   m->hp.n_mels = s->n_mels;
-  m->hp.ftype = 1;
+  m->hp.ftype = s->matrices_f32 ? 0 : 1;
+  mm->mat_type = s->matrices_f32 ? TW_TENSOR_F32 : TW_TENSOR_F16;
+  mm->vec_type = s->vectors_f16 ? TW_TENSOR_F16 : TW_TENSOR_F32;
   snprintf(m->path, sizeof m->path, "(in-memory test model)");
   mm->cap = 7 + 15 * (size_t)s->n_layer;
   mm->tensors = calloc(mm->cap, sizeof *mm->tensors);

@@ -1,9 +1,9 @@
 /* A Whisper model built in memory for tests (no file, no loader): encoder
  * tensors with deterministic random values, shaped as in a ggml model file.
  *
- *   matrices and conv weights: f16, normal(0, std) (std = 0.02, except the
+ *   matrices and conv weights: f16 (or f32), normal(0, std) (std = 0.02, except the
  *     query and key weights, std = qk_std, so that attention is not uniform)
- *   biases: f32, normal(0, 0.02) (never all zero; conv biases [n, 1])
+ *   biases: f32 (or f16), normal(0, 0.02) (never all zero; conv biases [n, 1])
  *   LayerNorm: weight 1 + normal(0, 0.05), bias normal(0, 0.05)
  *   positional embedding: f32 sinusoids [n_audio_ctx, n_state], as Whisper's
  *
@@ -17,7 +17,9 @@
 
 typedef struct tw_test_model_spec {
   int n_state, n_head, n_layer, n_mels, n_audio_ctx;
-  double qk_std; /* 0 = 0.02 */
+  double qk_std;     /* 0 = 0.02 */
+  int matrices_f32; /* matrices and conv weights as f32 (ftype 0) instead of f16 */
+  int vectors_f16;  /* vectors and the positional embedding as f16 instead of f32 */
   uint64_t seed;
 } tw_test_model_spec;
 

@@ -204,6 +204,18 @@ static void test_create_oom(const tw_whisper_model *m) {
   tw_context_destroy(ctx);
 }
 
+/* Other tensor types: f32 matrices (ftype 0) and f16 vectors. */
+static void test_tensor_types(void) {
+  tw_test_model_spec spec = SPEC;
+  spec.n_state = 128, spec.n_head = 2, spec.n_layer = 1;
+  spec.matrices_f32 = 1, spec.vectors_f16 = 1;
+  tw_whisper_model *m = tw_test_model_create(&spec);
+  CHECK(m != NULL);
+  static const char *const fixed[] = {"fixed", NULL};
+  if (m) test_devices(m, 40, fixed);
+  tw_test_model_destroy(m);
+}
+
 static void test_flops(void) {
   tw_whisper_hparams base = {.n_audio_ctx = 1500, .n_audio_state = 512, .n_audio_head = 8,
                              .n_audio_layer = 6, .n_mels = 80};
@@ -222,6 +234,7 @@ int main(void) {
   static const char *const short_devices[] = {"ref", "fixed", "emu", NULL};
   test_devices(m, 100, short_devices);
   test_repeat(m, "fixed", 64);
+  test_tensor_types();
 
   /* a full 30 s window, only where a fast device exists */
   tw_context *cpu = NULL;
