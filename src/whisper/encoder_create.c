@@ -186,23 +186,26 @@ static int prepare_weights(tw_encoder *e) {
 
 static int alloc_buffers(tw_encoder *e) {
   const size_t T = (size_t)e->n_ctx, F = (size_t)e->n_frames, n = (size_t)e->n_state;
-  const size_t as = e->act == TW_DTYPE_BF16 ? 2 : 4;
-  size_t col = F * 3 * (size_t)e->n_mels > T * 3 * n ? F * 3 * (size_t)e->n_mels : T * 3 * n;
-  struct {
-    void **p;
-    size_t count, size;
-  } bufs[] = {
-      {&e->col, col, as},          {(void **)&e->h1, F * n, 4},   {(void **)&e->x, T * n, 4},
-      {&e->xn, T * n, as},         {(void **)&e->q, T * n, 4},    {(void **)&e->k, T * n, 4},
-      {(void **)&e->v, T * n, 4},  {(void **)&e->scores, T * T, 4}, {&e->probs, T * T, as},
-      {(void **)&e->attn, T * n, 4}, {(void **)&e->proj, T * n, 4}, {(void **)&e->mlp_h, T * 4 * n, 4},
-      {&e->mlp_a, T * 4 * n, as},  {(void **)&e->out, T * n, 4},
-  };
-  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-    if (!(*bufs[i].p = tw_calloc_aligned(bufs[i].count, bufs[i].size)))
-      return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for activations (n_ctx %zu)", T);
-  if (!(e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks)))
-    return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory");
+  const size_t as = e->act == TW_DTYPE_BF16 ? 2 : 4, f = sizeof(float);
+  const size_t col1 = F * 3 * (size_t)e->n_mels, col2 = T * 3 * n;
+  e->col = tw_calloc_aligned(col1 > col2 ? col1 : col2, as);
+  e->h1 = tw_calloc_aligned(F * n, f);
+  e->x = tw_calloc_aligned(T * n, f);
+  e->xn = tw_calloc_aligned(T * n, as);
+  e->q = tw_calloc_aligned(T * n, f);
+  e->k = tw_calloc_aligned(T * n, f);
+  e->v = tw_calloc_aligned(T * n, f);
+  e->scores = tw_calloc_aligned(T * T, f);
+  e->probs = tw_calloc_aligned(T * T, as);
+  e->attn = tw_calloc_aligned(T * n, f);
+  e->proj = tw_calloc_aligned(T * n, f);
+  e->mlp_h = tw_calloc_aligned(T * 4 * n, f);
+  e->mlp_a = tw_calloc_aligned(T * 4 * n, as);
+  e->out = tw_calloc_aligned(T * n, f);
+  e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks);
+  if (!e->col || !e->h1 || !e->x || !e->xn || !e->q || !e->k || !e->v || !e->scores ||
+      !e->probs || !e->attn || !e->proj || !e->mlp_h || !e->mlp_a || !e->out || !e->blocks)
+    return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for activations (n_ctx %zu)", T);
   return TW_OK;
 }
 
