@@ -33,8 +33,15 @@ double tw_test_f16_to_f64(uint16_t h) {
 }
 
 double tw_test_tensor_at(const tw_tensor *t, size_t i) {
-  if (t->type == TW_TENSOR_F16) return tw_test_f16_to_f64(((const uint16_t *)t->data)[i]);
-  return ((const float *)t->data)[i];
+  const unsigned char *p = t->data; /* may be unaligned, as in a mapped file */
+  if (t->type == TW_TENSOR_F16) {
+    uint16_t h;
+    memcpy(&h, p + 2 * i, sizeof h);
+    return tw_test_f16_to_f64(h);
+  }
+  float f;
+  memcpy(&f, p + 4 * i, sizeof f);
+  return f;
 }
 
 /* Model plus everything it points to, freed together. */

@@ -204,16 +204,40 @@ static void test_create_oom(const tw_whisper_model *m) {
   tw_context_destroy(ctx);
 }
 
-/* Other tensor types: f32 matrices (ftype 0) and f16 vectors. */
+/* Points t's data at a copy one byte off alignment, as a file mapping may;
+ * returns the copy's allocation (the caller restores t and frees it). */
+static void *misalign(tw_tensor *t) {
+  size_t bytes = t->n_elements * (t->type == TW_TENSOR_F16 ? 2 : 4);
+  unsigned char *p = malloc(bytes + 1);
+  if (p) {
+    memcpy(p + 1, t->data, bytes);
+    t->data = p + 1;
+  }
+  return p;
+}
+
+/* Other tensor types (f32 matrices as ftype 0, f16 vectors) and tensor
+ * data that is not aligned for its type. */
 static void test_tensor_types(void) {
-  tw_test_model_spec spec = SPEC;
-  spec.n_state = 128, spec.n_head = 2, spec.n_layer = 1;
-  spec.matrices_f32 = 1, spec.vectors_f16 = 1;
-  tw_whisper_model *m = tw_test_model_create(&spec);
-  CHECK(m != NULL);
   static const char *const fixed[] = {"fixed", NULL};
-  if (m) test_devices(m, 40, fixed);
-  tw_test_model_destroy(m);
+  for (int f32_matrices = 0; f32_matrices < 2; f32_matrices++) {
+    tw_test_model_spec spec = SPEC;
+    spec.n_state = 128, spec.n_head = 2, spec.n_layer = 1;
+    spec.matrices_f32 = f32_matrices, spec.vectors_f16 = !f32_matrices;
+    tw_whisper_model *m = tw_test_model_create(&spec);
+    CHECK(m != NULL);
+    if (!m) continue;
+    tw_tensor *mat = (tw_tensor *)m->enc_layers[0].mlp_0_w, *vec = (tw_tensor *)m->enc_pos_emb;
+    const void *mat_data = mat->data, *vec_data = vec->data;
+    void *mat_copy = misalign(mat), *vec_copy = misalign(vec);
+    CHECK(mat_copy && vec_copy);
+    printf("  %s matrices, %s vectors, misaligned mlp.0 and positions:\n",
+           f32_matrices ? "f32" : "f16", f32_matrices ? "f16" : "f32");
+    test_devices(m, 40, fixed);
+    mat->data = mat_data, vec->data = vec_data;
+    free(mat_copy), free(vec_copy);
+    tw_test_model_destroy(m);
+  }
 }
 
 static void test_flops(void) {
