@@ -56,7 +56,7 @@ static int attention_heads(tw_encoder *e) {
         (rc = gemm(e, T, d, e->q + h * d, TW_DTYPE_F32, n, e->k_t, e->scores, T, "Q K^T")))
       return rc;
     /* P = softmax(scores * scale) over keys */
-    tw_op_softmax(e->pool, T, T, e->scores, T, scale, e->probs, e->act, T);
+    tw_op_softmax(e->pool, T, T, e->scores, T, scale, e->probs, e->act, T, e->rows);
     /* head output = P V_h, into the head's columns of attn */
     if ((rc = update(e, e->v_h, e->v + h * d, "V_h")) ||
         (rc = gemm(e, T, T, e->probs, e->act, T, e->v_h, e->attn + h * d, n, "P V")))

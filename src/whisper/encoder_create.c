@@ -213,6 +213,7 @@ static int alloc_buffers(tw_encoder *e) {
   e->v = tw_calloc_aligned(T * n, f);
   e->scores = tw_calloc_aligned(T * T, f);
   e->probs = tw_calloc_aligned(T * T, as);
+  e->rows = tw_calloc_aligned((size_t)tw_threadpool_size(e->pool) * T, f);
   e->attn = tw_calloc_aligned(T * n, f);
   e->proj = tw_calloc_aligned(T * n, f);
   e->mlp_h = tw_calloc_aligned(T * 4 * n, f);
@@ -220,7 +221,7 @@ static int alloc_buffers(tw_encoder *e) {
   e->out = tw_calloc_aligned(T * n, f);
   e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks);
   if (!e->col || !e->h1 || !e->x || !e->xn || !e->q || !e->k || !e->v || !e->scores ||
-      !e->probs || !e->attn || !e->proj || !e->mlp_h || !e->mlp_a || !e->out || !e->blocks)
+      !e->probs || !e->rows || !e->attn || !e->proj || !e->mlp_h || !e->mlp_a || !e->out || !e->blocks)
     return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for activations (n_ctx %zu)", T);
   return TW_OK;
 }
@@ -274,7 +275,7 @@ void tw_encoder_destroy(tw_encoder *e) {
     for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++) tw_weight_destroy(ws[j]);
   }
   void *bufs[] = {e->blocks, e->vecs,  e->staging, e->col,  e->h1,   e->x,
-                  e->xn,     e->q,     e->k,       e->v,    e->scores, e->probs,
+                  e->xn,     e->q,     e->k,       e->v,    e->scores, e->probs, e->rows,
                   e->attn,   e->proj,  e->mlp_h,   e->mlp_a, e->out};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(e);

@@ -45,6 +45,7 @@ struct tw_encoder {
   float *q, *k, *v; /* [n_ctx][n_state] projections, heads side by side */
   float *scores;  /* [n_ctx][n_ctx] one head's Q_h K_h^T */
   void *probs;    /* act [n_ctx][n_ctx] one head's softmax */
+  float *rows;    /* [pool threads][n_ctx] softmax scratch rows */
   float *attn;    /* [n_ctx][n_state] concatenated head outputs */
   float *proj;    /* [n_ctx][n_state] block output before the residual add */
   float *mlp_h;   /* [n_ctx][4 n_state] fc1 output */

@@ -18,14 +18,14 @@ static void rows_task(void *arg, size_t task, int thread) {
   (void)thread;
   const rows_job *j = arg;
   size_t r0 = j->rows * task / j->n_tasks, r1 = j->rows * (task + 1) / j->n_tasks;
-  if (r1 > r0) j->fn(j->arg, r0, r1);
+  if (r1 > r0) j->fn(j->arg, r0, r1, task);
 }
 
 void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg) {
   size_t n_threads = (size_t)tw_threadpool_size(pool);
   rows_job j = {fn, arg, rows, n_threads < rows ? n_threads : rows};
   if (j.n_tasks <= 1) {
-    if (rows) fn(arg, 0, rows);
+    if (rows) fn(arg, 0, rows, 0);
     return;
   }
   tw_threadpool_run(pool, j.n_tasks, rows_task, &j);
@@ -41,7 +41,8 @@ typedef struct ln_args {
   tw_dtype yt;
 } ln_args;
 
-static void ln_rows(void *arg, size_t r0, size_t r1) {
+static void ln_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
   const ln_args *a = arg;
   const size_t n = a->n;
   for (size_t r = r0; r < r1; r++) {
@@ -150,10 +151,11 @@ static inline float gelu(float x) {
 
 typedef struct softmax_args {
   size_t n, ldx, ldy;
-  float *x;
+  const float *x;
   float scale;
   void *y;
   tw_dtype yt;
+  float *scratch; /* n floats per task */
 } softmax_args;
 
 TW_OPS_CLONES static float row_max(const float *x, size_t n) {
@@ -168,18 +170,18 @@ TW_OPS_CLONES static float row_max(const float *x, size_t n) {
   return mx;
 }
 
-/* x[j] = e^{(x[j] - mx) scale}; returns their sum. */
-TW_OPS_CLONES static float row_exp(float *x, size_t n, float mx, float scale) {
+/* e[j] = e^{(x[j] - mx) scale}; returns their sum. */
+TW_OPS_CLONES static float row_exp(const float *x, size_t n, float mx, float scale, float *e) {
   float s[BLOCK] = {0};
   size_t j = 0;
   for (; j + BLOCK <= n; j += BLOCK)
     for (int i = 0; i < BLOCK; i++) {
-      x[j + i] = exp_nonpos((x[j + i] - mx) * scale);
-      s[i] += x[j + i];
+      e[j + i] = exp_nonpos((x[j + i] - mx) * scale);
+      s[i] += e[j + i];
     }
   for (; j < n; j++) {
-    x[j] = exp_nonpos((x[j] - mx) * scale);
-    s[0] += x[j];
+    e[j] = exp_nonpos((x[j] - mx) * scale);
+    s[0] += e[j];
   }
   float sum = 0.0f;
   for (int i = 0; i < BLOCK; i++) sum += s[i];
@@ -194,21 +196,25 @@ TW_OPS_CLONES static void row_scale_bf16(const float *x, size_t n, float k, tw_b
   for (size_t j = 0; j < n; j++) y[j] = bf16_finite(x[j] * k);
 }
 
-static void softmax_rows(void *arg, size_t r0, size_t r1) {
+/* Three passes over a row: the max and the exps read x (the exps go to the
+ * task's scratch row, which stays in L1), the last writes y; x is never
+ * written, so its cache lines are not written back. */
+static void softmax_rows(void *arg, size_t r0, size_t r1, size_t task) {
   const softmax_args *a = arg;
+  float *e = a->scratch + task * a->n;
   for (size_t r = r0; r < r1; r++) {
-    float *x = a->x + r * a->ldx;
-    const float sum = row_exp(x, a->n, row_max(x, a->n), a->scale);
+    const float *x = a->x + r * a->ldx;
+    const float sum = row_exp(x, a->n, row_max(x, a->n), a->scale, e);
     if (a->yt == TW_DTYPE_BF16)
-      row_scale_bf16(x, a->n, 1.0f / sum, (tw_bf16 *)a->y + r * a->ldy);
+      row_scale_bf16(e, a->n, 1.0f / sum, (tw_bf16 *)a->y + r * a->ldy);
     else
-      row_scale_f32(x, a->n, 1.0f / sum, (float *)a->y + r * a->ldy);
+      row_scale_f32(e, a->n, 1.0f / sum, (float *)a->y + r * a->ldy);
   }
 }
 
-void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, float *x, size_t ldx, float scale,
-                   void *y, tw_dtype yt, size_t ldy) {
-  softmax_args a = {n, ldx, ldy, x, scale, y, yt};
+void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
+                   float scale, void *y, tw_dtype yt, size_t ldy, float *scratch) {
+  softmax_args a = {n, ldx, ldy, x, scale, y, yt, scratch};
   tw_parallel_rows(pool, rows, softmax_rows, &a);
 }
 
@@ -229,7 +235,8 @@ TW_OPS_CLONES static void row_gelu_bf16(const float *x, size_t n, tw_bf16 *y) {
   for (size_t j = 0; j < n; j++) y[j] = bf16_finite(gelu(x[j]));
 }
 
-static void gelu_rows(void *arg, size_t r0, size_t r1) {
+static void gelu_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
   const gelu_args *a = arg;
   for (size_t r = r0; r < r1; r++) {
     const float *x = a->x + r * a->ldx;
@@ -254,7 +261,8 @@ typedef struct add_args {
   const float *y;
 } add_args;
 
-static void add_rows(void *arg, size_t r0, size_t r1) {
+static void add_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
   const add_args *a = arg;
   for (size_t r = r0; r < r1; r++) {
     float *x = a->x + r * a->ldx;
@@ -278,7 +286,8 @@ typedef struct im2col_args {
   tw_dtype yt;
 } im2col_args;
 
-static void im2col_rows(void *arg, size_t r0, size_t r1) {
+static void im2col_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
   const im2col_args *a = arg;
   const size_t k = a->channels * 3;
   for (size_t t = r0; t < r1; t++) {

@@ -14,9 +14,10 @@
 #include "core/threadpool.h"
 #include "tilewhisper/gemm.h"
 
-/* Calls fn(arg, r0, r1) over disjoint row ranges covering [0, rows), one
- * contiguous range per pool thread. */
-typedef void (*tw_rows_fn)(void *arg, size_t r0, size_t r1);
+/* Calls fn(arg, r0, r1, task) over disjoint row ranges covering [0, rows),
+ * one contiguous range per pool thread; task < tw_threadpool_size(pool)
+ * identifies the range (for per-task scratch). */
+typedef void (*tw_rows_fn)(void *arg, size_t r0, size_t r1, size_t task);
 void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg);
 
 /* y[r] = (x[r] - mean) / sqrt(var + eps) * w + b over n columns (biased
@@ -25,10 +26,10 @@ void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x,
                      const float *w, const float *b, float eps, void *y, tw_dtype yt,
                      size_t ldy);
 
-/* y[r] = softmax(scale * x[r]) over n columns, max-subtracted.  x is used as
- * scratch (overwritten); y may be x itself when yt is F32 and ldy == ldx. */
-void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, float *x, size_t ldx, float scale,
-                   void *y, tw_dtype yt, size_t ldy);
+/* y[r] = softmax(scale * x[r]) over n columns, max-subtracted; scale > 0.
+ * scratch: tw_threadpool_size(pool) * n floats. */
+void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
+                   float scale, void *y, tw_dtype yt, size_t ldy, float *scratch);
 
 /* y = x * (1 + erf(x / sqrt 2)) / 2, the exact GELU; in place allowed. */
 void tw_op_gelu(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx, void *y,

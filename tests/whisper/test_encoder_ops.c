@@ -55,7 +55,10 @@ static void test_softmax(tw_threadpool *pool, tw_dtype yt) {
   orig[3 * N + 5] = 3e38f; /* one huge logit takes all the mass */
   memcpy(x, orig, R * N * sizeof *x);
   const float scale = 0.125f;
-  tw_op_softmax(pool, R, N, x, N, scale, y, yt, N);
+  float *scratch = malloc((size_t)tw_threadpool_size(pool) * N * sizeof *scratch);
+  tw_op_softmax(pool, R, N, x, N, scale, y, yt, N, scratch);
+  CHECK(memcmp(x, orig, R * N * sizeof *x) == 0); /* input untouched */
+  free(scratch);
   double worst = 0, worst_sum = 0;
   for (int i = 0; i < R; i++) {
     double mx = -INFINITY, sum = 0, got_sum = 0;
