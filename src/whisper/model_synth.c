@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fp16.h"
 #include "core/mem.h"
 #include "whisper/model.h"
 #include "whisper/tensor_names.h"
@@ -126,7 +127,7 @@ static void write_tensor(writer *w, const tw_tensor_spec *s, int32_t ttype, uint
       continue;
     }
     uint16_t *h = (uint16_t *)(buf + CHUNK);
-    for (size_t i = 0; i < k; i++) h[i] = tw_whisper_float_to_half(buf[i]);
+    for (size_t i = 0; i < k; i++) h[i] = tw_fp32_to_fp16(buf[i]);
     put(w, h, k * sizeof(uint16_t));
   }
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fp16.h"
 #include "core/mem.h"
 #include "whisper/model_reader.h"
 #include "whisper/tensor_names.h"
@@ -188,7 +189,7 @@ int tw_tensor_read_f32(const tw_tensor *t, size_t first, size_t n, float *dst) {
   for (size_t i = 0; i < n; i++) {
     uint16_t h;
     memcpy(&h, p + (first + i) * 2, 2);
-    dst[i] = tw_whisper_half_to_float(h);
+    dst[i] = tw_fp16_to_fp32(h);
   }
   return 0;
 }

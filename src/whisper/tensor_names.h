@@ -46,8 +46,4 @@ const char *tw_ggml_type_name(int32_t ggml_type);
 /* Bytes per element of the types we accept (f32 4, f16 2), else 0. */
 size_t tw_ggml_type_size(int32_t ggml_type);
 
-/* IEEE binary16 <-> binary32 (round to nearest even). */
-float tw_whisper_half_to_float(uint16_t h);
-uint16_t tw_whisper_float_to_half(float f);
-
 #endif

@@ -12,7 +12,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 lib=(src/whisper/model_load.c src/whisper/model_tensors.c src/whisper/tensor_names.c
-     src/core/error.c src/core/mem.c)
+     src/core/error.c src/core/mem.c src/core/fp16.c)
 flags=(-std=c11 -g -O1 -Wall -Wextra -Werror -I"$src/src" -I"$src/include"
        -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 cd "$src"
