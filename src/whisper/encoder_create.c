@@ -1,7 +1,6 @@
 /* Encoder construction: check the model's tensors, prepare every weight once
  * on the device, copy the vector parameters to fp32 and allocate every
  * activation buffer for the run's shape. */
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,17 +119,11 @@ static int prepare(tw_encoder *e, const tw_weight_desc *d, tw_weight **out) {
 }
 
 /* A PyTorch Linear (or Conv1d read as one): weight [n][k], y = x W^T + b.
- * Data mapped from a file may be misaligned for its element type; such a
- * tensor is copied to the aligned staging buffer first. */
+ * The engine reads the source through memcpy, so file data need not be
+ * aligned. */
 static int prepare_linear(tw_encoder *e, const tw_tensor *w, const float *bias, size_t k,
                           size_t n, tw_weight **out) {
-  const size_t es = w->type == TW_TENSOR_F16 ? 2 : 4;
-  const void *data = w->data;
-  if ((uintptr_t)data % es != 0) {
-    memcpy(e->staging, data, n * k * es);
-    data = e->staging;
-  }
-  tw_weight_desc d = {.data = data,
+  tw_weight_desc d = {.data = w->data,
                       .dtype = w->type == TW_TENSOR_F16 ? TW_DTYPE_F16 : TW_DTYPE_F32,
                       .k = k, .n = n, .ld = k, .transposed = 1, .bias = bias,
                       .storage = e->act, .name = w->name};
@@ -177,11 +170,6 @@ static int prepare_weights(tw_encoder *e) {
   size_t n_vecs = (size_t)e->n_layer * 12 * n + 4 * n + (size_t)e->n_ctx * n;
   if (!(e->vecs = tw_malloc_aligned(n_vecs * sizeof(float))))
     return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for %zu parameters", n_vecs);
-  /* staging for misaligned matrices: the largest is mlp.0/2 or a conv */
-  const size_t k_conv = 3 * (size_t)(e->n_mels > e->n_state ? e->n_mels : e->n_state);
-  const size_t big = 4 * n > k_conv ? 4 * n : k_conv;
-  if (!(e->staging = tw_malloc_aligned(big * n * sizeof(float))))
-    return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for weight staging");
   float *cur = e->vecs;
   e->pos = take_vector(&cur, m->enc_pos_emb, (size_t)e->n_ctx * n);
   e->ln_post_w = take_vector(&cur, m->enc_ln_post_w, n);
@@ -193,8 +181,6 @@ static int prepare_weights(tw_encoder *e) {
     return rc;
   for (int i = 0; i < e->n_layer; i++)
     if ((rc = prepare_block(e, &m->enc_layers[i], &e->blocks[i], &cur))) return rc;
-  tw_free(e->staging); /* the weights hold their own copies */
-  e->staging = NULL;
   return prepare_attention_operands(e);
 }
 
@@ -274,9 +260,9 @@ void tw_encoder_destroy(tw_encoder *e) {
     tw_weight *ws[] = {B->q, B->k, B->v, B->o, B->fc1, B->fc2};
     for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++) tw_weight_destroy(ws[j]);
   }
-  void *bufs[] = {e->blocks, e->vecs,  e->staging, e->col,  e->h1,   e->x,
-                  e->xn,     e->q,     e->k,       e->v,    e->scores, e->probs, e->rows,
-                  e->attn,   e->proj,  e->mlp_h,   e->mlp_a, e->out};
+  void *bufs[] = {e->blocks, e->vecs,   e->col,  e->h1,   e->x,     e->xn,
+                  e->q,      e->k,      e->v,    e->scores, e->probs, e->rows,
+                  e->attn,   e->proj,   e->mlp_h, e->mlp_a, e->out};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(e);
 }

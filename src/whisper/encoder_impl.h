@@ -30,8 +30,6 @@ struct tw_encoder {
   tw_weight *v_h;   /* per head V_h:   K = n_ctx, N = head_dim, refilled likewise */
   tw_enc_block *blocks;
 
-  void *staging; /* create only: aligned copy of a misaligned weight, then freed */
-
   /* fp32 copies of every vector parameter (owned, one block) */
   float *vecs;
   const float *pos;                   /* [n_ctx][n_state] positional embedding */
