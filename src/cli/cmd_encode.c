@@ -185,7 +185,8 @@ static void report(const encode_args *a, const session *s, double wall_s) {
            s->encoder_s, gflops, rtf, s->invocations, peak_rss_mb(), s->load_s, s->audio_s,
            s->mel_s, s->prepare_s, s->conv_s);
     for (int l = 0; l < n_layers; l++) printf(", \"layer.%d\": %.6f", l, s->layer_s[l]);
-    printf(", \"ln_post\": %.6f, \"encoder\": %.6f}}\n", s->ln_post_s, s->encoder_s);
+    printf(", \"ln_post\": %.6f, \"encoder\": %.6f, \"total\": %.6f}}\n", s->ln_post_s,
+           s->encoder_s, wall_s);
     return;
   }
   printf("encode %s (%.2f s of audio, %zu window%s) on %s, %d threads, %s\n", a->audio, audio_len,

@@ -19,7 +19,8 @@ device=cpu
   -o "$tmp/out.f32" --json > "$tmp/run.json"
 check "encode exit 0" '[ $? -eq 0 ]'
 for key in '"model"' '"device"' '"threads": 2' '"windows": 1' '"wall_s"' '"encoder_s"' \
-           '"gflops"' '"invocations"' '"peak_rss_mb"' '"stages"' '"layer.0"' '"mel"' '"load"'; do
+           '"gflops"' '"invocations"' '"peak_rss_mb"' '"stages"' '"layer.0"' '"mel"' '"load"' \
+           '"conv"' '"total"'; do
   check "json has $key" 'grep -q -- "$key" "$tmp/run.json"'
 done
 check "output is 1 x 1500 x 384 float32" '[ "$(stat -c %s "$tmp/out.f32")" -eq $((1500 * 384 * 4)) ]'
@@ -28,6 +29,11 @@ check "sidecar dtype" 'grep -q "\"dtype\": \"float32\"" "$tmp/out.f32.json"'
 
 "$cli" encode -m "$tmp/tiny.bin" "$data/jfk.wav" --device "$device" > "$tmp/run.txt"
 check "text report names stages" 'grep -q "layer 0" "$tmp/run.txt" && grep -q "real-time factor" "$tmp/run.txt"'
+
+# fp32 mode runs where the device computes in fp32 (cpu) and is refused elsewhere
+want=1; [ "$device" = cpu ] && want=0
+"$cli" encode -m "$tmp/tiny.bin" "$data/jfk.wav" --device "$device" --fp32 > /dev/null 2> "$tmp/err.txt"
+check "--fp32 on $device: exit $want" '[ $? -eq $want ]'
 
 "$cli" encode "$data/jfk.wav" > /dev/null 2>&1; check "no model: exit 2" '[ $? -eq 2 ]'
 "$cli" encode -m "$tmp/tiny.bin" > /dev/null 2>&1; check "no audio: exit 2" '[ $? -eq 2 ]'
