@@ -31,48 +31,6 @@ void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg
   tw_threadpool_run(pool, j.n_tasks, rows_task, &j);
 }
 
-/* ---- LayerNorm ---- */
-
-typedef struct ln_args {
-  size_t n, ldx, ldy;
-  const float *x, *w, *b;
-  float eps;
-  void *y;
-  tw_dtype yt;
-} ln_args;
-
-static void ln_rows(void *arg, size_t r0, size_t r1, size_t task) {
-  (void)task;
-  const ln_args *a = arg;
-  const size_t n = a->n;
-  for (size_t r = r0; r < r1; r++) {
-    const float *x = a->x + r * a->ldx;
-    /* two passes with double sums: rows with a large common offset (the
-     * residual stream's outlier channels) keep their precision */
-    double sum = 0.0;
-    for (size_t j = 0; j < n; j++) sum += x[j];
-    const double mean = sum / (double)n;
-    double ss = 0.0;
-    for (size_t j = 0; j < n; j++) ss += (x[j] - mean) * (x[j] - mean);
-    const double rstd = 1.0 / sqrt(ss / (double)n + a->eps);
-    if (a->yt == TW_DTYPE_BF16) {
-      tw_bf16 *y = (tw_bf16 *)a->y + r * a->ldy;
-      for (size_t j = 0; j < n; j++)
-        y[j] = tw_fp32_to_bf16((float)((x[j] - mean) * rstd) * a->w[j] + a->b[j]);
-    } else {
-      float *y = (float *)a->y + r * a->ldy;
-      for (size_t j = 0; j < n; j++) y[j] = (float)((x[j] - mean) * rstd) * a->w[j] + a->b[j];
-    }
-  }
-}
-
-void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
-                     const float *w, const float *b, float eps, void *y, tw_dtype yt,
-                     size_t ldy) {
-  ln_args a = {n, ldx, ldy, x, w, b, eps, y, yt};
-  tw_parallel_rows(pool, rows, ln_rows, &a);
-}
-
 /* ---- vectorizable elementwise math ----
  * Branch-free inline functions over fixed blocks of 8 so that the compiler
  * turns the row loops into SIMD; target_clones adds an AVX2 body chosen
@@ -251,6 +209,73 @@ void tw_op_gelu(tw_threadpool *pool, size_t rows, size_t n, const float *x, size
                 tw_dtype yt, size_t ldy) {
   gelu_args a = {n, ldx, ldy, x, y, yt};
   tw_parallel_rows(pool, rows, gelu_rows, &a);
+}
+
+/* ---- LayerNorm ---- */
+
+typedef struct ln_args {
+  size_t n, ldx, ldy;
+  const float *x, *w, *b;
+  float eps;
+  void *y;
+  tw_dtype yt;
+} ln_args;
+
+/* Mean and 1 / sqrt(variance + eps) of a row, two passes with double sums
+ * in BLOCK lanes: rows with a large common offset (the residual stream's
+ * outlier channels) keep their precision, and the loops still vectorize. */
+TW_OPS_CLONES static void row_moments(const float *x, size_t n, float eps, double *mean,
+                                      double *rstd) {
+  double s[BLOCK] = {0}, q[BLOCK] = {0};
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) s[i] += x[j + i];
+  for (; j < n; j++) s[0] += x[j];
+  double sum = 0.0;
+  for (int i = 0; i < BLOCK; i++) sum += s[i];
+  const double m = sum / (double)n;
+  for (j = 0; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) q[i] += (x[j + i] - m) * (x[j + i] - m);
+  for (; j < n; j++) q[0] += (x[j] - m) * (x[j] - m);
+  double ss = 0.0;
+  for (int i = 0; i < BLOCK; i++) ss += q[i];
+  *mean = m;
+  *rstd = 1.0 / sqrt(ss / (double)n + eps);
+}
+
+/* (x - mean) rstd w + b in float, the mean split into hi + lo parts so that
+ * x - mean keeps double accuracy where x is close to the mean. */
+TW_OPS_CLONES static void row_normalize_f32(const float *x, size_t n, double mean, double rstd,
+                                            const float *w, const float *b, float *y) {
+  const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
+  for (size_t j = 0; j < n; j++) y[j] = ((x[j] - hi) - lo) * r * w[j] + b[j];
+}
+
+TW_OPS_CLONES static void row_normalize_bf16(const float *x, size_t n, double mean, double rstd,
+                                             const float *w, const float *b, tw_bf16 *y) {
+  const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
+  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(((x[j] - hi) - lo) * r * w[j] + b[j]);
+}
+
+static void ln_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const ln_args *a = arg;
+  for (size_t r = r0; r < r1; r++) {
+    const float *x = a->x + r * a->ldx;
+    double mean, rstd;
+    row_moments(x, a->n, a->eps, &mean, &rstd);
+    if (a->yt == TW_DTYPE_BF16)
+      row_normalize_bf16(x, a->n, mean, rstd, a->w, a->b, (tw_bf16 *)a->y + r * a->ldy);
+    else
+      row_normalize_f32(x, a->n, mean, rstd, a->w, a->b, (float *)a->y + r * a->ldy);
+  }
+}
+
+void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
+                     const float *w, const float *b, float eps, void *y, tw_dtype yt,
+                     size_t ldy) {
+  ln_args a = {n, ldx, ldy, x, w, b, eps, y, yt};
+  tw_parallel_rows(pool, rows, ln_rows, &a);
 }
 
 /* ---- residual add ---- */
