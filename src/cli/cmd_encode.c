@@ -69,7 +69,7 @@ typedef struct session {
   double load_s, audio_s, mel_s, prepare_s, conv_s, ln_post_s, encoder_s;
   double layer_s[TW_ENCODER_MAX_LAYERS];
   unsigned long long invocations;
-  double flops;
+  double flops, modeled_s;
 } session;
 
 static void session_free(session *s) {
@@ -141,6 +141,7 @@ static int encode(session *s) {
     for (int l = 0; l < t.n_layers; l++) s->layer_s[l] += t.layer_s[l];
     s->invocations += t.invocations;
     s->flops += t.flops;
+    s->modeled_s += t.modeled_device_s;
     if (s->out && fwrite(out, sizeof *out, n_out, s->out) != n_out)
       return fail("writing the output", TW_EIO, "short write");
   }
@@ -177,13 +178,14 @@ static void report(const encode_args *a, const session *s, double wall_s) {
   if (a->json) {
     printf("{\"model\": \"%s\", \"device\": \"%s\", \"threads\": %d, \"fp32\": %s, "
            "\"windows\": %zu, \"audio_s\": %.3f, \"wall_s\": %.6f, \"encoder_s\": %.6f, "
-           "\"gflops\": %.3f, \"rtf\": %.5f, \"invocations\": %llu, \"peak_rss_mb\": %.1f, "
+           "\"gflops\": %.3f, \"rtf\": %.5f, \"invocations\": %llu, \"modeled_device_s\": %.6f, "
+           "\"peak_rss_mb\": %.1f, "
            "\"stages\": {\"load\": %.6f, \"audio\": %.6f, \"mel\": %.6f, \"prepare\": %.6f, "
            "\"conv\": %.6f",
            tw_json_escape(a->model, esc, sizeof esc), tw_context_device_name(s->ctx),
            tw_context_threads(s->ctx), a->fp32 ? "true" : "false", s->n_windows, audio_len, wall_s,
-           s->encoder_s, gflops, rtf, s->invocations, peak_rss_mb(), s->load_s, s->audio_s,
-           s->mel_s, s->prepare_s, s->conv_s);
+           s->encoder_s, gflops, rtf, s->invocations, s->modeled_s, peak_rss_mb(), s->load_s,
+           s->audio_s, s->mel_s, s->prepare_s, s->conv_s);
     for (int l = 0; l < n_layers; l++) printf(", \"layer.%d\": %.6f", l, s->layer_s[l]);
     printf(", \"ln_post\": %.6f, \"encoder\": %.6f, \"total\": %.6f}}\n", s->ln_post_s,
            s->encoder_s, wall_s);
@@ -200,6 +202,7 @@ static void report(const encode_args *a, const session *s, double wall_s) {
          "  total       %8.4f s, real-time factor %.4f (audio + mel + encoder / audio length)\n"
          "  peak RSS    %.1f MB\n",
          s->ln_post_s, s->encoder_s, gflops, s->invocations, wall_s, rtf, peak_rss_mb());
+  if (s->modeled_s > 0) printf("  modeled     %8.4f s on the emulated device\n", s->modeled_s);
   if (a->out) printf("  output      %s (+ %s.json)\n", a->out, a->out);
 }
 

@@ -127,6 +127,7 @@ int tw_encoder_run(tw_encoder *e, const float *mel, float **out, tw_encoder_timi
   t->invocations = s1.invocations - s0.invocations;
   t->gemm_s = s1.total_s - s0.total_s;
   t->flops = s1.useful_flops - s0.useful_flops;
+  t->modeled_device_s = s1.modeled_device_s - s0.modeled_device_s;
   if (rc) return rc;
   *out = e->out;
   return TW_OK;

@@ -48,6 +48,7 @@ typedef struct tw_encoder_timings {
   uint64_t gemm_calls;
   uint64_t invocations;      /* device kernel invocations */
   double flops;              /* useful flops of all products (2 M N K) */
+  double modeled_device_s;   /* the device's modeled time (emulated devices), else 0 */
 } tw_encoder_timings;
 
 /* Validates the model's encoder tensors (types and shapes; a mismatch is
