@@ -258,6 +258,7 @@ int main(void) {
   static const char *const short_devices[] = {"ref", "fixed", "emu", NULL};
   test_devices(m, 100, short_devices);
   test_repeat(m, "fixed", 64);
+  test_repeat(m, "emu", 64); /* asynchronous queue: same bits every run */
   test_tensor_types();
 
   /* a full 30 s window, only where a fast device exists */
