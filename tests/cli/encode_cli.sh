@@ -27,8 +27,11 @@ check "output is 1 x 1500 x 384 float32" '[ "$(stat -c %s "$tmp/out.f32")" -eq $
 check "sidecar shape" 'grep -q "\"shape\": \[1, 1500, 384\]" "$tmp/out.f32.json"'
 check "sidecar dtype" 'grep -q "\"dtype\": \"float32\"" "$tmp/out.f32.json"'
 
-"$cli" encode -m "$tmp/tiny.bin" "$data/jfk.wav" --device "$device" > "$tmp/run.txt"
-check "text report names stages" 'grep -q "layer 0" "$tmp/run.txt" && grep -q "real-time factor" "$tmp/run.txt"'
+# the text report: a second full run, only where it is fast
+if [ "$device" = cpu ]; then
+  "$cli" encode -m "$tmp/tiny.bin" "$data/jfk.wav" --device "$device" > "$tmp/run.txt"
+  check "text report names stages" 'grep -q "layer 0" "$tmp/run.txt" && grep -q "real-time factor" "$tmp/run.txt"'
+fi
 
 # fp32 mode runs where the device computes in fp32 (cpu) and is refused elsewhere
 want=1; [ "$device" = cpu ] && want=0
