@@ -18,8 +18,8 @@ static int gemm(tw_encoder *e, size_t m, size_t k, const void *a, tw_dtype at, s
   return TW_OK;
 }
 
-static int update(tw_encoder *e, tw_weight *w, const float *data, const char *what) {
-  int rc = tw_weight_update(w, data, (size_t)e->n_state);
+static int update(tw_encoder *e, tw_weight *w, const void *data, size_t ld, const char *what) {
+  int rc = tw_weight_update(w, data, ld);
   if (rc)
     return tw_err(&e->err, rc, "encoder: refilling %s: %s", what, tw_context_last_error(e->ctx));
   return TW_OK;
@@ -44,6 +44,29 @@ static int conv_stem(tw_encoder *e, const float *mel) {
   return TW_OK;
 }
 
+/* Head h's output P V_h into its columns of attn (M = n_ctx, N = head_dim). */
+static int head_output(tw_encoder *e, size_t h) {
+  const size_t T = (size_t)e->n_ctx, n = (size_t)e->n_state, d = (size_t)e->head_dim;
+  int rc;
+  if ((rc = update(e, e->v_h, e->v + h * d, n, "V_h")) ||
+      (rc = gemm(e, T, T, e->probs, e->act, T, e->v_h, e->attn + h * d, n, "P V")))
+    return rc;
+  return TW_OK;
+}
+
+/* The same as (V_h^T P^T)^T: M = head_dim, K = N = n_ctx, for devices whose
+ * fixed kernels are wide in N (N = head_dim would waste most of each tile). */
+static int head_output_transposed(tw_encoder *e, size_t h) {
+  const size_t T = (size_t)e->n_ctx, n = (size_t)e->n_state, d = (size_t)e->head_dim;
+  int rc;
+  tw_op_transpose(e->pool, T, d, e->v + h * d, n, e->v_t, e->act, T);
+  if ((rc = update(e, e->p_t, e->probs, T, "P^T")) ||
+      (rc = gemm(e, d, T, e->v_t, e->act, T, e->p_t, e->o_t, T, "V^T P^T")))
+    return rc;
+  tw_op_transpose(e->pool, d, T, e->o_t, T, e->attn + h * d, TW_DTYPE_F32, n);
+  return TW_OK;
+}
+
 /* attn = concat_h softmax(Q_h K_h^T / sqrt(head_dim)) V_h, from e->q, k, v.
  * (Whisper scales q and k by head_dim^-1/4 each; the product is the same.) */
 static int attention_heads(tw_encoder *e) {
@@ -52,15 +75,14 @@ static int attention_heads(tw_encoder *e) {
   int rc;
   for (size_t h = 0; h < (size_t)e->n_head; h++) {
     /* scores = Q_h K_h^T */
-    if ((rc = update(e, e->k_t, e->k + h * d, "K_h^T")) ||
+    if ((rc = update(e, e->k_t, e->k + h * d, n, "K_h^T")) ||
         (rc = gemm(e, T, d, e->q + h * d, TW_DTYPE_F32, n, e->k_t, e->scores, T, "Q K^T")))
       return rc;
     /* P = softmax(scores * scale) over keys */
     tw_op_softmax(e->pool, T, T, e->scores, T, scale, e->probs, e->act, T, e->rows);
     /* head output = P V_h, into the head's columns of attn */
-    if ((rc = update(e, e->v_h, e->v + h * d, "V_h")) ||
-        (rc = gemm(e, T, T, e->probs, e->act, T, e->v_h, e->attn + h * d, n, "P V")))
-      return rc;
+    rc = e->pv_transposed ? head_output_transposed(e, h) : head_output(e, h);
+    if (rc) return rc;
   }
   return TW_OK;
 }

@@ -33,7 +33,13 @@ typedef struct tw_encoder_options {
   /* Positions computed per run; 0 = hparams n_audio_ctx (1500).  Input
    * frames are 2 * n_ctx.  Smaller values are for tests. */
   int n_ctx;
+  /* How each head's P V_h is computed: TW_PV_AUTO (from the device's kernel
+   * shapes and costs), TW_PV_DIRECT (M = n_ctx, N = head_dim) or
+   * TW_PV_TRANSPOSED ((V_h^T P^T)^T: M = head_dim, N = n_ctx). */
+  int pv;
 } tw_encoder_options;
+
+enum { TW_PV_AUTO = 0, TW_PV_DIRECT = 1, TW_PV_TRANSPOSED = 2 };
 
 void tw_encoder_options_init(tw_encoder_options *opts);
 
@@ -69,6 +75,8 @@ int tw_encoder_run(tw_encoder *enc, const float *mel, float **out, tw_encoder_ti
 int tw_encoder_n_ctx(const tw_encoder *enc);
 int tw_encoder_n_frames(const tw_encoder *enc);
 int tw_encoder_n_state(const tw_encoder *enc);
+/* TW_PV_DIRECT or TW_PV_TRANSPOSED: what create chose or was told. */
+int tw_encoder_pv(const tw_encoder *enc);
 
 /* Message of the encoder's last failure ("" if none). */
 const char *tw_encoder_last_error(const tw_encoder *enc);

@@ -1,11 +1,13 @@
 /* Encoder construction: check the model's tensors, prepare every weight once
  * on the device, copy the vector parameters to fp32 and allocate every
  * activation buffer for the run's shape. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/fp16.h"
 #include "core/mem.h"
+#include "device/device.h"
 #include "gemm/context.h"
 #include "whisper/encoder_impl.h"
 
@@ -150,17 +152,45 @@ static int prepare_block(tw_encoder *e, const tw_encoder_layer *L, tw_enc_block 
   return TW_OK;
 }
 
+/* Predicted seconds of one head's P V product of shape m x k x n on a
+ * queued (fixed-shape) device, plus the upload of its refilled operand. */
+static double product_cost(const tw_device *dev, size_t m, size_t k, size_t n, size_t upload) {
+  tw_plan_request req = {.m = m, .k = k, .n = n, .kernel = -1};
+  tw_plan plan;
+  if (tw_plan_choose(dev, &req, &plan, NULL)) return INFINITY;
+  const double bw = dev->costs.h2d_bytes_per_s;
+  return plan.predicted_s + (bw > 0 ? (double)upload / bw : 0.0);
+}
+
+/* Whether to compute P V_h as (V_h^T P^T)^T.  Any-shape devices (a direct
+ * gemm) take P V_h as it is: both cost the same flops and refilling V_h is
+ * far smaller than refilling P.  On fixed-shape devices the planner's cost
+ * model decides: kernels 512 wide in N waste most of a tile on N = head_dim. */
+static int choose_pv_transposed(tw_encoder *e) {
+  const tw_device *dev = tw_context_device(e->ctx);
+  if (dev->iface->gemm) return 0;
+  const size_t T = (size_t)e->n_ctx, d = (size_t)e->head_dim, es = sizeof(tw_bf16);
+  return product_cost(dev, d, T, T, T * T * es) < product_cost(dev, T, T, d, T * d * es);
+}
+
 /* Per-head attention operands, refilled with tw_weight_update per head:
  * K_h^T is the head's columns of K read as N x K (transposed) with
- * ld = n_state; V_h is the head's columns of V read as K x N. */
+ * ld = n_state; V_h the head's columns of V (K x N, ld = n_state), or P^T
+ * the softmax output read as N x K (transposed). */
 static int prepare_attention_operands(tw_encoder *e) {
   const size_t T = (size_t)e->n_ctx, d = (size_t)e->head_dim, n = (size_t)e->n_state;
   tw_weight_desc kt = {.data = e->k, .dtype = TW_DTYPE_F32, .k = d, .n = T, .ld = n,
                        .transposed = 1, .storage = e->act, .name = "attention K_h^T"};
   tw_weight_desc vh = {.data = e->v, .dtype = TW_DTYPE_F32, .k = T, .n = d, .ld = n,
                        .transposed = 0, .storage = e->act, .name = "attention V_h"};
+  tw_weight_desc pt = {.data = e->probs, .dtype = e->act, .k = T, .n = T, .ld = T,
+                       .transposed = 1, .storage = e->act, .name = "attention P^T"};
+  e->pv_transposed = e->pv_option == TW_PV_AUTO ? choose_pv_transposed(e)
+                                                : e->pv_option == TW_PV_TRANSPOSED;
   int rc;
-  if ((rc = prepare(e, &kt, &e->k_t)) || (rc = prepare(e, &vh, &e->v_h))) return rc;
+  if ((rc = prepare(e, &kt, &e->k_t)) ||
+      (rc = e->pv_transposed ? prepare(e, &pt, &e->p_t) : prepare(e, &vh, &e->v_h)))
+    return rc;
   return TW_OK;
 }
 
@@ -200,6 +230,8 @@ static int alloc_buffers(tw_encoder *e) {
   e->scores = tw_calloc_aligned(T * T, f);
   e->probs = tw_calloc_aligned(T * T, as);
   e->rows = tw_calloc_aligned((size_t)tw_threadpool_size(e->pool) * T, f);
+  e->v_t = tw_calloc_aligned((size_t)e->head_dim * T, as);
+  e->o_t = tw_calloc_aligned((size_t)e->head_dim * T, f);
   e->attn = tw_calloc_aligned(T * n, f);
   e->proj = tw_calloc_aligned(T * n, f);
   e->mlp_h = tw_calloc_aligned(T * 4 * n, f);
@@ -207,7 +239,7 @@ static int alloc_buffers(tw_encoder *e) {
   e->out = tw_calloc_aligned(T * n, f);
   e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks);
   if (!e->col || !e->h1 || !e->x || !e->xn || !e->q || !e->k || !e->v || !e->scores ||
-      !e->probs || !e->rows || !e->attn || !e->proj || !e->mlp_h || !e->mlp_a || !e->out || !e->blocks)
+      !e->probs || !e->rows || !e->v_t || !e->o_t || !e->attn || !e->proj || !e->mlp_h || !e->mlp_a || !e->out || !e->blocks)
     return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for activations (n_ctx %zu)", T);
   return TW_OK;
 }
@@ -223,6 +255,9 @@ int tw_encoder_create(const tw_whisper_model *model, tw_context *ctx,
   tw_encoder_options_init(&defaults);
   if (!opts) opts = &defaults;
   const int n_ctx = opts->n_ctx ? opts->n_ctx : model->hp.n_audio_ctx;
+  if (opts->pv < TW_PV_AUTO || opts->pv > TW_PV_TRANSPOSED)
+    return tw_err(err, TW_EINVAL, "encoder: pv option %d is not TW_PV_AUTO, _DIRECT or _TRANSPOSED",
+                  opts->pv);
   int rc = check_model(err, model, n_ctx);
   if (rc) return rc;
 
@@ -240,6 +275,7 @@ int tw_encoder_create(const tw_whisper_model *model, tw_context *ctx,
   e->n_frames = 2 * n_ctx;
   e->act = opts->fp32 ? TW_DTYPE_F32 : TW_DTYPE_BF16;
   e->gemm_opts.a_compute = e->act;
+  e->pv_option = opts->pv;
   if ((rc = alloc_buffers(e)) || (rc = prepare_weights(e))) {
     if (err) *err = e->err;
     tw_encoder_destroy(e);
@@ -255,6 +291,7 @@ void tw_encoder_destroy(tw_encoder *e) {
   tw_weight_destroy(e->conv2);
   tw_weight_destroy(e->k_t);
   tw_weight_destroy(e->v_h);
+  tw_weight_destroy(e->p_t);
   for (int i = 0; e->blocks && i < e->n_layer; i++) {
     tw_enc_block *B = &e->blocks[i];
     tw_weight *ws[] = {B->q, B->k, B->v, B->o, B->fc1, B->fc2};
@@ -262,6 +299,7 @@ void tw_encoder_destroy(tw_encoder *e) {
   }
   void *bufs[] = {e->blocks, e->vecs,   e->col,  e->h1,   e->x,     e->xn,
                   e->q,      e->k,      e->v,    e->scores, e->probs, e->rows,
+                  e->v_t,    e->o_t,
                   e->attn,   e->proj,   e->mlp_h, e->mlp_a, e->out};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(e);
@@ -270,6 +308,7 @@ void tw_encoder_destroy(tw_encoder *e) {
 int tw_encoder_n_ctx(const tw_encoder *e) { return e->n_ctx; }
 int tw_encoder_n_frames(const tw_encoder *e) { return e->n_frames; }
 int tw_encoder_n_state(const tw_encoder *e) { return e->n_state; }
+int tw_encoder_pv(const tw_encoder *e) { return e->pv_transposed ? TW_PV_TRANSPOSED : TW_PV_DIRECT; }
 const char *tw_encoder_last_error(const tw_encoder *e) { return e ? e->err.msg : ""; }
 
 double tw_encoder_flops(const tw_whisper_hparams *hp, int n_ctx) {

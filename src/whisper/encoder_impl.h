@@ -27,7 +27,10 @@ struct tw_encoder {
   tw_weight *conv1; /* K = 3 n_mels, N = n_state; K index = channel * 3 + tap */
   tw_weight *conv2; /* K = 3 n_state, N = n_state */
   tw_weight *k_t;   /* per head K_h^T: K = head_dim, N = n_ctx, refilled by tw_weight_update */
-  tw_weight *v_h;   /* per head V_h:   K = n_ctx, N = head_dim, refilled likewise */
+  tw_weight *v_h;   /* per head V_h:   K = n_ctx, N = head_dim, refilled likewise, or */
+  tw_weight *p_t;   /* per head P^T:   K = N = n_ctx (P read transposed), when pv_transposed */
+  int pv_option;     /* tw_encoder_options.pv */
+  int pv_transposed; /* P V_h computed as (V_h^T P^T)^T */
   tw_enc_block *blocks;
 
   /* fp32 copies of every vector parameter (owned, one block) */
@@ -44,6 +47,8 @@ struct tw_encoder {
   float *scores;  /* [n_ctx][n_ctx] one head's Q_h K_h^T */
   void *probs;    /* act [n_ctx][n_ctx] one head's softmax */
   float *rows;    /* [pool threads][n_ctx] softmax scratch rows */
+  void *v_t;      /* act [head_dim][n_ctx] one head's V_h^T (pv_transposed) */
+  float *o_t;     /* [head_dim][n_ctx] one head's output, transposed (pv_transposed) */
   float *attn;    /* [n_ctx][n_state] concatenated head outputs */
   float *proj;    /* [n_ctx][n_state] block output before the residual add */
   float *mlp_h;   /* [n_ctx][4 n_state] fc1 output */

@@ -302,6 +302,41 @@ void tw_op_add(tw_threadpool *pool, size_t rows, size_t n, float *x, size_t ldx,
   tw_parallel_rows(pool, rows, add_rows, &a);
 }
 
+/* ---- transpose ---- */
+
+typedef struct transpose_args {
+  size_t rows, lds, ldd;
+  const float *src;
+  void *dst;
+  tw_dtype yt;
+} transpose_args;
+
+/* dst rows [j0, j1) = src columns; src read in tiles of 32 rows so the
+ * cache lines of a tile serve 16 consecutive dst rows. */
+static void transpose_rows(void *arg, size_t j0, size_t j1, size_t task) {
+  (void)task;
+  const transpose_args *a = arg;
+  for (size_t i0 = 0; i0 < a->rows; i0 += 32) {
+    const size_t i1 = i0 + 32 < a->rows ? i0 + 32 : a->rows;
+    for (size_t j = j0; j < j1; j++) {
+      const float *s = a->src + j;
+      if (a->yt == TW_DTYPE_BF16) {
+        tw_bf16 *d = (tw_bf16 *)a->dst + j * a->ldd;
+        for (size_t i = i0; i < i1; i++) d[i] = tw_fp32_to_bf16(s[i * a->lds]);
+      } else {
+        float *d = (float *)a->dst + j * a->ldd;
+        for (size_t i = i0; i < i1; i++) d[i] = s[i * a->lds];
+      }
+    }
+  }
+}
+
+void tw_op_transpose(tw_threadpool *pool, size_t rows, size_t cols, const float *src, size_t lds,
+                     void *dst, tw_dtype yt, size_t ldd) {
+  transpose_args a = {rows, lds, ldd, src, dst, yt};
+  tw_parallel_rows(pool, cols, transpose_rows, &a);
+}
+
 /* ---- im2col, kernel 3, padding 1 ---- */
 
 typedef struct im2col_args {

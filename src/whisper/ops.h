@@ -35,6 +35,11 @@ void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, const float *x, s
 void tw_op_gelu(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx, void *y,
                 tw_dtype yt, size_t ldy);
 
+/* dst[j][i] = src[i][j] for i < rows, j < cols: src fp32 (lds), dst of type
+ * yt (ldd), cols x rows. */
+void tw_op_transpose(tw_threadpool *pool, size_t rows, size_t cols, const float *src, size_t lds,
+                     void *dst, tw_dtype yt, size_t ldd);
+
 /* x[r] += y[r] over n columns. */
 void tw_op_add(tw_threadpool *pool, size_t rows, size_t n, float *x, size_t ldx, const float *y,
                size_t ldy);

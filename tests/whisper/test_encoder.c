@@ -41,13 +41,14 @@ static tw_context *open_device(const char *device) {
 }
 
 /* Runs one mode on one device and compares with the reference. */
-static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, int fp32,
+static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, int fp32, int pv,
                        const float *mel, const double *ref) {
   const char *dev = tw_context_device_name(ctx);
   tw_encoder_options o;
   tw_encoder_options_init(&o);
   o.fp32 = fp32;
   o.n_ctx = n_ctx;
+  o.pv = pv;
   tw_encoder *enc = NULL;
   tw_errbuf err = {{0}};
   int rc = tw_encoder_create(m, ctx, &o, &enc, &err);
@@ -65,9 +66,10 @@ static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, in
     const size_t n = (size_t)m->hp.n_audio_state;
     double max_abs, e = tw_rel_frobenius(out, n, ref, n, (size_t)n_ctx, n, &max_abs);
     const double bound = fp32 ? FP32_BOUND : BF16_BOUND;
-    printf("  %-6s %s n_ctx %4d: rel frobenius %.3e (bound %.0e), max abs %.3e, %.3f s, "
+    printf("  %-6s %s n_ctx %4d %s: rel frobenius %.3e (bound %.0e), max abs %.3e, %.3f s, "
            "%llu calls, %llu invocations\n",
-           dev, fp32 ? "fp32" : "bf16", n_ctx, e, bound, max_abs, t.total_s,
+           dev, fp32 ? "fp32" : "bf16", n_ctx, tw_encoder_pv(enc) == TW_PV_TRANSPOSED ? "(VtPt)^T" : "P V     ",
+           e, bound, max_abs, t.total_s,
            (unsigned long long)t.gemm_calls, (unsigned long long)t.invocations);
     CHECK_MSG(e <= bound, "%s %s: error %.3e > %.0e", dev, fp32 ? "fp32" : "bf16", e, bound);
     double want = tw_encoder_flops(&m->hp, n_ctx);
@@ -77,7 +79,8 @@ static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, in
   tw_encoder_destroy(enc);
 }
 
-static void test_devices(const tw_whisper_model *m, int n_ctx, const char *const *devices) {
+static void test_devices_pv(const tw_whisper_model *m, int n_ctx, const char *const *devices,
+                            int pv) {
   const int n = m->hp.n_audio_state;
   float *mel = make_mel(m->hp.n_mels, 2 * n_ctx, 7);
   double *ref = malloc((size_t)n_ctx * n * sizeof *ref);
@@ -86,8 +89,8 @@ static void test_devices(const tw_whisper_model *m, int n_ctx, const char *const
     for (const char *const *d = devices; *d; d++) {
       tw_context *ctx = open_device(*d);
       if (!ctx) continue;
-      check_mode(ctx, m, n_ctx, 1, mel, ref);
-      check_mode(ctx, m, n_ctx, 0, mel, ref);
+      check_mode(ctx, m, n_ctx, 1, pv, mel, ref);
+      check_mode(ctx, m, n_ctx, 0, pv, mel, ref);
       tw_context_destroy(ctx);
     }
   } else {
@@ -95,6 +98,10 @@ static void test_devices(const tw_whisper_model *m, int n_ctx, const char *const
   }
   free(mel);
   free(ref);
+}
+
+static void test_devices(const tw_whisper_model *m, int n_ctx, const char *const *devices) {
+  test_devices_pv(m, n_ctx, devices, TW_PV_AUTO);
 }
 
 /* Run A, run B, run A again: the third output equals the first bit for bit. */
@@ -151,6 +158,10 @@ static void test_bad_input(tw_whisper_model *m) {
   tw_encoder_options_init(&o);
   o.n_ctx = m->hp.n_audio_ctx + 1;
   CHECK(tw_encoder_create(m, ctx, &o, &enc, &err) == TW_EINVAL && strstr(err.msg, "n_ctx"));
+  o.n_ctx = 0;
+  o.pv = 7;
+  CHECK(tw_encoder_create(m, ctx, &o, &enc, &err) == TW_EINVAL && strstr(err.msg, "pv"));
+  o.pv = TW_PV_AUTO;
 
   /* a query weight with its dimensions swapped to [4n, n] */
   tw_tensor *qw = (tw_tensor *)m->enc_layers[1].attn_q_w, saved = *qw;
@@ -257,6 +268,10 @@ int main(void) {
   test_create_oom(m);
   static const char *const short_devices[] = {"ref", "fixed", "emu", NULL};
   test_devices(m, 100, short_devices);
+  /* both ways of computing P V_h, whichever the device would choose */
+  static const char *const pv_devices[] = {"fixed", NULL};
+  test_devices_pv(m, 100, pv_devices, TW_PV_DIRECT);
+  test_devices_pv(m, 100, pv_devices, TW_PV_TRANSPOSED);
   test_repeat(m, "fixed", 64);
   test_repeat(m, "emu", 64); /* asynchronous queue: same bits every run */
   test_tensor_types();
@@ -270,6 +285,7 @@ int main(void) {
     tw_context_destroy(cpu);
     static const char *const cpu_only[] = {"cpu", NULL};
     test_devices(m, 100, cpu_only);
+    test_devices_pv(m, 100, cpu_only, TW_PV_TRANSPOSED);
     test_devices(m, 1500, cpu_only);
     test_repeat(m, "cpu", 1500);
   } else {

@@ -130,6 +130,22 @@ static void test_im2col(tw_threadpool *pool) {
     }
 }
 
+static void test_transpose(tw_threadpool *pool) {
+  enum { R = 70, C = 37, LDS = 40, LDD = 75 };
+  float src[R * LDS], dst[C * LDD];
+  tw_bf16 dst16[C * LDD];
+  for (int i = 0; i < R * LDS; i++) src[i] = (float)i * 1.25f;
+  tw_op_transpose(pool, R, C, src, LDS, dst, TW_DTYPE_F32, LDD);
+  tw_op_transpose(pool, R, C, src, LDS, dst16, TW_DTYPE_BF16, LDD);
+  int bad = 0;
+  for (int i = 0; i < R; i++)
+    for (int j = 0; j < C; j++) {
+      bad += dst[j * LDD + i] != src[i * LDS + j];
+      bad += dst16[j * LDD + i] != tw_fp32_to_bf16(src[i * LDS + j]);
+    }
+  CHECK_MSG(bad == 0, "transpose: %d wrong", bad);
+}
+
 static void test_add(tw_threadpool *pool) {
   float x[6] = {1, 2, 3, 4, 5, 6}, y[6] = {10, 20, 30, 40, 50, 60};
   tw_op_add(pool, 2, 2, x, 3, y, 3); /* touches columns 0 and 1 of both rows */
@@ -150,6 +166,7 @@ int main(void) {
       test_gelu(pools[p], yt);
     }
     test_im2col(pools[p]);
+    test_transpose(pools[p]);
     test_add(pools[p]);
   }
   tw_threadpool_destroy(pool);
