@@ -16,6 +16,8 @@ static void print_usage(FILE *f) {
           "                       run the encoder on every 30 s window, report timings\n"
           "  synth-model --size S [--layers N] [--seed S] [--header FILE] -o FILE\n"
           "                       write a whisper.cpp model with random weights\n"
+          "  bench [--json] ...   the invocation study: the seed's matmul and one Whisper-base\n"
+          "                       encoder pass under every dispatch strategy (bench --help)\n"
           "  --help, --version\n");
 }
 
@@ -32,6 +34,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--version")) return tw_cli_version();
   if (!strcmp(cmd, "gemm")) return tw_cli_gemm(argc - 1, argv + 1);
   if (!strcmp(cmd, "devices")) return tw_cli_devices(argc - 1, argv + 1);
+  if (!strcmp(cmd, "bench")) return tw_cli_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return tw_cli_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "encode")) return tw_cli_encode(argc - 1, argv + 1);
   if (!strcmp(cmd, "synth-model")) return tw_cli_synth_model(argc - 1, argv + 1);
