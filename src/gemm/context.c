@@ -56,6 +56,7 @@ void tw_context_destroy(tw_context *ctx) {
   tw_free(ctx->scratch.a_host);
   tw_free(ctx->scratch.c_host);
   tw_free(ctx->scratch.partials);
+  tw_free(ctx->scratch.cmds);
   tw_device_destroy(ctx->dev);
   tw_threadpool_destroy(ctx->pool);
   free(ctx);

@@ -25,6 +25,8 @@ typedef struct tw_scratch {
   size_t c_host_cap;
   void *partials;    /* host copies of partial tiles (host K loop) */
   size_t partials_cap; /* bytes */
+  tw_cmd *cmds;      /* command list of one submission */
+  size_t cmds_cap;   /* bytes */
   tw_dbuf *a_dev, *c_dev;
 } tw_scratch;
 

@@ -163,10 +163,7 @@ static int finish(exec *e, inflight *f) {
 static int run_queue(exec *e) {
   const tw_plan *p = e->p;
   tw_device *dev = e->dev;
-  /* worst case per invocation: A write + kernel + C read */
-  size_t max_cmds = 3 * p->batch;
-  tw_cmd *cmds = tw_malloc_aligned(max_cmds * sizeof *cmds);
-  if (!cmds) return TW_ENOMEM;
+  tw_cmd *cmds = e->ctx->scratch.cmds;
   inflight fl[2];
   int live = 0, rc = TW_OK;
   size_t sub = 0;
@@ -196,7 +193,6 @@ static int run_queue(exec *e) {
     int r2 = finish(e, &fl[q % 2]);
     if (!rc) rc = r2;
   }
-  tw_free(cmds);
   return rc;
 }
 
@@ -208,9 +204,12 @@ static int prepare_buffers(exec *e, size_t m, size_t k, const void *a, tw_dtype 
   size_t a_elems = p->m_pad * p->k_pad, c_elems = p->m_pad * p->n_pad;
   size_t partial_bytes = p->host_k ? 2 * p->batch * e->tile_elems * e->out_elem : 0;
   size_t a_cap = s->a_host_cap * 2, c_cap = s->c_host_cap * sizeof(float);
+  /* worst case per invocation: A write + kernel + C read */
+  size_t cmd_bytes = 3 * p->batch * sizeof(tw_cmd);
   if (grow_host((void **)&s->a_host, &a_cap, a_elems * 2) ||
       grow_host((void **)&s->c_host, &c_cap, c_elems * sizeof(float)) ||
-      grow_host(&s->partials, &s->partials_cap, partial_bytes))
+      grow_host(&s->partials, &s->partials_cap, partial_bytes) ||
+      grow_host((void **)&s->cmds, &s->cmds_cap, cmd_bytes))
     return tw_err(&ctx->err, TW_ENOMEM, "gemm %zux%zux%zu: out of host memory", m, k, p->n_pad);
   s->a_host_cap = a_cap / 2;
   s->c_host_cap = c_cap / sizeof(float);

@@ -21,20 +21,35 @@ static float source_value(const void *data, tw_dtype dtype, size_t idx) {
   return dtype == TW_DTYPE_BF16 ? tw_bf16_to_fp32(h) : tw_fp16_to_fp32(h);
 }
 
+/* Transposed sources (N x K) are read in blocks of 64 K-values so that both
+ * the reads and the 64 destination rows stay in cache. */
+static void convert_transposed(const tw_weight *w, const void *data, size_t ld) {
+  enum { BLOCK = 64 };
+  for (size_t p0 = 0; p0 < w->k; p0 += BLOCK) {
+    size_t pn = w->k - p0 < BLOCK ? w->k - p0 : BLOCK;
+    for (size_t j = 0; j < w->n; j++)
+      for (size_t q = 0; q < pn; q++)
+        w->staging[(p0 + q) * w->n_pad + j] =
+            tw_fp32_to_bf16(source_value(data, w->dtype, j * ld + p0 + q));
+  }
+}
+
 void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
   tw_bf16 *dst = w->staging;
+  if (w->transposed) convert_transposed(w, data, ld);
   for (size_t p = 0; p < w->k_pad; p++) {
     tw_bf16 *row = dst + p * w->n_pad;
     if (p >= w->k) {
       memset(row, 0, w->n_pad * sizeof *row);
       continue;
     }
-    if (!w->transposed && w->dtype == TW_DTYPE_BF16) {
-      memcpy(row, (const unsigned char *)data + p * ld * 2, w->n * sizeof *row);
-    } else {
-      for (size_t j = 0; j < w->n; j++)
-        row[j] = tw_fp32_to_bf16(
-            source_value(data, w->dtype, w->transposed ? j * ld + p : p * ld + j));
+    if (!w->transposed) {
+      if (w->dtype == TW_DTYPE_BF16) {
+        memcpy(row, (const unsigned char *)data + p * ld * 2, w->n * sizeof *row);
+      } else {
+        for (size_t j = 0; j < w->n; j++)
+          row[j] = tw_fp32_to_bf16(source_value(data, w->dtype, p * ld + j));
+      }
     }
     memset(row + w->n, 0, (w->n_pad - w->n) * sizeof *row);
   }
