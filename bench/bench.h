@@ -9,4 +9,9 @@
  * measured wall time and error.  --help lists the options. */
 int tw_bench_invocations(int argc, char **argv);
 
+/* `tilewhisper bench --encoder`: a synthetic base-sized model, one 30 s
+ * window, cpu device at 1 and 2 threads, and the emu device's invocation
+ * count and modeled time for the same pass. */
+int tw_bench_encoder(int argc, char **argv);
+
 #endif

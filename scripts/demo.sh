@@ -14,3 +14,6 @@ done
 echo "== the invocation study (tilewhisper bench)"
 "$tw" bench
 echo
+echo "== the Whisper-base encoder, one 30 s window (tilewhisper bench --encoder)"
+"$tw" bench --encoder
+echo

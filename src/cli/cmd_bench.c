@@ -13,6 +13,7 @@ static const struct {
   bench_fn fn;
 } families[] = {
     {"--invocations", tw_bench_invocations},
+    {"--encoder", tw_bench_encoder},
 };
 
 int tw_cli_bench(int argc, char **argv) {
