@@ -13,6 +13,8 @@
  * at creation (ocl_calib.c).  Options ("key=value,..."):
  *   local=0|1       stage B in local memory (default: 1 on GPUs, 0 on CPUs)
  *   cache=0|1       use the on-disk binary and calibration cache (default 1)
+ *   cache_dir=PATH  where (default $XDG_CACHE_HOME/tilewhisper or
+ *                   ~/.cache/tilewhisper)
  *   calibrate=1     measure again even when a cached calibration exists
  *   build_options=S extra clBuildProgram options */
 #define _POSIX_C_SOURCE 200809L
@@ -229,12 +231,18 @@ static const tw_device_iface ocl_iface = {
     .wait = ocl_wait,
 };
 
-/* $XDG_CACHE_HOME/tilewhisper or ~/.cache/tilewhisper, created if missing;
- * left empty (no caching) when neither is usable. */
-static void cache_dir(tw_ocl *o) {
+/* Option cache_dir, else $XDG_CACHE_HOME/tilewhisper or
+ * ~/.cache/tilewhisper, created if missing; left empty (no caching) when
+ * none is usable. */
+static void cache_dir(tw_ocl *o, const char *opts) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   char base[440];
   o->cache_dir[0] = '\0';
+  if (tw_option_get(opts, "cache_dir", base, sizeof base) && base[0]) {
+    mkdir(base, 0700);
+    snprintf(o->cache_dir, sizeof o->cache_dir, "%s", base);
+    return;
+  }
   if (xdg && *xdg) snprintf(base, sizeof base, "%s", xdg);
   else if (home && *home) snprintf(base, sizeof base, "%s/.cache", home);
   else return;
@@ -287,7 +295,7 @@ static int setup(tw_device *dev, const tw_device_config *cfg, int *fresh) {
   if (o->tiling.local && !gpu) /* a CPU runs many work-items per group: keep groups small */
     o->tiling = (tw_ocl_tiling){.rm = 8, .vw = 16, .nv = 2, .local = 1, .lx = 2, .ly = 2, .bk = 32};
   tw_option_get(opts, "build_options", o->build_options, sizeof o->build_options);
-  if (o->use_cache) cache_dir(o);
+  if (o->use_cache) cache_dir(o, opts);
   if ((rc = setup_kernel_set(dev, cfg->kernels))) return rc;
 
   cl_int err;
