@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli/cli.h"
 
 static void print_usage(FILE *f) {
@@ -11,6 +12,7 @@ static void print_usage(FILE *f) {
           "  gemm M K N [--device D] [--kernel MxKxN] [--threads N] [--json]\n"
           "                       run one GEMM, print its plan, cost and error\n"
           "  devices [--json]     list devices, their kernels and costs\n"
+          "  bench-opencl [--json] [--runs N] [--quick]   the seed's strategies, measured\n"
           "  --help, --version\n");
 }
 
@@ -27,6 +29,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--version")) return tw_cli_version();
   if (!strcmp(cmd, "gemm")) return tw_cli_gemm(argc - 1, argv + 1);
   if (!strcmp(cmd, "devices")) return tw_cli_devices(argc - 1, argv + 1);
+  if (!strcmp(cmd, "bench-opencl")) return tw_bench_opencl(argc - 1, argv + 1);
   fprintf(stderr, "tilewhisper: unknown command '%s'\n", cmd);
   print_usage(stderr);
   return 2;

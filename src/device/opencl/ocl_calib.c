@@ -37,8 +37,9 @@ static void calib_path(const tw_device *dev, char *key, size_t kcap, char *path,
   const tw_ocl *o = dev->impl;
   tw_ocl_device_key(o, key, kcap);
   size_t n = strlen(key);
-  n += (size_t)snprintf(key + n, kcap - n, ";local=%d;opts=%s;kernels=", o->tiling.local,
-                        o->build_options);
+  const tw_ocl_tiling *t = &o->tiling;
+  n += (size_t)snprintf(key + n, kcap - n, ";tiling=%d,%d,%d,%d,%d,%d,%d;opts=%s;kernels=", t->rm,
+                        t->vw, t->nv, t->local, t->lx, t->ly, t->bk, o->build_options);
   for (int i = 0; i < dev->n_kernels && n < kcap; i++)
     n += (size_t)snprintf(key + n, kcap - n, "%s%s", i ? "," : "", dev->kernels[i].name);
   uint64_t h = tw_ocl_hash(key, strlen(key), TW_OCL_HASH_SEED);

@@ -287,7 +287,7 @@ static int setup(tw_device *dev, const tw_device_config *cfg, int *fresh) {
   snprintf(dev->name, sizeof dev->name, "opencl:%d.%d", o->plat_idx, o->dev_idx);
   int gpu = (o->type & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
   o->tiling = gpu ? (tw_ocl_tiling){.rm = 4, .vw = 4, .nv = 2, .local = 1, .lx = 16, .ly = 16, .bk = 16}
-                  : (tw_ocl_tiling){.rm = 8, .vw = 16, .nv = 2, .local = 0, .lx = 1, .ly = 1, .bk = 32};
+                  : (tw_ocl_tiling){.rm = 6, .vw = 16, .nv = 4, .local = 0, .lx = 1, .ly = 1, .bk = 32};
   if ((rc = option_flag(dev, opts, "local", o->tiling.local, &o->tiling.local)) ||
       (rc = option_flag(dev, opts, "cache", 1, &o->use_cache)) ||
       (rc = option_flag(dev, opts, "calibrate", 0, fresh)))
