@@ -22,6 +22,8 @@
 #define BF16_BOUND 1e-5
 #define FP32_BOUND 5e-3
 
+#ifdef TW_HAVE_OPENCL
+
 static tw_context *make(const char *device, const char *kernels, const char *options) {
   tw_context_options o;
   tw_context_options_init(&o);
@@ -179,7 +181,6 @@ static void against_ref(tw_context *ocl) {
 
 static int finite_pos(double x) { return x > 0 && x < 1e300; }
 
-#ifdef TW_HAVE_OPENCL
 static void check_costs(const tw_device *dev, const char *what) {
   const tw_device_costs *c = &dev->costs;
   CHECK_MSG(finite_pos(c->invoke_s) && finite_pos(c->submit_s) && finite_pos(c->h2d_bytes_per_s) &&
