@@ -263,6 +263,8 @@ static void errors(void) {
   dev = NULL;
   unsetenv("TW_OPENCL_DEVICE");
   CHECK(create_dev("opencl", NULL, "local=2", &dev) == TW_EINVAL && !dev);
+  CHECK(create_dev("opencl", NULL, "tiling=tpu", &dev) == TW_EINVAL && !dev);
+  CHECK_MSG(strstr(tw_last_error(), "tiling=tpu"), "%s", tw_last_error());
   CHECK(create_dev("opencl", "64x64", NULL, &dev) == TW_EINVAL && !dev);
   /* a failing build names the call, its code and the compiler's message */
   CHECK(create_dev("opencl", NULL, "cache=0,build_options=-DTW_FORCE_BUILD_ERROR", &dev) ==
@@ -333,7 +335,8 @@ int main(void) {
   tw_context *ctx = make("opencl", NULL, NULL);
   tw_context *acc = make("opencl", "64x64x64a,64x64x512a,128x64x512a", NULL);
   tw_context *loc = make("opencl", NULL, "local=1");
-  if (ctx && acc && loc) {
+  tw_context *gpu = make("opencl", NULL, "tiling=gpu");
+  if (ctx && acc && loc && gpu) {
     printf("accuracy: planner's choice (default kernel set)\n");
     accuracy_suites(ctx, "planned", 1, NULL);
     printf("accuracy: forced kernels\n");
@@ -348,6 +351,9 @@ int main(void) {
     accuracy_suites(loc, "local=1", 0, NULL);
     o = (tw_gemm_options){.kernel = "any"};
     check_case(loc, "local any", 1500, 2048, 512, 403, &o);
+    accuracy_suites(gpu, "tiling=gpu", 0, NULL); /* the GPU variant, run here on whatever device */
+    o = (tw_gemm_options){.kernel = "128x64x512"};
+    check_case(gpu, "gpu 128x", 300, 200, 700, 406, &o);
     printf("the seed's strategies on 3001x512x512\n");
     problem p;
     CHECK(problem_init(&p, 3001, 512, 512, 42) == TW_OK);
@@ -359,6 +365,7 @@ int main(void) {
   tw_context_destroy(ctx);
   tw_context_destroy(acc);
   tw_context_destroy(loc);
+  tw_context_destroy(gpu);
   remove_cache(dir);
   return tw_test_finish("test_opencl");
 #endif

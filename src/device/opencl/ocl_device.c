@@ -11,7 +11,12 @@
  * default is the seed's three fixed tiles plus "any", the tiled whole-matrix
  * kernel that takes sizes at run time and accumulates.  Costs are measured
  * at creation (ocl_calib.c).  Options ("key=value,..."):
- *   local=0|1       stage B in local memory (default: 1 on GPUs, 0 on CPUs)
+ *   tiling=cpu|gpu  work-item tiling (default: gpu on GPUs and accelerators):
+ *                   cpu = 6 x 64 outputs per work-item in float16 vectors,
+ *                   one work-item per group, B through the caches;
+ *                   gpu = 4 x 8 outputs per work-item in float4 vectors,
+ *                   16 x 16 groups staging 16-deep chunks of B in local memory
+ *   local=0|1       stage B in local memory (default: as the tiling says)
  *   cache=0|1       use the on-disk binary and calibration cache (default 1)
  *   cache_dir=PATH  where (default $XDG_CACHE_HOME/tilewhisper or
  *                   ~/.cache/tilewhisper)
@@ -286,6 +291,12 @@ static int setup(tw_device *dev, const tw_device_config *cfg, int *fresh) {
   if (rc) return rc;
   snprintf(dev->name, sizeof dev->name, "opencl:%d.%d", o->plat_idx, o->dev_idx);
   int gpu = (o->type & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
+  char tiling[16];
+  if (tw_option_get(opts, "tiling", tiling, sizeof tiling)) {
+    if (strcmp(tiling, "cpu") && strcmp(tiling, "gpu"))
+      return tw_err(&dev->err, TW_EINVAL, "opencl: option tiling=%s: expected cpu or gpu", tiling);
+    gpu = tiling[0] == 'g';
+  }
   o->tiling = gpu ? (tw_ocl_tiling){.rm = 4, .vw = 4, .nv = 2, .local = 1, .lx = 16, .ly = 16, .bk = 16}
                   : (tw_ocl_tiling){.rm = 6, .vw = 16, .nv = 4, .local = 0, .lx = 1, .ly = 1, .bk = 32};
   if ((rc = option_flag(dev, opts, "local", o->tiling.local, &o->tiling.local)) ||
