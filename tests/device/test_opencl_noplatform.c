@@ -28,8 +28,9 @@ int main(void) {
     printf("opencl not in this build: not tested\n");
   } else {
     CHECK_MSG(rc == TW_EDEVICE && ctx == NULL, "got %s: %s", tw_status_name(rc), tw_last_error());
-    CHECK_MSG(strstr(tw_last_error(), "clGetPlatformIDs returned -1001 (CL_PLATFORM_NOT_FOUND_KHR)"),
-              "message: %s", tw_last_error());
+    CHECK_MSG(
+        strstr(tw_last_error(), "clGetPlatformIDs returned -1001 (CL_PLATFORM_NOT_FOUND_KHR)"),
+        "message: %s", tw_last_error());
     printf("  %s\n", tw_last_error());
     tw_context_destroy(ctx);
   }

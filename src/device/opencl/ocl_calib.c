@@ -100,7 +100,8 @@ static int launch_empty(tw_device *dev, cl_mem x) {
   cl_int rc = clSetKernelArg(o->empty, 0, sizeof x, &x);
   if (rc == CL_SUCCESS)
     rc = clEnqueueNDRangeKernel(o->queue, o->empty, 1, NULL, &one, NULL, 0, NULL, NULL);
-  return rc == CL_SUCCESS ? TW_OK : tw_ocl_fail(&dev->err, "clEnqueueNDRangeKernel", rc, "tw_empty");
+  return rc == CL_SUCCESS ? TW_OK
+                          : tw_ocl_fail(&dev->err, "clEnqueueNDRangeKernel", rc, "tw_empty");
 }
 
 static int measure_launch(tw_device *dev, cl_mem x) {
@@ -142,7 +143,8 @@ static int measure_copies(tw_device *dev, cl_mem x) {
     if (t2 - t1 < best_r) best_r = t2 - t1;
   }
   free(host);
-  if (rc != CL_SUCCESS) return tw_ocl_fail(&dev->err, "clEnqueueWrite/ReadBuffer", rc, "calibration");
+  if (rc != CL_SUCCESS)
+    return tw_ocl_fail(&dev->err, "clEnqueueWrite/ReadBuffer", rc, "calibration");
   dev->costs.h2d_bytes_per_s = (double)COPY_BYTES / fmax(best_w, 1e-9);
   dev->costs.d2h_bytes_per_s = (double)COPY_BYTES / fmax(best_r, 1e-9);
   return TW_OK;

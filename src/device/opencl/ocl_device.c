@@ -174,7 +174,8 @@ static int ocl_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fe
       /* commands already queued may still touch host memory: drain them */
       clFinish(o->queue);
       release_sub(&s);
-      return tw_ocl_fail(&dev->err, call, rc, c->op == TW_CMD_KERNEL ? dev->kernels[c->kernel].name : NULL);
+      return tw_ocl_fail(&dev->err, call, rc,
+                         c->op == TW_CMD_KERNEL ? dev->kernels[c->kernel].name : NULL);
     }
     s.n = i + 1;
   }
@@ -297,8 +298,11 @@ static int setup(tw_device *dev, const tw_device_config *cfg, int *fresh) {
       return tw_err(&dev->err, TW_EINVAL, "opencl: option tiling=%s: expected cpu or gpu", tiling);
     gpu = tiling[0] == 'g';
   }
-  o->tiling = gpu ? (tw_ocl_tiling){.rm = 4, .vw = 4, .nv = 2, .local = 1, .lx = 16, .ly = 16, .bk = 16}
-                  : (tw_ocl_tiling){.rm = 6, .vw = 16, .nv = 4, .local = 0, .lx = 1, .ly = 1, .bk = 32};
+  static const tw_ocl_tiling gpu_tiling = {.rm = 4, .vw = 4, .nv = 2, .local = 1, .lx = 16,
+                                           .ly = 16, .bk = 16};
+  static const tw_ocl_tiling cpu_tiling = {.rm = 6, .vw = 16, .nv = 4, .local = 0, .lx = 1,
+                                           .ly = 1, .bk = 32};
+  o->tiling = gpu ? gpu_tiling : cpu_tiling;
   if ((rc = option_flag(dev, opts, "local", o->tiling.local, &o->tiling.local)) ||
       (rc = option_flag(dev, opts, "cache", 1, &o->use_cache)) ||
       (rc = option_flag(dev, opts, "calibrate", 0, fresh)))

@@ -9,11 +9,9 @@
  * compile (clCreateProgramWithBinary).  A binary the runtime rejects is
  * rebuilt from source and rewritten. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "device/opencl/ocl.h"
@@ -110,7 +108,7 @@ static void build_log(const tw_ocl *o, cl_program prog, char *buf, size_t cap) {
   free(log);
 }
 
-static int save_binary(const tw_ocl *o, cl_program prog, const char *path, const char *key) {
+static int save_binary(cl_program prog, const char *path, const char *key) {
   size_t size = 0;
   if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
       size == 0)
@@ -121,7 +119,6 @@ static int save_binary(const tw_ocl *o, cl_program prog, const char *path, const
   if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
     cache_write(path, key, bin, size);
   free(bin);
-  (void)o;
   return 1;
 }
 
@@ -163,7 +160,7 @@ int tw_ocl_program_build(tw_ocl *o, const tw_kernel_info *ki, tw_ocl_kernel *out
       tw_ocl_program_release(out);
       return tw_ocl_fail(e, "clBuildProgram", rc, detail);
     }
-    if (cache) save_binary(o, out->prog, path, key);
+    if (cache) save_binary(out->prog, path, key);
   }
   out->kern = clCreateKernel(out->prog, "tw_gemm_bf16", &rc);
   if (!out->kern) {
