@@ -273,7 +273,8 @@ static int option_flag(const tw_device *dev, const char *opts, const char *key, 
 
 /* Kernel set: the fixed shapes (cfg->kernels or the seed's three) + "any". */
 static int setup_kernel_set(tw_device *dev, const char *spec) {
-  int rc = tw_kernel_spec_parse(dev, spec ? spec : OCL_DEFAULT_KERNELS);
+  if (!spec) spec = OCL_DEFAULT_KERNELS;
+  int rc = tw_kernel_spec_parse(dev, spec);
   if (rc) return rc;
   if (dev->n_kernels == TW_MAX_KERNELS)
     return tw_err(&dev->err, TW_EINVAL, "opencl: kernel set '%s': at most %d fixed kernels", spec,
