@@ -341,17 +341,19 @@ static int setup(bench_env *env, const char *device, int threads) {
 
 int tw_bench_opencl(int argc, char **argv) {
   static const char *usage =
-      "usage: tilewhisper bench-opencl [--device D] [--runs N] [--threads N] [--quick] [--json]\n"
+      "usage: tilewhisper bench-opencl [--device D] [--runs N] [--threads N] [--quick]\n"
+      "                                [--case seed|encoder] [--json]\n"
       "  --quick  skip the naive strategy on the encoder set (about 110,000 invocations)\n";
   bench_env env;
   memset(&env, 0, sizeof env);
   env.runs = 3;
-  const char *device = "opencl";
+  const char *device = "opencl", *only = NULL;
   int threads = 2;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) env.json = 1;
     else if (!strcmp(argv[i], "--quick")) env.skip_naive_encoder = 1;
     else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
+    else if (!strcmp(argv[i], "--case") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) env.runs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else {
@@ -359,8 +361,10 @@ int tw_bench_opencl(int argc, char **argv) {
       return 2;
     }
   }
-  if (env.runs < 1 || env.runs > 100 || threads < 1 || threads > 1024) {
-    fprintf(stderr, "bench-opencl: --runs wants 1..100 and --threads 1..1024\n%s", usage);
+  if (env.runs < 1 || env.runs > 100 || threads < 1 || threads > 1024 ||
+      (only && strcmp(only, "seed") && strcmp(only, "encoder"))) {
+    fprintf(stderr, "bench-opencl: --runs wants 1..100, --threads 1..1024, "
+                    "--case seed or encoder\n%s", usage);
     return 2;
   }
   int rc = setup(&env, device, threads);
@@ -375,8 +379,8 @@ int tw_bench_opencl(int argc, char **argv) {
              dev->costs.h2d_bytes_per_s * 1e-9, dev->costs.d2h_bytes_per_s * 1e-9,
              dev->costs.flops_per_s * 1e-9);
     }
-    rc = bench_case(&env, 0);
-    if (!rc) rc = bench_case(&env, 1);
+    if (!only || !strcmp(only, "seed")) rc = bench_case(&env, 0);
+    if (!rc && (!only || !strcmp(only, "encoder"))) rc = bench_case(&env, 1);
   }
   tw_device_destroy(env.naive_dev);
   tw_context_destroy(env.ctx[0]);
