@@ -285,6 +285,14 @@ static void print_result(const bench_env *env, const bcase *bc, const strategy *
          s->kernel_only ? "  (device time)" : "");
 }
 
+/* Strategies whose kernel the device lacks (e.g. "any" on `fixed`) are skipped. */
+static int has_kernel(tw_context *ctx, const char *name) {
+  const tw_device *dev = tw_context_device(ctx);
+  for (int i = 0; name && i < dev->n_kernels; i++)
+    if (!strcmp(dev->kernels[i].name, name)) return 1;
+  return name == NULL;
+}
+
 static int bench_case(bench_env *env, int encoder) {
   bcase bc;
   int rc = case_init(&bc, encoder, env);
@@ -301,6 +309,7 @@ static int bench_case(bench_env *env, int encoder) {
   for (size_t i = 0; i < N_STRATEGIES && !rc; i++) {
     const strategy *s = &STRATEGIES[i];
     if (s->naive && (!env->naive_dev || (encoder && env->skip_naive_encoder))) continue;
+    if (!s->naive && !has_kernel(env->ctx[s->ctx], s->kernel)) continue;
     result r;
     rc = run_strategy(env, &bc, s, &r);
     if (rc) {
