@@ -383,7 +383,7 @@ int tw_bench_opencl(int argc, char **argv) {
     if (!env.json) {
       const tw_device *dev = tw_context_device(env.ctx[0]);
       printf("device %s: %.2f us/invocation, %.1f us/submission, %.2f / %.2f GB/s, "
-             "%.1f GFLOP/s (any, calibrated)\n",
+             "%.1f GFLOP/s (the device's cost figures)\n",
              dev->name, dev->costs.invoke_s * 1e6, dev->costs.submit_s * 1e6,
              dev->costs.h2d_bytes_per_s * 1e-9, dev->costs.d2h_bytes_per_s * 1e-9,
              dev->costs.flops_per_s * 1e-9);
