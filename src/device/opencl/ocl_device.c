@@ -310,6 +310,12 @@ static int setup(tw_device *dev, const tw_device_config *cfg, int *fresh) {
     return rc;
   if (o->tiling.local && !gpu) /* a CPU runs many work-items per group: keep groups small */
     o->tiling = (tw_ocl_tiling){.rm = 8, .vw = 16, .nv = 2, .local = 1, .lx = 2, .ly = 2, .bk = 32};
+  size_t max_wg = 0; /* devices with small work-groups: shrink the group, keep the tile */
+  clGetDeviceInfo(o->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+  while (max_wg && (size_t)o->tiling.lx * (size_t)o->tiling.ly > max_wg && o->tiling.lx > 1)
+    o->tiling.lx /= 2;
+  while (max_wg && (size_t)o->tiling.lx * (size_t)o->tiling.ly > max_wg && o->tiling.ly > 1)
+    o->tiling.ly /= 2;
   tw_option_get(opts, "build_options", o->build_options, sizeof o->build_options);
   if (o->use_cache) cache_dir(o, opts);
   if ((rc = setup_kernel_set(dev, cfg->kernels))) return rc;
