@@ -1,4 +1,4 @@
-/* tilewhisper bench-opencl: the seed's strategies on a queue device (default
+/* tilewhisper bench --opencl: the seed's strategies on a queue device (default
  * "opencl"), with measured wall times.
  *
  * Cases: the seed's (3001,512)@(512,512) projection, and a Whisper-base
@@ -297,7 +297,7 @@ static int bench_case(bench_env *env, int encoder) {
   bcase bc;
   int rc = case_init(&bc, encoder, env);
   if (rc) {
-    fprintf(stderr, "bench-opencl: setting up: %s\n", tw_last_error());
+    fprintf(stderr, "bench --opencl: setting up: %s\n", tw_last_error());
     case_free(&bc);
     return rc;
   }
@@ -313,7 +313,7 @@ static int bench_case(bench_env *env, int encoder) {
     result r;
     rc = run_strategy(env, &bc, s, &r);
     if (rc) {
-      fprintf(stderr, "bench-opencl: %s / %s: %s\n", bc.name, s->name, tw_last_error());
+      fprintf(stderr, "bench --opencl: %s / %s: %s\n", bc.name, s->name, tw_last_error());
       break;
     }
     if (s->naive) naive_s = r.wall_s;
@@ -350,7 +350,7 @@ static int setup(bench_env *env, const char *device, int threads) {
 
 int tw_bench_opencl(int argc, char **argv) {
   static const char *usage =
-      "usage: tilewhisper bench-opencl [--device D] [--runs N] [--threads N] [--quick]\n"
+      "usage: tilewhisper bench --opencl [--device D] [--runs N] [--threads N] [--quick]\n"
       "                                [--case seed|encoder] [--json]\n"
       "  --quick  skip the naive strategy on the encoder set (about 110,000 invocations)\n";
   bench_env env;
@@ -366,19 +366,19 @@ int tw_bench_opencl(int argc, char **argv) {
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) env.runs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else {
-      fprintf(stderr, "bench-opencl: unknown option '%s'\n%s", argv[i], usage);
+      fprintf(stderr, "bench --opencl: unknown option '%s'\n%s", argv[i], usage);
       return 2;
     }
   }
   if (env.runs < 1 || env.runs > 100 || threads < 1 || threads > 1024 ||
       (only && strcmp(only, "seed") && strcmp(only, "encoder"))) {
-    fprintf(stderr, "bench-opencl: --runs wants 1..100, --threads 1..1024, "
+    fprintf(stderr, "bench --opencl: --runs wants 1..100, --threads 1..1024, "
                     "--case seed or encoder\n%s", usage);
     return 2;
   }
   int rc = setup(&env, device, threads);
   if (rc) {
-    fprintf(stderr, "bench-opencl: %s: %s\n", device, tw_last_error());
+    fprintf(stderr, "bench --opencl: %s: %s\n", device, tw_last_error());
   } else {
     if (!env.json) {
       const tw_device *dev = tw_context_device(env.ctx[0]);

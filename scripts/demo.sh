@@ -11,3 +11,6 @@ for dev in $("$tw" --version | sed -n 's/^devices: //p' | sed 's/(.*//'); do
   "$tw" gemm 3001 512 512 --device "$dev"
   echo
 done
+echo "== the invocation study (tilewhisper bench)"
+"$tw" bench
+echo

@@ -6,5 +6,8 @@
 int tw_cli_version(void);
 int tw_cli_gemm(int argc, char **argv);
 int tw_cli_devices(int argc, char **argv);
+int tw_cli_bench(int argc, char **argv);
+int tw_cli_info(int argc, char **argv);
+int tw_cli_synth_model(int argc, char **argv);
 
 #endif

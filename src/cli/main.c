@@ -12,7 +12,11 @@ static void print_usage(FILE *f) {
           "  gemm M K N [--device D] [--kernel MxKxN] [--threads N] [--json]\n"
           "                       run one GEMM, print its plan, cost and error\n"
           "  devices [--json]     list devices, their kernels and costs\n"
-          "  bench-opencl [--json] [--runs N] [--quick]   the seed's strategies, measured\n"
+          "  info MODEL [--json]  model hyper-parameters and tensor table\n"
+          "  synth-model --size S [--layers N] [--seed S] [--header FILE] -o FILE\n"
+          "                       write a whisper.cpp model with random weights\n"
+          "  bench [--json] ...   the invocation study: the seed's matmul and one Whisper-base\n"
+          "                       encoder pass under every dispatch strategy (bench --help)\n"
           "  --help, --version\n");
 }
 
@@ -29,7 +33,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--version")) return tw_cli_version();
   if (!strcmp(cmd, "gemm")) return tw_cli_gemm(argc - 1, argv + 1);
   if (!strcmp(cmd, "devices")) return tw_cli_devices(argc - 1, argv + 1);
-  if (!strcmp(cmd, "bench-opencl")) return tw_bench_opencl(argc - 1, argv + 1);
+  if (!strcmp(cmd, "bench")) return tw_cli_bench(argc - 1, argv + 1);
+  if (!strcmp(cmd, "info")) return tw_cli_info(argc - 1, argv + 1);
+  if (!strcmp(cmd, "synth-model")) return tw_cli_synth_model(argc - 1, argv + 1);
   fprintf(stderr, "tilewhisper: unknown command '%s'\n", cmd);
   print_usage(stderr);
   return 2;

@@ -10,12 +10,13 @@ typedef struct device_entry {
 static const device_entry devices[] = {
     {"ref", tw_ref_device_create},
     {"fixed", tw_fixed_device_create},
+    {"emu", tw_emu_device_create},
 #ifdef TW_HAVE_OPENCL
     {"opencl", tw_opencl_device_create},
 #endif
 };
 
-static const char *const device_names[] = {"ref", "fixed",
+static const char *const device_names[] = {"ref", "fixed", "emu",
 #ifdef TW_HAVE_OPENCL
                                            "opencl",
 #endif

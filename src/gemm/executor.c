@@ -214,9 +214,16 @@ static int prepare_buffers(exec *e, size_t m, size_t k, const void *a, tw_dtype 
     return tw_err(&ctx->err, TW_ENOMEM, "gemm %zux%zux%zu: out of host memory", m, k, p->n_pad);
   s->a_host_cap = a_cap / 2;
   s->c_host_cap = c_cap / sizeof(float);
+  size_t c_dev_bytes = p->host_k ? partial_bytes : c_elems * e->out_elem;
+  /* The planner budgets device memory for this call's buffers only: scratch
+   * kept from an earlier call must not hold memory while the other grows. */
+  if ((s->a_dev && s->a_dev->bytes < a_elems * 2) || (s->c_dev && s->c_dev->bytes < c_dev_bytes)) {
+    e->dev->iface->buffer_free(e->dev, s->a_dev);
+    e->dev->iface->buffer_free(e->dev, s->c_dev);
+    s->a_dev = s->c_dev = NULL;
+  }
   int rc = grow_dev(e->dev, &s->a_dev, a_elems * 2);
-  if (!rc)
-    rc = grow_dev(e->dev, &s->c_dev, p->host_k ? partial_bytes : c_elems * e->out_elem);
+  if (!rc) rc = grow_dev(e->dev, &s->c_dev, c_dev_bytes);
   if (rc) return tw_err(&ctx->err, rc, "gemm: device buffers: %s", e->dev->err.msg);
   convert_a(ctx, p, m, k, a, a_type, lda);
   return TW_OK;

@@ -7,15 +7,18 @@
 #include "core/mem.h"
 #include "gemm/engine.h"
 
+/* Sources may sit at any byte offset (ggml model files do not align tensor
+ * data), so every element is read with memcpy. */
 static float source_value(const void *data, tw_dtype dtype, size_t idx) {
-  switch (dtype) {
-    case TW_DTYPE_BF16:
-      return tw_bf16_to_fp32(((const tw_bf16 *)data)[idx]);
-    case TW_DTYPE_F16:
-      return tw_fp16_to_fp32(((const uint16_t *)data)[idx]);
-    default:
-      return ((const float *)data)[idx];
+  const unsigned char *bytes = data;
+  if (dtype == TW_DTYPE_F32) {
+    float f;
+    memcpy(&f, bytes + idx * 4, 4);
+    return f;
   }
+  uint16_t h;
+  memcpy(&h, bytes + idx * 2, 2);
+  return dtype == TW_DTYPE_BF16 ? tw_bf16_to_fp32(h) : tw_fp16_to_fp32(h);
 }
 
 void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
@@ -26,10 +29,8 @@ void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
       memset(row, 0, w->n_pad * sizeof *row);
       continue;
     }
-    if (!w->transposed && w->dtype == TW_DTYPE_F32) {
-      tw_fp32_to_bf16_n((const float *)data + p * ld, row, w->n);
-    } else if (!w->transposed && w->dtype == TW_DTYPE_BF16) {
-      memcpy(row, (const tw_bf16 *)data + p * ld, w->n * sizeof *row);
+    if (!w->transposed && w->dtype == TW_DTYPE_BF16) {
+      memcpy(row, (const unsigned char *)data + p * ld * 2, w->n * sizeof *row);
     } else {
       for (size_t j = 0; j < w->n; j++)
         row[j] = tw_fp32_to_bf16(

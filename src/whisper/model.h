@@ -30,6 +30,10 @@ typedef struct tw_whisper_hparams {
 
 typedef enum tw_tensor_type { TW_TENSOR_F32 = 0, TW_TENSOR_F16 = 1 } tw_tensor_type;
 
+/* Tensor data pointers come from the file and may be unaligned: read them
+ * with tw_tensor_read_f32() (which also widens f16), never as float *. */
+/* Tensor data pointers come from the file and may be unaligned: read them
+ * with tw_tensor_read_f32() (which also widens f16), never through float *. */
 typedef struct tw_tensor {
   char name[64];
   tw_tensor_type type;
@@ -81,5 +85,68 @@ typedef struct tw_whisper_model {
   size_t map_bytes;
   void *owned; /* loader-private allocations */
 } tw_whisper_model;
+
+/* ---- loading (model_load.c) ---------------------------------------------- */
+
+/* Load flags. */
+enum {
+  /* Accept a file without (some) weight tensors, such as whisper.cpp's
+   * for-tests-ggml-base.bin: hparams, mel filters and vocab are required;
+   * tensors that are present are still checked. */
+  TW_LOAD_HEADER_ONLY = 1u << 0
+};
+
+/* Memory-maps a whisper.cpp ggml file (f32/f16 only), checks every section
+ * and tensor against the architecture and fills *out.  The model owns the
+ * mapping; free it with tw_whisper_model_free().  Returns 0 or a negative
+ * tw_status with a message in err and tw_last_error() naming the file, the
+ * byte offset and the tensor. */
+int tw_whisper_model_load_ex(const char *path, unsigned flags, tw_whisper_model **out,
+                             tw_errbuf *err);
+/* = tw_whisper_model_load_ex(path, 0, out, err): all encoder tensors required. */
+int tw_whisper_model_load(const char *path, tw_whisper_model **out, tw_errbuf *err);
+/* The same checks on a file image in memory (4-byte aligned; `name` is used
+ * in messages).  The model points into data, which must outlive it. */
+int tw_whisper_model_load_memory(const void *data, size_t size, const char *name, unsigned flags,
+                                 tw_whisper_model **out, tw_errbuf *err);
+/* NULL-safe; works on a half-built model. */
+void tw_whisper_model_free(tw_whisper_model *m);
+
+/* The tensor of that name, or NULL. */
+const tw_tensor *tw_whisper_model_find(const tw_whisper_model *m, const char *name);
+
+/* Copies n values starting at element `first` of t into dst as f32 (f16 is
+ * widened).  Returns 0, or TW_ERANGE when first + n exceeds the tensor. */
+int tw_tensor_read_f32(const tw_tensor *t, size_t first, size_t n, float *dst);
+
+/* ---- synthetic models (model_synth.c) ------------------------------------ */
+
+typedef struct tw_synth_options {
+  const char *size;        /* "tiny", "base", "small", "medium", "large-v3" */
+  int n_layers;            /* > 0: encoder and decoder layer count, else the size's */
+  uint64_t seed;           /* the weights are a pure function of the seed */
+  const char *header_path; /* take vocab + mel filters from this ggml file, or NULL */
+  int all_f32;             /* 0: f16 matrices (whisper.cpp ftype 1); 1: all f32 */
+  const tw_whisper_hparams *custom; /* non-NULL: these hparams instead of `size` (small
+                                       models for tests and fuzz seeds; ftype is ignored) */
+} tw_synth_options;
+
+/* Hyper-parameters of a released model size; TW_EINVAL for an unknown name. */
+int tw_whisper_hparams_for_size(const char *size, tw_whisper_hparams *hp, tw_errbuf *err);
+
+/* Writes a complete ggml model (encoder and decoder) with deterministic
+ * random weights: matrices and biases ~ N(0, 0.02), LayerNorm weight 1 and
+ * bias 0, sinusoidal encoder positional embedding, f16 matrices and f32
+ * vectors as whisper.cpp's converter stores them. */
+int tw_whisper_synth_write(const tw_synth_options *o, const char *path, tw_errbuf *err);
+
+/* Whisper's sinusoids(length, channels) for the encoder positional
+ * embedding: row t is [sin(t g_i) for i < channels/2, cos(t g_i) ...] with
+ * g_i = exp(-i log(10000) / (channels/2 - 1)).  dst is [length, channels]. */
+void tw_whisper_sinusoids(int length, int channels, float *dst);
+
+/* Mel filter bank as librosa.filters.mel(sr=16000, n_fft=400, n_mels,
+ * htk=False, norm="slaney"), which Whisper ships: dst is [n_mels, 201]. */
+void tw_mel_filters_slaney(int n_mels, float *dst);
 
 #endif

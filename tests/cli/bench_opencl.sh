@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `tilewhisper bench-opencl`: usage errors, and on the opencl device the JSON
+# `tilewhisper bench --opencl`: usage errors, and on the opencl device the JSON
 # lines' keys and the seed's invocation counts (tiling formula:
 # 47*8*8 = 3008, 47*1*8 = 376, 24*1*8 = 192).  Skips the device part when
 # the build or the machine has no OpenCL.
@@ -17,13 +17,13 @@ expect_rc() { # expect_rc RC CMD...
   [ "$?" -eq "$want" ]
 }
 
-check "unknown flag" expect_rc 2 "$tw" bench-opencl --bogus
-check "bad runs" expect_rc 2 "$tw" bench-opencl --runs 0
-check "bad case" expect_rc 2 "$tw" bench-opencl --case decoder
-check "unknown device fails" expect_rc 1 "$tw" bench-opencl --device nosuch --case seed
+check "unknown flag" expect_rc 2 "$tw" bench --opencl --bogus
+check "bad runs" expect_rc 2 "$tw" bench --opencl --runs 0
+check "bad case" expect_rc 2 "$tw" bench --opencl --case decoder
+check "unknown device fails" expect_rc 1 "$tw" bench --opencl --device nosuch --case seed
 
 if "$tw" devices 2>/dev/null | grep -q '^opencl'; then
-  json=$("$tw" bench-opencl --case seed --runs 1 --json)
+  json=$("$tw" bench --opencl --case seed --runs 1 --json)
   check "json exits 0" [ $? -eq 0 ]
   check "one line per strategy" [ "$(grep -c '^{' <<<"$json")" -eq 9 ]
   for key in case strategy invocations submissions bytes_to_device bytes_from_device wall_s \
