@@ -5,22 +5,7 @@
 # calls at 54.4 ms = 163.635 s, 20.4544 s, 10.4448 s.
 set -u
 tw="$1"
-pass=0
-fail=0
-check() { # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $name" >&2; fi
-}
-expect_rc() { # expect_rc RC CMD...
-  local want="$1"; shift
-  "$@" >/dev/null 2>&1
-  [ "$?" -eq "$want" ]
-}
-
-if "$tw" bench --help 2>&1 | grep -q "unknown command"; then
-  echo "bench_cli: 'tilewhisper bench' is not wired into the CLI yet: skipped"
-  exit 0
-fi
+. "$(dirname "$0")/lib/check.sh"
 
 check "help exits 0" expect_rc 0 "$tw" bench --help
 check "unknown flag" expect_rc 2 "$tw" bench --bogus
@@ -55,5 +40,4 @@ check "human table exits 0" [ $? -eq 0 ]
 check "human table labels modeled time" grep -q "MODELED" <<<"$human"
 check "human table shows 163.6 s" grep -q "163.6 s" <<<"$human"
 
-echo "bench_cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish bench_cli

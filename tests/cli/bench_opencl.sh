@@ -5,17 +5,7 @@
 # the build or the machine has no OpenCL.
 set -u
 tw="$1"
-pass=0
-fail=0
-check() { # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $name" >&2; fi
-}
-expect_rc() { # expect_rc RC CMD...
-  local want="$1"; shift
-  "$@" >/dev/null 2>&1
-  [ "$?" -eq "$want" ]
-}
+. "$(dirname "$0")/lib/check.sh"
 
 check "unknown flag" expect_rc 2 "$tw" bench --opencl --bogus
 check "bad runs" expect_rc 2 "$tw" bench --opencl --runs 0
@@ -39,5 +29,4 @@ else
   echo "bench_opencl: no opencl device here: device part not tested"
 fi
 
-echo "bench_opencl: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish bench_opencl

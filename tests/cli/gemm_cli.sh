@@ -3,17 +3,7 @@
 # Expected numbers come from the tiling formula, not from earlier output.
 set -u
 tw="$1"
-pass=0
-fail=0
-check() { # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $name" >&2; fi
-}
-expect_rc() { # expect_rc RC CMD...
-  local want="$1"; shift
-  "$@" >/dev/null 2>&1
-  [ "$?" -eq "$want" ]
-}
+. "$(dirname "$0")/lib/check.sh"
 
 check "help exits 0" expect_rc 0 "$tw" --help
 check "version exits 0" expect_rc 0 "$tw" --version
@@ -46,5 +36,4 @@ fi
 human=$("$tw" gemm 64 64 64 --device ref)
 check "human output names the plan" grep -q "invocations 1" <<<"$human"
 
-echo "gemm_cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish gemm_cli

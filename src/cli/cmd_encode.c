@@ -1,0 +1,227 @@
+/* tilewhisper encode -m MODEL AUDIO [--device D] [--threads N] [--fp32]
+ *                    [-o OUT.f32] [--json]
+ *
+ * Loads a model and an audio file, computes the log-mel, runs the encoder on
+ * every 30 s window and reports where the time went.  With -o, writes the
+ * encoder output as raw float32 [windows][n_ctx][n_state] plus a JSON
+ * sidecar OUT.f32.json describing it. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "core/mem.h"
+#include "core/timing.h"
+#include "whisper/audio.h"
+#include "whisper/encoder.h"
+#include "whisper/mel.h"
+#include "whisper/model.h"
+
+static const char *USAGE =
+    "tilewhisper encode -m MODEL AUDIO [--device cpu|emu|fixed|ref|...] [--threads N] [--fp32]\n"
+    "                          [-o OUT.f32] [--json]";
+
+typedef struct encode_args {
+  const char *model, *audio, *device, *out;
+  long threads;
+  int fp32, json;
+} encode_args;
+
+static int parse(int argc, char **argv, encode_args *a) {
+  *a = (encode_args){.device = "cpu"};
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    int has_value = i + 1 < argc;
+    if (!strcmp(s, "--json")) a->json = 1;
+    else if (!strcmp(s, "--fp32")) a->fp32 = 1;
+    else if ((!strcmp(s, "-m") || !strcmp(s, "--model")) && has_value) a->model = argv[++i];
+    else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && has_value) a->out = argv[++i];
+    else if (!strcmp(s, "--device") && has_value) a->device = argv[++i];
+    else if (!strcmp(s, "--threads") && has_value) {
+      if (tw_arg_long(argv[++i], 1, 1024, &a->threads))
+        return tw_usage_error("encode", USAGE, "--threads wants a number 1..1024, not '%s'", argv[i]);
+    } else if (s[0] == '-' && s[1] != '\0') {
+      return tw_usage_error("encode", USAGE, "unknown or incomplete option '%s'", s);
+    } else if (!a->audio) {
+      a->audio = s;
+    } else {
+      return tw_usage_error("encode", USAGE, "unexpected argument '%s'", s);
+    }
+  }
+  if (!a->model) return tw_usage_error("encode", USAGE, "-m MODEL is required");
+  if (!a->audio) return tw_usage_error("encode", USAGE, "AUDIO is required");
+  return 0;
+}
+
+/* Everything one run holds, released by session_free. */
+typedef struct session {
+  tw_whisper_model *model;
+  float *samples, *mel, *window;
+  size_t n_samples, n_frames, n_windows;
+  tw_mel *melctx;
+  tw_context *ctx;
+  tw_encoder *enc;
+  FILE *out;
+  /* seconds per stage; encoder stages summed over windows */
+  double load_s, audio_s, mel_s, prepare_s, conv_s, ln_post_s, encoder_s;
+  double layer_s[TW_ENCODER_MAX_LAYERS];
+  unsigned long long invocations;
+  double flops, modeled_s;
+} session;
+
+static void session_free(session *s) {
+  if (s->out) fclose(s->out);
+  tw_encoder_destroy(s->enc);
+  tw_context_destroy(s->ctx);
+  tw_mel_destroy(s->melctx);
+  tw_free(s->window);
+  tw_free(s->mel);
+  tw_free(s->samples);
+  tw_whisper_model_free(s->model);
+}
+
+static int fail(const char *what, int rc, const char *msg) {
+  fprintf(stderr, "tilewhisper encode: %s: %s: %s\n", what, tw_strerror(rc), msg);
+  return 1;
+}
+
+/* Model, device context, audio, mel and encoder, each timed. */
+static int prepare(const encode_args *a, session *s) {
+  tw_errbuf err = {{0}};
+  double t = tw_now();
+  int rc = tw_whisper_model_load(a->model, &s->model, &err);
+  if (rc) return fail("loading the model", rc, err.msg);
+  s->load_s = tw_now() - t, t = tw_now();
+  tw_context_options co;
+  tw_context_options_init(&co);
+  co.device = a->device;
+  co.threads = (int)a->threads;
+  if ((rc = tw_context_create(&co, &s->ctx))) return fail("opening the device", rc, tw_last_error());
+  s->prepare_s = tw_now() - t, t = tw_now();
+  if ((rc = tw_audio_load(a->audio, &s->samples, &s->n_samples, &err)))
+    return fail("reading the audio", rc, err.msg);
+  s->audio_s = tw_now() - t, t = tw_now();
+  const int threads = tw_context_threads(s->ctx);
+  if ((rc = tw_mel_create(s->model->mel_filters, s->model->n_mel, threads, &s->melctx, &err)) ||
+      (rc = tw_mel_compute(s->melctx, s->samples, s->n_samples, &s->mel, &s->n_frames, &err)))
+    return fail("computing the log-mel", rc, err.msg);
+  s->n_windows = tw_mel_n_windows(s->n_frames);
+  if (s->n_windows == 0) s->n_windows = 1; /* silence still makes one window */
+  s->mel_s = tw_now() - t, t = tw_now();
+  tw_encoder_options eo;
+  tw_encoder_options_init(&eo);
+  eo.fp32 = a->fp32;
+  if ((rc = tw_encoder_create(s->model, s->ctx, &eo, &s->enc, &err)))
+    return fail("preparing the encoder", rc, err.msg);
+  s->prepare_s += tw_now() - t;
+  const size_t frames = (size_t)tw_encoder_n_frames(s->enc);
+  if (frames != TW_MEL_WINDOW_FRAMES)
+    return fail("preparing the encoder", TW_ESHAPE, "model window is not 3000 frames");
+  if (!(s->window = tw_malloc_aligned((size_t)s->model->n_mel * frames * sizeof(float))))
+    return fail("preparing the encoder", TW_ENOMEM, "mel window");
+  if (a->out && !(s->out = fopen(a->out, "wb"))) return fail("opening the output", TW_EIO, a->out);
+  return 0;
+}
+
+/* Every window through the encoder; output appended to s->out. */
+static int encode(session *s) {
+  const size_t n_out = (size_t)tw_encoder_n_ctx(s->enc) * (size_t)tw_encoder_n_state(s->enc);
+  tw_errbuf err = {{0}};
+  for (size_t w = 0; w < s->n_windows; w++) {
+    int rc = tw_mel_window(s->mel, s->model->n_mel, s->n_frames, w, s->window, &err);
+    if (rc) return fail("cutting a mel window", rc, err.msg);
+    float *out;
+    tw_encoder_timings t;
+    if ((rc = tw_encoder_run(s->enc, s->window, &out, &t)))
+      return fail("running the encoder", rc, tw_encoder_last_error(s->enc));
+    s->conv_s += t.conv_s, s->ln_post_s += t.ln_post_s, s->encoder_s += t.total_s;
+    for (int l = 0; l < t.n_layers; l++) s->layer_s[l] += t.layer_s[l];
+    s->invocations += t.invocations;
+    s->flops += t.flops;
+    s->modeled_s += t.modeled_device_s;
+    if (s->out && fwrite(out, sizeof *out, n_out, s->out) != n_out)
+      return fail("writing the output", TW_EIO, "short write");
+  }
+  return 0;
+}
+
+static int write_sidecar(const encode_args *a, const session *s) {
+  char path[4096], esc[2048];
+  snprintf(path, sizeof path, "%s.json", a->out);
+  FILE *f = fopen(path, "w");
+  if (!f) return fail("writing the sidecar", TW_EIO, path);
+  fprintf(f, "{\"shape\": [%zu, %d, %d], \"dtype\": \"float32\", \"layout\": \"row-major\", ",
+          s->n_windows, tw_encoder_n_ctx(s->enc), tw_encoder_n_state(s->enc));
+  fprintf(f, "\"model\": \"%s\", ", tw_json_escape(a->model, esc, sizeof esc));
+  fprintf(f, "\"audio\": \"%s\", ", tw_json_escape(a->audio, esc, sizeof esc));
+  fprintf(f, "\"window\": {\"frames\": %d, \"seconds\": 30, \"count\": %zu}, ",
+          TW_MEL_WINDOW_FRAMES, s->n_windows);
+  fprintf(f, "\"device\": \"%s\", \"fp32\": %s}\n", tw_context_device_name(s->ctx),
+          a->fp32 ? "true" : "false");
+  return fclose(f) ? fail("writing the sidecar", TW_EIO, path) : 0;
+}
+
+static double peak_rss_mb(void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+}
+
+static void report(const encode_args *a, const session *s, double wall_s) {
+  const double audio_len = (double)s->n_samples / TW_SAMPLE_RATE;
+  const double gflops = s->encoder_s > 0 ? s->flops / s->encoder_s * 1e-9 : 0.0;
+  const double rtf = audio_len > 0 ? (s->audio_s + s->mel_s + s->encoder_s) / audio_len : 0.0;
+  const int n_layers = s->model->hp.n_audio_layer;
+  char esc[2048];
+  if (a->json) {
+    printf("{\"model\": \"%s\", \"device\": \"%s\", \"threads\": %d, \"fp32\": %s, "
+           "\"windows\": %zu, \"audio_s\": %.3f, \"wall_s\": %.6f, \"encoder_s\": %.6f, "
+           "\"gflops\": %.3f, \"rtf\": %.5f, \"invocations\": %llu, \"modeled_device_s\": %.6f, "
+           "\"peak_rss_mb\": %.1f, "
+           "\"stages\": {\"load\": %.6f, \"audio\": %.6f, \"mel\": %.6f, \"prepare\": %.6f, "
+           "\"conv\": %.6f",
+           tw_json_escape(a->model, esc, sizeof esc), tw_context_device_name(s->ctx),
+           tw_context_threads(s->ctx), a->fp32 ? "true" : "false", s->n_windows, audio_len, wall_s,
+           s->encoder_s, gflops, rtf, s->invocations, s->modeled_s, peak_rss_mb(), s->load_s,
+           s->audio_s, s->mel_s, s->prepare_s, s->conv_s);
+    for (int l = 0; l < n_layers; l++) printf(", \"layer.%d\": %.6f", l, s->layer_s[l]);
+    printf(", \"ln_post\": %.6f, \"encoder\": %.6f, \"total\": %.6f}}\n", s->ln_post_s,
+           s->encoder_s, wall_s);
+    return;
+  }
+  printf("encode %s (%.2f s of audio, %zu window%s) on %s, %d threads, %s\n", a->audio, audio_len,
+         s->n_windows, s->n_windows == 1 ? "" : "s", tw_context_device_name(s->ctx),
+         tw_context_threads(s->ctx), a->fp32 ? "fp32" : "bf16");
+  printf("  load        %8.4f s\n  audio       %8.4f s\n  mel         %8.4f s\n"
+         "  prepare     %8.4f s\n  conv        %8.4f s\n",
+         s->load_s, s->audio_s, s->mel_s, s->prepare_s, s->conv_s);
+  for (int l = 0; l < n_layers; l++) printf("  layer %-5d %8.4f s\n", l, s->layer_s[l]);
+  printf("  ln_post     %8.4f s\n  encoder     %8.4f s (%.2f GFLOP/s, %llu invocations)\n"
+         "  total       %8.4f s, real-time factor %.4f (audio + mel + encoder / audio length)\n"
+         "  peak RSS    %.1f MB\n",
+         s->ln_post_s, s->encoder_s, gflops, s->invocations, wall_s, rtf, peak_rss_mb());
+  if (s->modeled_s > 0) printf("  modeled     %8.4f s on the emulated device\n", s->modeled_s);
+  if (a->out) printf("  output      %s (+ %s.json)\n", a->out, a->out);
+}
+
+int tw_cli_encode(int argc, char **argv) {
+  encode_args a;
+  int rc = parse(argc, argv, &a);
+  if (rc) return rc;
+  session s;
+  memset(&s, 0, sizeof s);
+  const double start = tw_now();
+  rc = prepare(&a, &s);
+  if (!rc) rc = encode(&s);
+  if (!rc && s.out) {
+    FILE *f = s.out;
+    s.out = NULL;
+    if (fclose(f)) rc = fail("writing the output", TW_EIO, a.out);
+    if (!rc) rc = write_sidecar(&a, &s);
+  }
+  if (!rc) report(&a, &s, tw_now() - start);
+  session_free(&s);
+  return rc;
+}

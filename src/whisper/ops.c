@@ -1,0 +1,384 @@
+#include "whisper/ops.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tilewhisper/bf16.h"
+
+/* ---- parallel row ranges ---- */
+
+typedef struct rows_job {
+  tw_rows_fn fn;
+  void *arg;
+  size_t rows, n_tasks;
+} rows_job;
+
+static void rows_task(void *arg, size_t task, int thread) {
+  (void)thread;
+  const rows_job *j = arg;
+  size_t r0 = j->rows * task / j->n_tasks, r1 = j->rows * (task + 1) / j->n_tasks;
+  if (r1 > r0) j->fn(j->arg, r0, r1, task);
+}
+
+void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg) {
+  size_t n_threads = (size_t)tw_threadpool_size(pool);
+  rows_job j = {fn, arg, rows, n_threads < rows ? n_threads : rows};
+  if (j.n_tasks <= 1) {
+    if (rows) fn(arg, 0, rows, 0);
+    return;
+  }
+  tw_threadpool_run(pool, j.n_tasks, rows_task, &j);
+}
+
+/* ---- vectorizable elementwise math ----
+ * Branch-free inline functions over fixed blocks of 8 so that the compiler
+ * turns the row loops into SIMD; target_clones adds an AVX2 body chosen
+ * at load time where the CPU has it. */
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define TW_OPS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TW_OPS_CLONES
+#endif
+
+#define BLOCK 8
+
+static inline float f32_from_bits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static inline uint32_t bits_of(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+/* fp32 -> bf16, round to nearest even, for finite values only. */
+static inline tw_bf16 bf16_finite(float f) {
+  uint32_t u = bits_of(f);
+  return (tw_bf16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* e^x for x <= 0 (arguments below -87 give ~1e-38 instead of less).  Split
+ * x = n ln2 + r with |r| <= ln2 / 2 (n rounded by the 1.5 * 2^23 trick,
+ * ln2 in two parts), e^r = 1 + r + r^2 P(r) with the degree-5 P of Cephes'
+ * expf, 2^n added into the exponent bits.  Relative error ~2e-7. */
+static inline float exp_nonpos(float x) {
+  /* clamp to -87 as an unsigned compare of the bits (a float compare would
+   * keep the loop from vectorizing): for x <= 0, larger bits = more negative */
+  const uint32_t xb = bits_of(x);
+  x = f32_from_bits(xb > 0xc2ae0000u ? 0xc2ae0000u : xb);
+  const float shifted = x * 1.44269504088896341f + 12582912.0f;
+  const float n = shifted - 12582912.0f;
+  const uint32_t n_bits = bits_of(shifted) - 0x4b400000u; /* n as two's complement */
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return f32_from_bits(bits_of(p) + (n_bits << 23));
+}
+
+/* x (1 + erf(x / sqrt 2)) / 2 with erfc(z) = t P(t) e^{-z^2}, t = 1 / (1 + p z)
+ * (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7 on erf, so the GELU is
+ * within 1e-7 |x| of exact: the erf GELU at fp32 precision, not the tanh
+ * approximation). */
+static inline float gelu(float x) {
+  const uint32_t xb = bits_of(x), negative = 0u - (xb >> 31); /* all ones if x < 0 */
+  const float z = f32_from_bits(xb & 0x7fffffffu) * 0.70710678118654752f;
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const float half_erfc = 0.5f * t * p * exp_nonpos(-z * z);
+  /* Phi(x) = half_erfc for x < 0, else 1 - half_erfc (selected bitwise) */
+  const uint32_t phi = (bits_of(half_erfc) & negative) | (bits_of(1.0f - half_erfc) & ~negative);
+  return x * f32_from_bits(phi);
+}
+
+/* ---- softmax ---- */
+
+typedef struct softmax_args {
+  size_t n, ldx, ldy;
+  const float *x;
+  float scale;
+  void *y;
+  tw_dtype yt;
+  float *scratch; /* n floats per task */
+} softmax_args;
+
+TW_OPS_CLONES static float row_max(const float *x, size_t n) {
+  float m[BLOCK];
+  for (int i = 0; i < BLOCK; i++) m[i] = x[0];
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) m[i] = x[j + i] > m[i] ? x[j + i] : m[i];
+  for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
+  float mx = m[0];
+  for (int i = 1; i < BLOCK; i++) mx = m[i] > mx ? m[i] : mx;
+  return mx;
+}
+
+/* e[j] = e^{(x[j] - mx) scale}; returns their sum. */
+TW_OPS_CLONES static float row_exp(const float *x, size_t n, float mx, float scale, float *e) {
+  float s[BLOCK] = {0};
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) {
+      e[j + i] = exp_nonpos((x[j + i] - mx) * scale);
+      s[i] += e[j + i];
+    }
+  for (; j < n; j++) {
+    e[j] = exp_nonpos((x[j] - mx) * scale);
+    s[0] += e[j];
+  }
+  float sum = 0.0f;
+  for (int i = 0; i < BLOCK; i++) sum += s[i];
+  return sum;
+}
+
+TW_OPS_CLONES static void row_scale_f32(const float *x, size_t n, float k, float *y) {
+  for (size_t j = 0; j < n; j++) y[j] = x[j] * k;
+}
+
+TW_OPS_CLONES static void row_scale_bf16(const float *x, size_t n, float k, tw_bf16 *y) {
+  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(x[j] * k);
+}
+
+/* Three passes over a row: the max and the exps read x (the exps go to the
+ * task's scratch row, which stays in L1), the last writes y; x is never
+ * written, so its cache lines are not written back. */
+static void softmax_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  const softmax_args *a = arg;
+  float *e = a->scratch + task * a->n;
+  for (size_t r = r0; r < r1; r++) {
+    const float *x = a->x + r * a->ldx;
+    const float sum = row_exp(x, a->n, row_max(x, a->n), a->scale, e);
+    if (a->yt == TW_DTYPE_BF16)
+      row_scale_bf16(e, a->n, 1.0f / sum, (tw_bf16 *)a->y + r * a->ldy);
+    else
+      row_scale_f32(e, a->n, 1.0f / sum, (float *)a->y + r * a->ldy);
+  }
+}
+
+void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
+                   float scale, void *y, tw_dtype yt, size_t ldy, float *scratch) {
+  softmax_args a = {n, ldx, ldy, x, scale, y, yt, scratch};
+  tw_parallel_rows(pool, rows, softmax_rows, &a);
+}
+
+/* ---- GELU ---- */
+
+typedef struct gelu_args {
+  size_t n, ldx, ldy;
+  const float *x;
+  void *y;
+  tw_dtype yt;
+} gelu_args;
+
+TW_OPS_CLONES static void row_gelu_f32(const float *x, size_t n, float *y) {
+  for (size_t j = 0; j < n; j++) y[j] = gelu(x[j]);
+}
+
+TW_OPS_CLONES static void row_gelu_bf16(const float *x, size_t n, tw_bf16 *y) {
+  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(gelu(x[j]));
+}
+
+static void gelu_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const gelu_args *a = arg;
+  for (size_t r = r0; r < r1; r++) {
+    const float *x = a->x + r * a->ldx;
+    if (a->yt == TW_DTYPE_BF16)
+      row_gelu_bf16(x, a->n, (tw_bf16 *)a->y + r * a->ldy);
+    else
+      row_gelu_f32(x, a->n, (float *)a->y + r * a->ldy);
+  }
+}
+
+void tw_op_gelu(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx, void *y,
+                tw_dtype yt, size_t ldy) {
+  gelu_args a = {n, ldx, ldy, x, y, yt};
+  tw_parallel_rows(pool, rows, gelu_rows, &a);
+}
+
+/* ---- LayerNorm ---- */
+
+typedef struct ln_args {
+  size_t n, ldx, ldy;
+  const float *x, *w, *b;
+  float eps;
+  void *y;
+  tw_dtype yt;
+} ln_args;
+
+/* Mean and 1 / sqrt(variance + eps) of a row, two passes with double sums
+ * in BLOCK lanes: rows with a large common offset (the residual stream's
+ * outlier channels) keep their precision, and the loops still vectorize. */
+TW_OPS_CLONES static void row_moments(const float *x, size_t n, float eps, double *mean,
+                                      double *rstd) {
+  double s[BLOCK] = {0}, q[BLOCK] = {0};
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) s[i] += x[j + i];
+  for (; j < n; j++) s[0] += x[j];
+  double sum = 0.0;
+  for (int i = 0; i < BLOCK; i++) sum += s[i];
+  const double m = sum / (double)n;
+  for (j = 0; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) q[i] += (x[j + i] - m) * (x[j + i] - m);
+  for (; j < n; j++) q[0] += (x[j] - m) * (x[j] - m);
+  double ss = 0.0;
+  for (int i = 0; i < BLOCK; i++) ss += q[i];
+  *mean = m;
+  *rstd = 1.0 / sqrt(ss / (double)n + eps);
+}
+
+/* (x - mean) rstd w + b in float, the mean split into hi + lo parts so that
+ * x - mean keeps double accuracy where x is close to the mean. */
+TW_OPS_CLONES static void row_normalize_f32(const float *x, size_t n, double mean, double rstd,
+                                            const float *w, const float *b, float *y) {
+  const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
+  for (size_t j = 0; j < n; j++) y[j] = ((x[j] - hi) - lo) * r * w[j] + b[j];
+}
+
+TW_OPS_CLONES static void row_normalize_bf16(const float *x, size_t n, double mean, double rstd,
+                                             const float *w, const float *b, tw_bf16 *y) {
+  const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
+  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(((x[j] - hi) - lo) * r * w[j] + b[j]);
+}
+
+static void ln_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const ln_args *a = arg;
+  for (size_t r = r0; r < r1; r++) {
+    const float *x = a->x + r * a->ldx;
+    double mean, rstd;
+    row_moments(x, a->n, a->eps, &mean, &rstd);
+    if (a->yt == TW_DTYPE_BF16)
+      row_normalize_bf16(x, a->n, mean, rstd, a->w, a->b, (tw_bf16 *)a->y + r * a->ldy);
+    else
+      row_normalize_f32(x, a->n, mean, rstd, a->w, a->b, (float *)a->y + r * a->ldy);
+  }
+}
+
+void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
+                     const float *w, const float *b, float eps, void *y, tw_dtype yt,
+                     size_t ldy) {
+  ln_args a = {n, ldx, ldy, x, w, b, eps, y, yt};
+  tw_parallel_rows(pool, rows, ln_rows, &a);
+}
+
+/* ---- residual add ---- */
+
+typedef struct add_args {
+  size_t n, ldx, ldy;
+  float *x;
+  const float *y;
+} add_args;
+
+static void add_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const add_args *a = arg;
+  for (size_t r = r0; r < r1; r++) {
+    float *x = a->x + r * a->ldx;
+    const float *y = a->y + r * a->ldy;
+    for (size_t j = 0; j < a->n; j++) x[j] += y[j];
+  }
+}
+
+void tw_op_add(tw_threadpool *pool, size_t rows, size_t n, float *x, size_t ldx, const float *y,
+               size_t ldy) {
+  add_args a = {n, ldx, ldy, x, y};
+  tw_parallel_rows(pool, rows, add_rows, &a);
+}
+
+/* ---- transpose ---- */
+
+typedef struct transpose_args {
+  size_t rows, lds, ldd;
+  const float *src;
+  void *dst;
+  tw_dtype yt;
+} transpose_args;
+
+/* dst rows [j0, j1) = src columns; src read in tiles of 32 rows so the
+ * cache lines of a tile serve 16 consecutive dst rows. */
+static void transpose_rows(void *arg, size_t j0, size_t j1, size_t task) {
+  (void)task;
+  const transpose_args *a = arg;
+  for (size_t i0 = 0; i0 < a->rows; i0 += 32) {
+    const size_t i1 = i0 + 32 < a->rows ? i0 + 32 : a->rows;
+    for (size_t j = j0; j < j1; j++) {
+      const float *s = a->src + j;
+      if (a->yt == TW_DTYPE_BF16) {
+        tw_bf16 *d = (tw_bf16 *)a->dst + j * a->ldd;
+        for (size_t i = i0; i < i1; i++) d[i] = tw_fp32_to_bf16(s[i * a->lds]);
+      } else {
+        float *d = (float *)a->dst + j * a->ldd;
+        for (size_t i = i0; i < i1; i++) d[i] = s[i * a->lds];
+      }
+    }
+  }
+}
+
+void tw_op_transpose(tw_threadpool *pool, size_t rows, size_t cols, const float *src, size_t lds,
+                     void *dst, tw_dtype yt, size_t ldd) {
+  transpose_args a = {rows, lds, ldd, src, dst, yt};
+  tw_parallel_rows(pool, cols, transpose_rows, &a);
+}
+
+/* ---- im2col, kernel 3, padding 1 ---- */
+
+typedef struct im2col_args {
+  const float *x;
+  size_t channels, t_in, c_stride, t_stride, stride;
+  void *col;
+  tw_dtype yt;
+} im2col_args;
+
+static void im2col_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const im2col_args *a = arg;
+  const size_t k = a->channels * 3;
+  for (size_t t = r0; t < r1; t++) {
+    const size_t s0 = t * a->stride; /* input time of tap 1; tap 0 is s0 - 1 */
+    const int has_l = s0 >= 1, has_c = s0 < a->t_in, has_r = s0 + 1 < a->t_in;
+    const float *xl = a->x + (s0 - (size_t)has_l) * a->t_stride;
+    const float *xc = a->x + (has_c ? s0 : 0) * a->t_stride;
+    const float *xr = a->x + (has_r ? s0 + 1 : 0) * a->t_stride;
+    if (a->yt == TW_DTYPE_BF16) {
+      tw_bf16 *o = (tw_bf16 *)a->col + t * k;
+      for (size_t c = 0; c < a->channels; c++) {
+        const size_t off = c * a->c_stride;
+        o[c * 3 + 0] = tw_fp32_to_bf16(has_l ? xl[off] : 0.0f);
+        o[c * 3 + 1] = tw_fp32_to_bf16(has_c ? xc[off] : 0.0f);
+        o[c * 3 + 2] = tw_fp32_to_bf16(has_r ? xr[off] : 0.0f);
+      }
+    } else {
+      float *o = (float *)a->col + t * k;
+      for (size_t c = 0; c < a->channels; c++) {
+        const size_t off = c * a->c_stride;
+        o[c * 3 + 0] = has_l ? xl[off] : 0.0f;
+        o[c * 3 + 1] = has_c ? xc[off] : 0.0f;
+        o[c * 3 + 2] = has_r ? xr[off] : 0.0f;
+      }
+    }
+  }
+}
+
+void tw_op_im2col_k3(tw_threadpool *pool, const float *x, size_t channels, size_t t_in,
+                     size_t c_stride, size_t t_stride, size_t stride, size_t t_out, void *col,
+                     tw_dtype yt) {
+  im2col_args a = {x, channels, t_in, c_stride, t_stride, stride, col, yt};
+  tw_parallel_rows(pool, t_out, im2col_rows, &a);
+}
