@@ -14,4 +14,8 @@ int tw_bench_invocations(int argc, char **argv);
  * count and modeled time for the same pass. */
 int tw_bench_encoder(int argc, char **argv);
 
+/* `tilewhisper bench --opencl`: the seed's strategies on the OpenCL device,
+ * measured wall times. */
+int tw_bench_opencl(int argc, char **argv);
+
 #endif

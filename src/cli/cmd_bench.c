@@ -14,6 +14,7 @@ static const struct {
 } families[] = {
     {"--invocations", tw_bench_invocations},
     {"--encoder", tw_bench_encoder},
+    {"--opencl", tw_bench_opencl},
 };
 
 int tw_cli_bench(int argc, char **argv) {

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli/cli.h"
 
 static void print_usage(FILE *f) {

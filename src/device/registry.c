@@ -11,9 +11,16 @@ static const device_entry devices[] = {
     {"ref", tw_ref_device_create},
     {"fixed", tw_fixed_device_create},
     {"emu", tw_emu_device_create},
+#ifdef TW_HAVE_OPENCL
+    {"opencl", tw_opencl_device_create},
+#endif
 };
 
-static const char *const device_names[] = {"ref", "fixed", "emu", NULL};
+static const char *const device_names[] = {"ref", "fixed", "emu",
+#ifdef TW_HAVE_OPENCL
+                                           "opencl",
+#endif
+                                           NULL};
 
 const char *const *tw_device_names(void) { return device_names; }
 

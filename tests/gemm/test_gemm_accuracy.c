@@ -21,8 +21,8 @@ static void open_devices(void) {
     o.device = device_names[d];
     o.threads = 2;
     int rc = tw_context_create(&o, &contexts[d]);
-    if (rc == TW_ENOTFOUND) {
-      printf("device %s not compiled in: not tested here\n", device_names[d]);
+    if (rc == TW_ENOTFOUND || (rc == TW_EDEVICE && strstr(tw_last_error(), "clGetPlatformIDs"))) {
+      printf("device %s not compiled in or no platform: not tested here\n", device_names[d]);
       continue;
     }
     CHECK_MSG(rc == TW_OK, "create %s: %s", device_names[d], tw_last_error());
