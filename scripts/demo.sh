@@ -17,7 +17,7 @@ echo
 echo "== the Whisper-base encoder, one 30 s window (tilewhisper bench --encoder)"
 "$tw" bench --encoder
 echo
-if "$tw" --version | grep -q "opencl"; then
+if "$tw" --version | grep -qE "^devices:.* opencl( |$)"; then
   echo "== the seed's strategies on the OpenCL device, measured (tilewhisper bench --opencl)"
   "$tw" bench --opencl || echo "(no usable OpenCL platform on this machine)"
   echo
