@@ -10,9 +10,10 @@ typedef struct device_entry {
 static const device_entry devices[] = {
     {"ref", tw_ref_device_create},
     {"fixed", tw_fixed_device_create},
+    {"cpu", tw_cpu_device_create},
 };
 
-static const char *const device_names[] = {"ref", "fixed", NULL};
+static const char *const device_names[] = {"ref", "fixed", "cpu", NULL};
 
 const char *const *tw_device_names(void) { return device_names; }
 

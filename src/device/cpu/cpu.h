@@ -1,0 +1,48 @@
+/* The `cpu` device's private types: the packed weight, the device state and
+ * the entry points of its packing and GEMM files. */
+#ifndef TW_DEVICE_CPU_CPU_H
+#define TW_DEVICE_CPU_CPU_H
+
+#include <stddef.h>
+
+#include "device/cpu/kernels.h"
+#include "device/device.h"
+
+/* A weight packed as ceil(n / nr) panels of k x nr (docs/microkernel.md). */
+typedef struct tw_cpu_weight {
+  size_t k, n, n_panels;
+  int nr;
+  tw_dtype storage; /* F32 or BF16 */
+  void *data;       /* n_panels * k * nr elements, 64-byte aligned */
+} tw_cpu_weight;
+
+/* Cache blocking for one weight storage type. */
+typedef struct tw_cpu_blocking {
+  size_t mc, kc, nc;
+} tw_cpu_blocking;
+
+typedef struct tw_cpu_impl {
+  tw_cpu_kernels ks;
+  tw_cpu_blocking blk_f32, blk_bf16;
+  int n_threads;
+  int use_f16c;        /* convert F16 sources with F16C */
+  size_t apack_elems;  /* floats per thread's packed-A buffer */
+  float *apack;        /* n_threads * apack_elems, allocated at create */
+  float *arows;        /* small-M copy of A (grows, kept) */
+  size_t arows_cap;    /* floats */
+} tw_cpu_impl;
+
+/* cpu_device.c: the kernel set ("generic", "avx2", ...) a cpu device runs. */
+const char *tw_cpu_device_isa(const tw_device *dev);
+
+/* pack.c */
+void tw_cpu_pack_a(const void *a, tw_dtype a_type, size_t lda, int round_bf16, size_t i0,
+                   size_t mc, size_t p0, size_t kc, int mr, float *dst);
+/* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
+void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
+float tw_cpu_f16_to_f32(uint16_t h);
+
+/* gemm.c: runs a validated call. Returns TW_OK or TW_ENOMEM. */
+int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w);
+
+#endif

@@ -1,0 +1,218 @@
+/* `cpu`: the host device.  One kernel that takes any shape and accumulates
+ * over K, run through the direct path: weight_prepare packs a weight into
+ * the kernel set's NR-wide panels once, gemm runs C = A.W (+ bias) with the
+ * blocked loops of gemm.c on the context's thread pool.
+ *
+ * Options (cfg->options): mc=, kc=, nc= override the cache blocking (both
+ * storages).  TW_CPU_KERNEL=generic|avx2|avx512 forces a kernel set. */
+#define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "device/cpu/cpu.h"
+#include "device/registry.h"
+
+static size_t cache_bytes(int level, size_t fallback) {
+  char path[96], text[32];
+  /* index0 = L1d, index2 = L2, index3 = L3 on x86 Linux. */
+  int index = level == 1 ? 0 : level;
+  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    size_t v = 0;
+    char unit = 0;
+    int ok = fgets(text, sizeof text, f) != NULL && sscanf(text, "%zu%c", &v, &unit) >= 1;
+    fclose(f);
+    if (ok && v > 0) {
+      if (unit == 'K') v <<= 10;
+      else if (unit == 'M') v <<= 20;
+      if (v >= 4096) return v;
+    }
+  }
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+  long s = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE
+                   : level == 2 ? _SC_LEVEL2_CACHE_SIZE
+                                : _SC_LEVEL3_CACHE_SIZE);
+  if (s >= 4096) return (size_t)s;
+#endif
+  return fallback;
+}
+
+static size_t clamp_size(size_t v, size_t lo, size_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* KC: one B micro-panel (kc x NR) fills half of L1.  MC: the packed A block
+ * (mc x kc fp32) fills half of L2.  NC: a kc x nc B block fits half of L3. */
+static tw_cpu_blocking blocking_for(const tw_cpu_kernels *ks, size_t elem, size_t l1, size_t l2,
+                                    size_t l3) {
+  tw_cpu_blocking b;
+  size_t mr = (size_t)ks->mr, nr = (size_t)ks->nr;
+  b.kc = clamp_size(l1 / 2 / (nr * elem), 64, 1024) / 8 * 8;
+  b.mc = clamp_size(l2 / 2 / (b.kc * sizeof(float)), mr, 4096) / mr * mr;
+  b.nc = clamp_size(l3 / 2 / (b.kc * elem), nr, 1u << 20) / nr * nr;
+  return b;
+}
+
+static void apply_options(const char *opts, tw_cpu_blocking *b, size_t mr, size_t nr) {
+  char v[32];
+  if (tw_option_get(opts, "mc", v, sizeof v)) b->mc = clamp_size(strtoul(v, NULL, 10), mr, 8192) / mr * mr;
+  if (tw_option_get(opts, "kc", v, sizeof v)) b->kc = clamp_size(strtoul(v, NULL, 10), 8, 8192);
+  if (tw_option_get(opts, "nc", v, sizeof v)) b->nc = clamp_size(strtoul(v, NULL, 10), nr, 1u << 24) / nr * nr;
+}
+
+static void cpu_destroy(tw_device *dev) {
+  tw_cpu_impl *impl = dev->impl;
+  if (!impl) return;
+  tw_free(impl->apack);
+  tw_free(impl->arows);
+  free(impl);
+}
+
+static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **handle) {
+  tw_cpu_impl *impl = dev->impl;
+  if (!handle) return tw_err(&dev->err, TW_EINVAL, "cpu: weight_prepare: handle is NULL");
+  *handle = NULL;
+  if (!src || !src->data) return tw_err(&dev->err, TW_EINVAL, "cpu: weight_prepare: NULL weight");
+  if (src->dtype != TW_DTYPE_F32 && src->dtype != TW_DTYPE_BF16 && src->dtype != TW_DTYPE_F16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight dtype %d is not F32, BF16 or F16",
+                  (int)src->dtype);
+  tw_dtype storage = src->storage == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : src->storage;
+  if (storage != TW_DTYPE_F32 && storage != TW_DTYPE_BF16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight storage %d is not F32 or BF16",
+                  (int)src->storage);
+  if (src->k == 0 || src->n == 0)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight is %zu x %zu; both must be > 0", src->k,
+                  src->n);
+  size_t row = src->transposed ? src->k : src->n;
+  if (src->ld < row)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight %zu x %zu%s: ld %zu < row length %zu",
+                  src->k, src->n, src->transposed ? " (transposed)" : "", src->ld, row);
+  tw_cpu_weight *w = calloc(1, sizeof *w);
+  if (!w) return tw_err(&dev->err, TW_ENOMEM, "cpu: out of memory");
+  w->k = src->k;
+  w->n = src->n;
+  w->nr = impl->ks.nr;
+  w->storage = storage;
+  w->n_panels = (src->n + (size_t)w->nr - 1) / (size_t)w->nr;
+  size_t elems, elem = storage == TW_DTYPE_BF16 ? 2 : 4;
+  if (tw_mul3_size(w->n_panels, src->k, (size_t)w->nr, &elems) ||
+      tw_mul_size(elems, elem, &elems)) {
+    free(w);
+    return tw_err(&dev->err, TW_EOVERFLOW, "cpu: weight %zu x %zu: size overflows", src->k,
+                  src->n);
+  }
+  size_t rowlen = src->k > src->n ? src->k : src->n;
+  float *rowbuf = tw_malloc_aligned(rowlen * sizeof *rowbuf);
+  w->data = tw_calloc_aligned(elems, 1);
+  if (!rowbuf || !w->data) {
+    tw_free(rowbuf);
+    tw_free(w->data);
+    free(w);
+    return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu bytes for a %zu x %zu weight",
+                  elems, src->k, src->n);
+  }
+  tw_cpu_pack_b(src, w, impl->use_f16c, rowbuf);
+  tw_free(rowbuf);
+  *handle = w;
+  return TW_OK;
+}
+
+static void cpu_weight_release(tw_device *dev, void *handle) {
+  (void)dev;
+  tw_cpu_weight *w = handle;
+  if (!w) return;
+  tw_free(w->data);
+  free(w);
+}
+
+static int cpu_gemm(tw_device *dev, const tw_direct_gemm *g) {
+  tw_cpu_impl *impl = dev->impl;
+  if (!g || !g->a || !g->c || !g->weight)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm: NULL argument (call, A, C or weight)");
+  const tw_cpu_weight *w = g->weight;
+  if (g->m == 0 || g->k == 0 || g->n == 0)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm %zux%zux%zu: every dimension must be > 0",
+                  g->m, g->k, g->n);
+  if (g->k != w->k || g->n != w->n)
+    return tw_err(&dev->err, TW_ESHAPE, "cpu: gemm %zux%zux%zu does not match the %zu x %zu weight",
+                  g->m, g->k, g->n, w->k, w->n);
+  if (w->nr != impl->ks.nr)
+    return tw_err(&dev->err, TW_EWRONGDEVICE,
+                  "cpu: weight packed %d wide, this device's %s kernels are %d wide", w->nr,
+                  impl->ks.isa, impl->ks.nr);
+  if (g->a_type != TW_DTYPE_F32 && g->a_type != TW_DTYPE_BF16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: A dtype %d is not F32 or BF16", (int)g->a_type);
+  if (g->a_compute != TW_DTYPE_DEFAULT && g->a_compute != TW_DTYPE_F32 &&
+      g->a_compute != TW_DTYPE_BF16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: A compute type %d is not F32 or BF16",
+                  (int)g->a_compute);
+  if (g->lda < g->k || g->ldc < g->n)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm %zux%zux%zu: lda %zu < K or ldc %zu < N",
+                  g->m, g->k, g->n, g->lda, g->ldc);
+  return tw_cpu_gemm_run(dev, g, w);
+}
+
+static const tw_device_iface cpu_iface = {
+    .destroy = cpu_destroy,
+    .weight_prepare = cpu_weight_prepare,
+    .weight_release = cpu_weight_release,
+    .gemm = cpu_gemm,
+};
+
+int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
+  *out = NULL;
+  const char *force = getenv("TW_CPU_KERNEL");
+  tw_cpu_kernels ks;
+  if (tw_cpu_kernels_select(force, &ks))
+    return tw_err(NULL, TW_EUNSUPPORTED,
+                  "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
+                  "(generic, avx2, avx512)", force ? force : "");
+  tw_device *dev = tw_device_alloc(&cpu_iface, "cpu");
+  tw_cpu_impl *impl = dev ? calloc(1, sizeof *impl) : NULL;
+  if (!impl) {
+    tw_device_destroy(dev);
+    return tw_err(NULL, TW_ENOMEM, "cpu: out of memory");
+  }
+  dev->impl = impl;
+  dev->pool = cfg ? cfg->pool : NULL;
+  impl->ks = ks;
+  impl->use_f16c = strcmp(ks.isa, "generic") != 0;
+  impl->n_threads = tw_threadpool_size(dev->pool);
+  size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10),
+         l3 = cache_bytes(3, 8u << 20);
+  impl->blk_f32 = blocking_for(&ks, 4, l1, l2, l3);
+  impl->blk_bf16 = blocking_for(&ks, 2, l1, l2, l3);
+  const char *opts = cfg ? cfg->options : NULL;
+  apply_options(opts, &impl->blk_f32, (size_t)ks.mr, (size_t)ks.nr);
+  apply_options(opts, &impl->blk_bf16, (size_t)ks.mr, (size_t)ks.nr);
+  size_t mr = (size_t)ks.mr;
+  size_t a32 = (impl->blk_f32.mc + mr - 1) / mr * mr * impl->blk_f32.kc;
+  size_t a16 = (impl->blk_bf16.mc + mr - 1) / mr * mr * impl->blk_bf16.kc;
+  impl->apack_elems = (a32 > a16 ? a32 : a16) + 16; /* + 16: keep buffers 64-byte apart */
+  impl->apack_elems = (impl->apack_elems + 15) / 16 * 16;
+  impl->apack = tw_malloc_aligned((size_t)impl->n_threads * impl->apack_elems * sizeof(float));
+  if (!impl->apack) {
+    tw_device_destroy(dev);
+    return tw_err(NULL, TW_ENOMEM, "cpu: cannot allocate packing buffers");
+  }
+  tw_kernel_info *ki = &dev->kernels[0];
+  snprintf(ki->name, sizeof ki->name, "any");
+  ki->flags = TW_KERNEL_ANY_SHAPE | TW_KERNEL_ACCUM_K;
+  dev->n_kernels = 1;
+  /* Rough figures: ~2.5 GHz, 32 (SIMD) or 4 (generic) flops per cycle per
+   * core at ~85% of peak; host memory, so copies are memcpy-speed. */
+  double per_core = 2.5e9 * (strcmp(ks.isa, "generic") ? 32.0 : 4.0) * 0.85;
+  dev->costs.flops_per_s = per_core * impl->n_threads;
+  dev->costs.invoke_s = 2e-6;
+  dev->costs.submit_s = 0.0;
+  dev->costs.h2d_bytes_per_s = dev->costs.d2h_bytes_per_s = 20e9;
+  dev->costs.host_memory = 1;
+  *out = dev;
+  return TW_OK;
+}
+
+const char *tw_cpu_device_isa(const tw_device *dev) {
+  return ((const tw_cpu_impl *)dev->impl)->ks.isa;
+}

@@ -1,0 +1,169 @@
+/* The cpu device's GEMM: BLIS's five loops (jc, pc, ic, jr, ir) around the
+ * microkernel, threads split over M and N (never K), and a streaming path
+ * for small M.  See docs/microkernel.md. */
+#include <string.h>
+
+#include "core/mem.h"
+#include "device/cpu/cpu.h"
+
+typedef struct gemm_job {
+  const tw_direct_gemm *g;
+  const tw_cpu_weight *w;
+  const tw_cpu_impl *impl;
+  tw_ukr_fn ukr;
+  tw_cpu_blocking blk;
+  int round_a;
+  int tm, tn;                 /* thread grid over M and N */
+  size_t m_panels, n_panels;  /* MR- and NR-panels of C */
+} gemm_job;
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* [lo, hi) of `total` units split into `parts` nearly equal ranges. */
+static void split_range(size_t total, int parts, int index, size_t *lo, size_t *hi) {
+  *lo = total * (size_t)index / (size_t)parts;
+  *hi = total * (size_t)(index + 1) / (size_t)parts;
+}
+
+/* Macro-kernel: one packed A block (mc x kc) times the weight's panels
+ * [jp0, jp1) at depth pc, into C rows i0.. */
+static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_t mc, size_t pc,
+                         size_t kc, size_t jp0, size_t jp1) {
+  const tw_direct_gemm *g = j->g;
+  const tw_cpu_weight *w = j->w;
+  const size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)w->nr;
+  const size_t elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
+  const int accumulate = pc > 0, last = pc + kc == w->k;
+  for (size_t jp = jp0; jp < jp1; jp++) {
+    const char *bp = (const char *)w->data + (jp * w->k + pc) * nr * elem;
+    size_t col = jp * nr;
+    int n = (int)min_size(nr, g->n - col);
+    const float *bias = last && g->bias ? g->bias + col : NULL;
+    for (size_t ir = 0; ir < mc; ir += mr) {
+      int m = (int)min_size(mr, mc - ir);
+      float *c = g->c + (i0 + ir) * g->ldc + col;
+      j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
+    }
+  }
+}
+
+static void gemm_task(void *arg, size_t task, int thread) {
+  const gemm_job *j = arg;
+  const tw_direct_gemm *g = j->g;
+  const size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)j->w->nr;
+  float *apack = j->impl->apack + (size_t)thread * j->impl->apack_elems;
+  size_t mp0, mp1, np0, np1;
+  split_range(j->m_panels, j->tm, (int)(task / (size_t)j->tn), &mp0, &mp1);
+  split_range(j->n_panels, j->tn, (int)(task % (size_t)j->tn), &np0, &np1);
+  if (mp0 == mp1 || np0 == np1) return;
+  const size_t m0 = mp0 * mr, m1 = min_size(mp1 * mr, g->m);
+  const size_t nc_panels = j->blk.nc / nr;
+  for (size_t jc = np0; jc < np1; jc += nc_panels) {
+    size_t jc1 = min_size(jc + nc_panels, np1);
+    for (size_t pc = 0; pc < g->k; pc += j->blk.kc) {
+      size_t kc = min_size(j->blk.kc, g->k - pc);
+      for (size_t ic = m0; ic < m1; ic += j->blk.mc) {
+        size_t mc = min_size(j->blk.mc, m1 - ic);
+        tw_cpu_pack_a(g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, (int)mr, apack);
+        macro_kernel(j, apack, ic, mc, pc, kc, jc, jc1);
+      }
+    }
+  }
+}
+
+/* Thread grid tm x tn = T minimising each thread's FMAs plus its share of
+ * A packing (an A element packed costs about as much as 16 FMAs). */
+static void choose_grid(gemm_job *j, int threads) {
+  size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)j->w->nr;
+  double best = -1.0;
+  j->tm = j->tn = 1;
+  for (int tm = 1; tm <= threads; tm++) {
+    if (threads % tm) continue;
+    int tn = threads / tm;
+    double rows = (double)((j->m_panels + (size_t)tm - 1) / (size_t)tm * mr);
+    double cols = (double)((j->n_panels + (size_t)tn - 1) / (size_t)tn * nr);
+    double cost = rows * (cols + 16.0);
+    if (best < 0 || cost <= best) {
+      best = cost;
+      j->tm = tm;
+      j->tn = tn;
+    }
+  }
+}
+
+typedef struct gemv_job {
+  const tw_direct_gemm *g;
+  const tw_cpu_weight *w;
+  tw_gemv_fn gemv;
+  const float *a;
+  size_t lda;
+  int parts;
+} gemv_job;
+
+static void gemv_task(void *arg, size_t task, int thread) {
+  (void)thread;
+  const gemv_job *j = arg;
+  const tw_direct_gemm *g = j->g;
+  const tw_cpu_weight *w = j->w;
+  const size_t nr = (size_t)w->nr, elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
+  size_t p0, p1;
+  split_range(w->n_panels, j->parts, (int)task, &p0, &p1);
+  for (size_t jp = p0; jp < p1; jp++) {
+    size_t col = jp * nr;
+    const char *bp = (const char *)w->data + jp * w->k * nr * elem;
+    j->gemv((int)g->m, g->k, j->a, j->lda, bp, g->c + col, g->ldc, (int)min_size(nr, g->n - col),
+            g->bias ? g->bias + col : NULL);
+  }
+}
+
+static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
+                        int round_a) {
+  tw_cpu_impl *impl = dev->impl;
+  gemv_job j = {.g = g, .w = w};
+  j.gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
+  if (g->a_type == TW_DTYPE_F32 && !round_a) {
+    j.a = g->a;
+    j.lda = g->lda;
+  } else {
+    size_t need = g->m * g->k;
+    if (need > impl->arows_cap) {
+      float *p = tw_malloc_aligned(need * sizeof *p);
+      if (!p) return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu floats for A", need);
+      tw_free(impl->arows);
+      impl->arows = p;
+      impl->arows_cap = need;
+    }
+    for (size_t i = 0; i < g->m; i++) {
+      float *d = impl->arows + i * g->k;
+      if (g->a_type == TW_DTYPE_BF16) {
+        tw_bf16_to_fp32_n((const tw_bf16 *)g->a + i * g->lda, d, g->k);
+      } else {
+        const float *s = (const float *)g->a + i * g->lda;
+        for (size_t p = 0; p < g->k; p++) d[p] = tw_round_bf16(s[p]);
+      }
+    }
+    j.a = impl->arows;
+    j.lda = g->k;
+  }
+  int threads = tw_threadpool_size(dev->pool);
+  j.parts = (size_t)threads < w->n_panels ? threads : (int)w->n_panels;
+  tw_threadpool_run(dev->pool, (size_t)j.parts, gemv_task, &j);
+  return TW_OK;
+}
+
+int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w) {
+  tw_cpu_impl *impl = dev->impl;
+  int round_a = g->a_compute != TW_DTYPE_F32 && g->a_type == TW_DTYPE_F32;
+  if (g->m <= TW_CPU_GEMV_MAX_M) return gemm_small_m(dev, g, w, round_a);
+  gemm_job j = {.g = g, .w = w, .impl = impl, .round_a = round_a};
+  int bf16 = w->storage == TW_DTYPE_BF16;
+  j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
+  j.blk = bf16 ? impl->blk_bf16 : impl->blk_f32;
+  j.m_panels = (g->m + (size_t)impl->ks.mr - 1) / (size_t)impl->ks.mr;
+  j.n_panels = w->n_panels;
+  int threads = tw_threadpool_size(dev->pool);
+  if (threads > impl->n_threads) threads = impl->n_threads;
+  choose_grid(&j, threads);
+  tw_threadpool_run(dev->pool, (size_t)(j.tm * j.tn), gemm_task, &j);
+  return TW_OK;
+}

@@ -1,0 +1,62 @@
+/* Kernel sets as data: the portable set first, then the ISA overrides the CPU
+ * supports; TW_CPU_KERNEL (read by the device) forces one by name. */
+#include "device/cpu/kernels.h"
+
+#include <string.h>
+
+static const tw_cpu_kernels generic_set = {
+    .isa = "generic",
+    .mr = 6,
+    .nr = 16,
+    .ukr_f32 = tw_gemm_generic_f32f32_6x16,
+    .ukr_bf16 = tw_gemm_generic_bf16f32_6x16,
+    .gemv_f32 = tw_gemv_generic_f32f32_4x16,
+    .gemv_bf16 = tw_gemv_generic_bf16f32_4x16,
+};
+
+#if defined(__x86_64__) || defined(__i386__)
+#define TW_CPU_X86 1
+static const tw_cpu_kernels avx2_set = {
+    .isa = "avx2",
+    .mr = 6,
+    .nr = 16,
+    .ukr_f32 = tw_gemm_avx2_f32f32_6x16,
+    .ukr_bf16 = tw_gemm_avx2_bf16f32_6x16,
+    .gemv_f32 = tw_gemv_avx2_f32f32_4x16,
+    .gemv_bf16 = tw_gemv_avx2_bf16f32_4x16,
+};
+#endif
+
+typedef struct set_entry {
+  const tw_cpu_kernels *set;
+  int (*supported)(void);
+} set_entry;
+
+static int always(void) { return 1; }
+
+#ifdef TW_CPU_X86
+static int has_avx2(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+}
+#endif
+
+/* Best last: selection keeps the last supported entry. */
+static const set_entry sets[] = {
+    {&generic_set, always},
+#ifdef TW_CPU_X86
+    {&avx2_set, has_avx2},
+#endif
+};
+
+int tw_cpu_kernels_select(const char *force, tw_cpu_kernels *out) {
+  const tw_cpu_kernels *best = NULL;
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+    if (force && *force && strcmp(force, sets[i].set->isa) != 0) continue;
+    if (sets[i].supported()) best = sets[i].set;
+  }
+  if (!best) return -1;
+  *out = *best;
+  return 0;
+}

@@ -1,0 +1,90 @@
+/* CPU GEMM microkernels and the kernel sets that group them.
+ * The contract is docs/microkernel.md; in short:
+ *
+ *   ukr(kc, a, b, c, ldc, m, n, accumulate, bias)
+ *     a: packed MR x kc panel, a[p*MR + i] (fp32, zero rows past the edge)
+ *     b: packed kc x NR panel, row p at b + p*NR (fp32, or bf16 in the
+ *        interleaved order of tw_cpu_bf16_slot: zero columns past the edge)
+ *     C[m x n] = (accumulate ? C : 0) + a.b, then + bias[0..n) if bias;
+ *     C is not read when accumulate == 0.
+ *
+ *   gemv(m, k, a, lda, b, c, ldc, n, bias)     m <= TW_CPU_GEMV_MAX_M
+ *     C[m x n] = A[m x k] (fp32, lda) . one whole K x NR panel (+ bias).
+ */
+#ifndef TW_DEVICE_CPU_KERNELS_H
+#define TW_DEVICE_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TW_CPU_MAX_MR 16
+#define TW_CPU_MAX_NR 32
+#define TW_CPU_GEMV_MAX_M 4
+
+typedef void (*tw_ukr_fn)(size_t kc, const float *a, const void *b, float *c, size_t ldc, int m,
+                          int n, int accumulate, const float *bias);
+typedef void (*tw_gemv_fn)(int m, size_t k, const float *a, size_t lda, const void *b, float *c,
+                           size_t ldc, int n, const float *bias);
+
+/* One kernel set; every kernel in it shares MR and NR. */
+typedef struct tw_cpu_kernels {
+  const char *isa; /* "generic", "avx2", "avx512" */
+  int mr, nr;
+  tw_ukr_fn ukr_f32;   /* B stored as fp32 */
+  tw_ukr_fn ukr_bf16;  /* B stored as bf16 */
+  tw_gemv_fn gemv_f32; /* small M, B fp32 */
+  tw_gemv_fn gemv_bf16;
+} tw_cpu_kernels;
+
+/* Position of column j (0 <= j < nr) inside a packed bf16 row: the two
+ * halves of the row are interleaved (col j at 2j, col j + nr/2 at 2j + 1), so
+ * that a vector of 32-bit lanes widens into columns [0, nr/2) by a 16-bit
+ * left shift and into columns [nr/2, nr) by masking the low half. */
+static inline int tw_cpu_bf16_slot(int j, int nr) {
+  int h = nr / 2;
+  return j < h ? 2 * j : 2 * (j - h) + 1;
+}
+
+/* Stores the top-left m x n of an accumulator tile t (row stride ldt) into C
+ * with the contract's beta and bias rules; shared by every edge path. */
+static inline void tw_ukr_store_tile(const float *t, int ldt, float *c, size_t ldc, int m, int n,
+                                     int accumulate, const float *bias) {
+  for (int i = 0; i < m; i++) {
+    float *ci = c + (size_t)i * ldc;
+    for (int j = 0; j < n; j++) {
+      float v = t[i * ldt + j];
+      if (accumulate) v = ci[j] + v;
+      if (bias) v = v + bias[j];
+      ci[j] = v;
+    }
+  }
+}
+
+/* Kernel set selection: the generic set, overridden from CPUID; `force`
+ * ("generic", "avx2", "avx512" or NULL = best) picks one.  Returns 0, or -1
+ * when the forced set is unknown or not supported by this CPU. */
+int tw_cpu_kernels_select(const char *force, tw_cpu_kernels *out);
+
+/* Portable C. */
+void tw_gemm_generic_f32f32_6x16(size_t kc, const float *a, const void *b, float *c, size_t ldc,
+                                 int m, int n, int accumulate, const float *bias);
+void tw_gemm_generic_bf16f32_6x16(size_t kc, const float *a, const void *b, float *c, size_t ldc,
+                                  int m, int n, int accumulate, const float *bias);
+void tw_gemv_generic_f32f32_4x16(int m, size_t k, const float *a, size_t lda, const void *b,
+                                 float *c, size_t ldc, int n, const float *bias);
+void tw_gemv_generic_bf16f32_4x16(int m, size_t k, const float *a, size_t lda, const void *b,
+                                  float *c, size_t ldc, int n, const float *bias);
+
+/* AVX2 + FMA (src/kernels/avx2). */
+void tw_gemm_avx2_f32f32_6x16(size_t kc, const float *a, const void *b, float *c, size_t ldc,
+                              int m, int n, int accumulate, const float *bias);
+void tw_gemm_avx2_bf16f32_6x16(size_t kc, const float *a, const void *b, float *c, size_t ldc,
+                               int m, int n, int accumulate, const float *bias);
+void tw_gemv_avx2_f32f32_4x16(int m, size_t k, const float *a, size_t lda, const void *b,
+                              float *c, size_t ldc, int n, const float *bias);
+void tw_gemv_avx2_bf16f32_4x16(int m, size_t k, const float *a, size_t lda, const void *b,
+                               float *c, size_t ldc, int n, const float *bias);
+/* IEEE half -> fp32 with F16C. */
+void tw_f16_to_f32_n_avx2(const uint16_t *src, float *dst, size_t n);
+
+#endif

@@ -1,0 +1,94 @@
+/* Packing for the cpu device: A per call into MR-tall panels (fp32, rounded
+ * to bf16 when the call computes in bf16), B once at prepare time into
+ * NR-wide panels stored as fp32 or bf16.  Layouts: docs/microkernel.md. */
+#include <string.h>
+
+#include "device/cpu/cpu.h"
+
+void tw_cpu_pack_a(const void *a, tw_dtype a_type, size_t lda, int round_bf16, size_t i0,
+                   size_t mc, size_t p0, size_t kc, int mr, float *dst) {
+  const size_t umr = (size_t)mr;
+  for (size_t r = 0; r < mc; r += umr) {
+    size_t rows = mc - r < umr ? mc - r : umr;
+    float *d = dst + r * kc;
+    for (size_t ii = 0; ii < rows; ii++) {
+      size_t off = (i0 + r + ii) * lda + p0;
+      if (a_type == TW_DTYPE_BF16) {
+        const tw_bf16 *s = (const tw_bf16 *)a + off;
+        for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_bf16_to_fp32(s[p]);
+      } else if (round_bf16) {
+        const float *s = (const float *)a + off;
+        for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_round_bf16(s[p]);
+      } else {
+        const float *s = (const float *)a + off;
+        for (size_t p = 0; p < kc; p++) d[p * umr + ii] = s[p];
+      }
+    }
+    for (size_t ii = rows; ii < umr; ii++)
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = 0.0f;
+  }
+}
+
+float tw_cpu_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
+  if (exp == 0x1f) {
+    u = sign | 0x7f800000u | (man << 13);
+  } else if (exp == 0) {
+    float f = (float)man * 0x1p-24f; /* subnormal (or zero): exact in fp32 */
+    memcpy(&u, &f, sizeof u);
+    u |= sign;
+  } else {
+    u = sign | ((exp + 112u) << 23) | (man << 13);
+  }
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* Row `r` of the source (K x N: row p; transposed N x K: column j of W) as
+ * `len` floats. */
+static void source_row(const tw_weight_src *src, size_t r, size_t len, int use_f16c, float *out) {
+  size_t off = r * src->ld;
+  if (src->dtype == TW_DTYPE_F32) {
+    memcpy(out, (const float *)src->data + off, len * sizeof *out);
+  } else if (src->dtype == TW_DTYPE_BF16) {
+    const tw_bf16 *s = (const tw_bf16 *)src->data + off;
+    for (size_t i = 0; i < len; i++) out[i] = tw_bf16_to_fp32(s[i]);
+  } else {
+    const uint16_t *s = (const uint16_t *)src->data + off;
+#if defined(__x86_64__) || defined(__i386__)
+    if (use_f16c) {
+      tw_f16_to_f32_n_avx2(s, out, len);
+      return;
+    }
+#else
+    (void)use_f16c;
+#endif
+    for (size_t i = 0; i < len; i++) out[i] = tw_cpu_f16_to_f32(s[i]);
+  }
+}
+
+/* Stores W[p, j] into its packed slot. */
+static inline void put(tw_cpu_weight *w, size_t p, size_t j, float v) {
+  size_t nr = (size_t)w->nr, panel = j / nr, jj = j % nr;
+  size_t base = panel * w->k * nr + p * nr;
+  if (w->storage == TW_DTYPE_BF16)
+    ((tw_bf16 *)w->data)[base + (size_t)tw_cpu_bf16_slot((int)jj, w->nr)] = tw_fp32_to_bf16(v);
+  else
+    ((float *)w->data)[base + jj] = v;
+}
+
+void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {
+  if (src->transposed) {
+    for (size_t j = 0; j < src->n; j++) {
+      source_row(src, j, src->k, use_f16c, rowbuf);
+      for (size_t p = 0; p < src->k; p++) put(w, p, j, rowbuf[p]);
+    }
+  } else {
+    for (size_t p = 0; p < src->k; p++) {
+      source_row(src, p, src->n, use_f16c, rowbuf);
+      for (size_t j = 0; j < src->n; j++) put(w, p, j, rowbuf[j]);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/* cpu microkernels, each kernel set this CPU runs: every m <= MR, n <= NR,
+ * several odd k, beta 0 (C not read: it holds NaN) and 1, with and without
+ * bias; the small-M kernels likewise.  Panels are packed here by hand from
+ * the layout in docs/microkernel.md; expected values are fp64 sums. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/cpu/kernels.h"
+#include "tw_test.h"
+
+static const char *const isas[] = {"generic", "avx2", "avx512"};
+
+/* |x - ref| within the fp32 bound (k + 3) u sum|terms|. */
+static int close_enough(float x, double ref, double abs_sum, size_t k) {
+  double tol = (double)(k + 3) * 0x1p-24 * abs_sum + 1e-30;
+  return fabs((double)x - ref) <= tol;
+}
+
+/* B (k x nr, fp32 values) into a packed panel of the given storage. */
+static void pack_panel(const float *b, size_t k, int nr, int bf16, void *out) {
+  for (size_t p = 0; p < k; p++)
+    for (int j = 0; j < nr; j++) {
+      float v = b[p * (size_t)nr + (size_t)j];
+      if (bf16)
+        ((tw_bf16 *)out)[p * (size_t)nr + (size_t)tw_cpu_bf16_slot(j, nr)] = tw_fp32_to_bf16(v);
+      else
+        ((float *)out)[p * (size_t)nr + (size_t)j] = v;
+    }
+}
+
+static void test_ukr(const tw_cpu_kernels *ks, tw_rng *rng) {
+  static const size_t ks_list[] = {1, 2, 7, 33, 129};
+  const int mr = ks->mr, nr = ks->nr;
+  const size_t ldc = (size_t)nr + 5;
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
+    float *bq = malloc(k * (size_t)nr * sizeof *bq);
+    void *bp = malloc(k * (size_t)nr * sizeof(float));
+    float c[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)];
+    float bias[TW_CPU_MAX_NR];
+    tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f);
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+      pack_panel(b, k, nr, bf16, bp);
+      for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = bf16 ? tw_round_bf16(b[i]) : b[i];
+      tw_ukr_fn ukr = bf16 ? ks->ukr_bf16 : ks->ukr_f32;
+      for (int m = 1; m <= mr; m++)
+        for (int n = 1; n <= nr; n++)
+          for (int mode = 0; mode < 4; mode++) {
+            int acc = mode & 1;
+            const float *bb = (mode & 2) ? bias : NULL;
+            for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+              c[i] = c0[i] = acc ? (float)tw_rng_uniform(rng) : NAN;
+            ukr(k, a, bp, c, ldc, m, n, acc, bb);
+            int bad = 0;
+            for (int i = 0; i < mr; i++)
+              for (int j = 0; j < (int)ldc; j++) {
+                size_t at = (size_t)i * ldc + (size_t)j;
+                if (i >= m || j >= n) {
+                  /* outside the m x n corner: untouched (NaN stays NaN) */
+                  if (memcmp(&c[at], &c0[at], sizeof c[at]) != 0) bad++;
+                  continue;
+                }
+                double s = 0, abs_sum = 0;
+                for (size_t p = 0; p < k; p++) {
+                  double t = (double)a[p * (size_t)mr + (size_t)i] * bq[p * (size_t)nr + (size_t)j];
+                  s += t;
+                  abs_sum += fabs(t);
+                }
+                if (acc) s += c0[at], abs_sum += fabs(c0[at]);
+                if (bb) s += bb[j], abs_sum += fabs(bb[j]);
+                if (!close_enough(c[at], s, abs_sum, k)) bad++;
+              }
+            CHECK_MSG(bad == 0, "%s ukr %s m=%d n=%d k=%zu acc=%d bias=%d: %d bad", ks->isa,
+                      bf16 ? "bf16" : "f32", m, n, k, acc, bb != NULL, bad);
+          }
+    }
+    free(a);
+    free(b);
+    free(bq);
+    free(bp);
+  }
+}
+
+static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
+  static const size_t ks_list[] = {1, 3, 5, 37, 300};
+  const int nr = ks->nr;
+  const size_t lda = 301 + 3, ldc = (size_t)nr + 3;
+  float a[TW_CPU_GEMV_MAX_M * (301 + 3)], bias[TW_CPU_MAX_NR];
+  tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -1.0f, 1.0f);
+  tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    float *b = malloc(k * (size_t)nr * sizeof *b), *bq = malloc(k * (size_t)nr * sizeof *bq);
+    void *bp = malloc(k * (size_t)nr * sizeof(float));
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+      pack_panel(b, k, nr, bf16, bp);
+      for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = bf16 ? tw_round_bf16(b[i]) : b[i];
+      tw_gemv_fn gemv = bf16 ? ks->gemv_bf16 : ks->gemv_f32;
+      for (int m = 1; m <= TW_CPU_GEMV_MAX_M; m++)
+        for (int n = 1; n <= nr; n++)
+          for (int with_bias = 0; with_bias <= 1; with_bias++) {
+            float c[TW_CPU_GEMV_MAX_M * (TW_CPU_MAX_NR + 3)];
+            for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) c[i] = NAN;
+            gemv(m, k, a, lda, bp, c, ldc, n, with_bias ? bias : NULL);
+            int bad = 0;
+            for (int i = 0; i < TW_CPU_GEMV_MAX_M; i++)
+              for (int j = 0; j < (int)ldc; j++) {
+                float x = c[(size_t)i * ldc + (size_t)j];
+                if (i >= m || j >= n) {
+                  if (!isnan(x)) bad++;
+                  continue;
+                }
+                double s = 0, abs_sum = 0;
+                for (size_t p = 0; p < k; p++) {
+                  double t = (double)a[(size_t)i * lda + p] * bq[p * (size_t)nr + (size_t)j];
+                  s += t;
+                  abs_sum += fabs(t);
+                }
+                if (with_bias) s += bias[j], abs_sum += fabs(bias[j]);
+                if (!close_enough(x, s, abs_sum, k)) bad++;
+              }
+            CHECK_MSG(bad == 0, "%s gemv %s m=%d n=%d k=%zu bias=%d: %d bad", ks->isa,
+                      bf16 ? "bf16" : "f32", m, n, k, with_bias, bad);
+          }
+    }
+    free(b);
+    free(bq);
+    free(bp);
+  }
+}
+
+int main(void) {
+  tw_rng rng = {12345};
+  int ran = 0;
+  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+    tw_cpu_kernels ks;
+    if (tw_cpu_kernels_select(isas[i], &ks)) {
+      printf("kernel set %s: not available on this CPU, skipped\n", isas[i]);
+      continue;
+    }
+    CHECK(strcmp(ks.isa, isas[i]) == 0);
+    CHECK(ks.mr >= 1 && ks.mr <= TW_CPU_MAX_MR && ks.nr >= 2 && ks.nr <= TW_CPU_MAX_NR &&
+          ks.nr % 2 == 0);
+    test_ukr(&ks, &rng);
+    test_gemv(&ks, &rng);
+    ran++;
+  }
+  CHECK(ran >= 1);
+  tw_cpu_kernels ks;
+  CHECK(tw_cpu_kernels_select("no-such-isa", &ks) == -1);
+  return tw_test_finish("test_cpu_kernels");
+}
