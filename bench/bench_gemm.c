@@ -10,6 +10,7 @@
 #include "bench.h"
 #include "core/mem.h"
 #include "core/timing.h"
+#include "device/cpu/cpu.h"
 #include "device/device.h"
 
 #ifdef TW_HAVE_OPENBLAS
@@ -28,6 +29,8 @@ static const shape shapes[] = {
 
 typedef struct bench_opts {
   int json, runs, threads[2], n_threads, quick;
+  const char *options; /* cpu device options (mc=, kc=, nc=) */
+  const char *only;    /* run only this shape, "MxKxN" */
 } bench_opts;
 
 typedef struct result {
@@ -105,7 +108,7 @@ static int bench_threads(const bench_opts *o, int threads) {
   tw_threadpool *pool = NULL;
   tw_device *dev = NULL;
   if (tw_threadpool_create(threads, &pool)) return 1;
-  tw_device_config cfg = {.pool = pool};
+  tw_device_config cfg = {.pool = pool, .options = o->options};
   int rc = tw_device_create("cpu", &cfg, &dev);
   if (rc) {
     fprintf(stderr, "bench: cpu device: %s\n", tw_last_error());
@@ -123,7 +126,7 @@ static int bench_threads(const bench_opts *o, int threads) {
            threads, cbw * 1e-9, o->runs);
   } else {
     printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
-           "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", dev->name, peak * 1e-9,
+           "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", tw_cpu_device_isa(dev), peak * 1e-9,
            rbw * 1e-9, cbw * 1e-9);
     printf("%-16s %-9s %2s %9s %8s %7s\n", "shape MxKxN", "impl", "t", "GFLOP/s", "%peak",
            "/blas");
@@ -135,6 +138,9 @@ static int bench_threads(const bench_opts *o, int threads) {
   for (size_t si = 0; si < N_SHAPES; si++) {
     const shape *s = &shapes[si];
     if (o->quick && s->m * s->k * s->n > 600000000u) continue;
+    char name[64];
+    snprintf(name, sizeof name, "%zux%zux%zu", s->m, s->k, s->n);
+    if (o->only && strcmp(o->only, name) != 0) continue;
     float *a = tw_malloc_aligned(s->m * s->k * sizeof(float));
     float *w = tw_malloc_aligned(s->k * s->n * sizeof(float));
     float *c = tw_malloc_aligned(s->m * s->n * sizeof(float));
@@ -192,6 +198,10 @@ int tw_bench_gemm(int argc, char **argv) {
       o.quick = 1;
     } else if (!strcmp(argv[i], "--gemm")) {
       /* the subcommand's own flag */
+    } else if (!strcmp(argv[i], "--options") && i + 1 < argc) {
+      o.options = argv[++i];
+    } else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
+      o.only = argv[++i];
     } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
       o.runs = atoi(argv[++i]);
       if (o.runs < 1 || o.runs > 64) {
@@ -206,7 +216,7 @@ int tw_bench_gemm(int argc, char **argv) {
         return 2;
       }
     } else {
-      fprintf(stderr, "bench: unknown option '%s' (--json --runs N --threads N --quick)\n",
+      fprintf(stderr, "bench: unknown option '%s' (--json --runs N --threads N --quick --shape MxKxN --options mc=,kc=,nc=)\n",
               argv[i]);
       return 2;
     }

@@ -36,8 +36,13 @@ typedef struct tw_cpu_impl {
 const char *tw_cpu_device_isa(const tw_device *dev);
 
 /* pack.c */
-void tw_cpu_pack_a(const void *a, tw_dtype a_type, size_t lda, int round_bf16, size_t i0,
-                   size_t mc, size_t p0, size_t kc, int mr, float *dst);
+/* Packs A[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels with the kernel
+ * set's packer (or the portable one). */
+void tw_cpu_pack_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                   int round_bf16, size_t i0, size_t mc, size_t p0, size_t kc, float *dst);
+/* The portable packer of one panel (see tw_pack_a_fn). */
+void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
+                         size_t kc, int mr, float *dst);
 /* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
 float tw_cpu_f16_to_f32(uint16_t h);

@@ -64,7 +64,7 @@ static void gemm_task(void *arg, size_t task, int thread) {
       size_t kc = min_size(j->blk.kc, g->k - pc);
       for (size_t ic = m0; ic < m1; ic += j->blk.mc) {
         size_t mc = min_size(j->blk.mc, m1 - ic);
-        tw_cpu_pack_a(g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, (int)mr, apack);
+        tw_cpu_pack_a(&j->impl->ks, g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, apack);
         macro_kernel(j, apack, ic, mc, pc, kc, jc, jc1);
       }
     }

@@ -25,6 +25,16 @@ static const tw_cpu_kernels avx2_set = {
     .gemv_f32 = tw_gemv_avx2_f32f32_4x16,
     .gemv_bf16 = tw_gemv_avx2_bf16f32_4x16,
 };
+static const tw_cpu_kernels avx512_set = {
+    .isa = "avx512",
+    .mr = 14,
+    .nr = 32,
+    .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
+    .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32,
+    .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
+    .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
+    .pack_a = tw_pack_a_avx512_14,
+};
 #endif
 
 typedef struct set_entry {
@@ -40,6 +50,13 @@ static int has_avx2(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
          __builtin_cpu_supports("f16c");
 }
+/* The avx512 folder is compiled for F, BW, VL and DQ; F16 sources still
+ * use the AVX2 converter, so AVX2 is required as well. */
+static int has_avx512(void) {
+  __builtin_cpu_init();
+  return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
 #endif
 
 /* Best last: selection keeps the last supported entry. */
@@ -47,6 +64,7 @@ static const set_entry sets[] = {
     {&generic_set, always},
 #ifdef TW_CPU_X86
     {&avx2_set, has_avx2},
+    {&avx512_set, has_avx512},
 #endif
 };
 

@@ -23,6 +23,11 @@
 
 typedef void (*tw_ukr_fn)(size_t kc, const float *a, const void *b, float *c, size_t ldc, int m,
                           int n, int accumulate, const float *bias);
+/* Packs one MR-row panel of A: rows x kc (rows <= MR) from `a` (fp32, or
+ * bf16 when a_bf16; row stride lda) into dst[p*MR + i], rounding fp32 to
+ * bf16 when `round`, zero rows from `rows` to MR. */
+typedef void (*tw_pack_a_fn)(const void *a, int a_bf16, size_t lda, int round, size_t rows,
+                             size_t kc, float *dst);
 typedef void (*tw_gemv_fn)(int m, size_t k, const float *a, size_t lda, const void *b, float *c,
                            size_t ldc, int n, const float *bias);
 
@@ -34,6 +39,7 @@ typedef struct tw_cpu_kernels {
   tw_ukr_fn ukr_bf16;  /* B stored as bf16 */
   tw_gemv_fn gemv_f32; /* small M, B fp32 */
   tw_gemv_fn gemv_bf16;
+  tw_pack_a_fn pack_a; /* NULL: the portable packer for this MR */
 } tw_cpu_kernels;
 
 /* Position of column j (0 <= j < nr) inside a packed bf16 row: the two
@@ -84,6 +90,19 @@ void tw_gemv_avx2_f32f32_4x16(int m, size_t k, const float *a, size_t lda, const
                               float *c, size_t ldc, int n, const float *bias);
 void tw_gemv_avx2_bf16f32_4x16(int m, size_t k, const float *a, size_t lda, const void *b,
                                float *c, size_t ldc, int n, const float *bias);
+/* AVX-512 F/BW/VL/DQ (src/kernels/avx512). */
+void tw_gemm_avx512_f32f32_14x32(size_t kc, const float *a, const void *b, float *c, size_t ldc,
+                                 int m, int n, int accumulate, const float *bias);
+void tw_gemm_avx512_bf16f32_14x32(size_t kc, const float *a, const void *b, float *c, size_t ldc,
+                                  int m, int n, int accumulate, const float *bias);
+void tw_gemv_avx512_f32f32_4x32(int m, size_t k, const float *a, size_t lda, const void *b,
+                                float *c, size_t ldc, int n, const float *bias);
+void tw_gemv_avx512_bf16f32_4x32(int m, size_t k, const float *a, size_t lda, const void *b,
+                                 float *c, size_t ldc, int n, const float *bias);
+
+void tw_pack_a_avx512_14(const void *a, int a_bf16, size_t lda, int round, size_t rows,
+                         size_t kc, float *dst);
+
 /* IEEE half -> fp32 with F16C. */
 void tw_f16_to_f32_n_avx2(const uint16_t *src, float *dst, size_t n);
 

@@ -5,27 +5,36 @@
 
 #include "device/cpu/cpu.h"
 
-void tw_cpu_pack_a(const void *a, tw_dtype a_type, size_t lda, int round_bf16, size_t i0,
-                   size_t mc, size_t p0, size_t kc, int mr, float *dst) {
+void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
+                         size_t kc, int mr, float *d) {
   const size_t umr = (size_t)mr;
-  for (size_t r = 0; r < mc; r += umr) {
-    size_t rows = mc - r < umr ? mc - r : umr;
-    float *d = dst + r * kc;
-    for (size_t ii = 0; ii < rows; ii++) {
-      size_t off = (i0 + r + ii) * lda + p0;
-      if (a_type == TW_DTYPE_BF16) {
-        const tw_bf16 *s = (const tw_bf16 *)a + off;
-        for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_bf16_to_fp32(s[p]);
-      } else if (round_bf16) {
-        const float *s = (const float *)a + off;
-        for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_round_bf16(s[p]);
-      } else {
-        const float *s = (const float *)a + off;
-        for (size_t p = 0; p < kc; p++) d[p * umr + ii] = s[p];
-      }
+  for (size_t ii = 0; ii < rows; ii++) {
+    if (a_bf16) {
+      const tw_bf16 *s = (const tw_bf16 *)a + ii * lda;
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_bf16_to_fp32(s[p]);
+    } else if (round) {
+      const float *s = (const float *)a + ii * lda;
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_round_bf16(s[p]);
+    } else {
+      const float *s = (const float *)a + ii * lda;
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = s[p];
     }
-    for (size_t ii = rows; ii < umr; ii++)
-      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = 0.0f;
+  }
+  for (size_t ii = rows; ii < umr; ii++)
+    for (size_t p = 0; p < kc; p++) d[p * umr + ii] = 0.0f;
+}
+
+void tw_cpu_pack_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                   int round_bf16, size_t i0, size_t mc, size_t p0, size_t kc, float *dst) {
+  const size_t mr = (size_t)ks->mr, elem = a_type == TW_DTYPE_BF16 ? 2 : 4;
+  const int a_bf16 = a_type == TW_DTYPE_BF16;
+  for (size_t r = 0; r < mc; r += mr) {
+    size_t rows = mc - r < mr ? mc - r : mr;
+    const void *src = (const char *)a + ((i0 + r) * lda + p0) * elem;
+    if (ks->pack_a)
+      ks->pack_a(src, a_bf16, lda, round_bf16, rows, kc, dst + r * kc);
+    else
+      tw_cpu_pack_a_panel(src, a_bf16, lda, round_bf16, rows, kc, ks->mr, dst + r * kc);
   }
 }
 
