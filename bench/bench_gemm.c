@@ -58,22 +58,31 @@ static int call_run(call *c) {
   return c->dev->iface->gemm(c->dev, &c->g);
 }
 
-static int time_call(call *c, const shape *s, int runs, result *out) {
-  if (call_run(c)) return -1; /* warm up */
-  double t0 = tw_now();
-  if (call_run(c)) return -1;
-  double once = tw_now() - t0;
-  long reps = once > 0 ? (long)(0.02 / once) + 1 : 1;
-  double t[64];
+/* Times the calls of one shape run by run in turn (A B C A B C ...), so that
+ * load from other processes falls on all of them alike; each run repeats a
+ * call for >= 20 ms.  Fills out[i] with medians. */
+static int time_calls(call *calls, int n, const shape *s, int runs, result *out) {
+  long reps[4];
+  double t[4][64];
   if (runs > 64) runs = 64;
-  for (int r = 0; r < runs; r++) {
-    t0 = tw_now();
-    for (long i = 0; i < reps; i++) call_run(c);
-    t[r] = (tw_now() - t0) / (double)reps;
+  for (int i = 0; i < n; i++) {
+    if (call_run(&calls[i])) return -1; /* warm up */
+    double t0 = tw_now();
+    if (call_run(&calls[i])) return -1;
+    double once = tw_now() - t0;
+    reps[i] = once > 0 ? (long)(0.02 / once) + 1 : 1;
   }
-  out->median_s = tw_bench_median(t, runs);
-  out->gflops = 2.0 * (double)s->m * (double)s->k * (double)s->n / out->median_s * 1e-9;
-  out->runs = runs;
+  for (int r = 0; r < runs; r++)
+    for (int i = 0; i < n; i++) {
+      double t0 = tw_now();
+      for (long k = 0; k < reps[i]; k++) call_run(&calls[i]);
+      t[i][r] = (tw_now() - t0) / (double)reps[i];
+    }
+  for (int i = 0; i < n; i++) {
+    out[i].median_s = tw_bench_median(t[i], runs);
+    out[i].gflops = 2.0 * (double)s->m * (double)s->k * (double)s->n / out[i].median_s * 1e-9;
+    out[i].runs = runs;
+  }
   return 0;
 }
 
@@ -151,37 +160,43 @@ static int bench_threads(const bench_opts *o, int threads) {
     }
     for (size_t i = 0; i < s->m * s->k; i++) a[i] = (float)((i * 7919u) % 2001u) / 1000.0f - 1.0f;
     for (size_t i = 0; i < s->k * s->n; i++) w[i] = (float)((i * 104729u) % 2003u) / 1000.0f - 1.0f;
-    double blas = 0;
-    result r;
-#ifdef TW_HAVE_OPENBLAS
-    call cb = {.g = {.m = s->m, .k = s->k, .n = s->n, .a = a, .lda = s->k, .c = c, .ldc = s->n},
-               .openblas = 1, .w = w};
-    if (time_call(&cb, s, o->runs, &r) == 0) {
-      blas = r.gflops;
-      emit(o, s, "openblas", threads, &r, peak, 0, rbw);
-    }
-#else
-    if (!o->json && si == 0) printf("openblas: absent (built without TW_HAVE_OPENBLAS)\n");
-#endif
+    /* calls[0..1]: tw-bf16, tw-fp32; calls[2]: openblas when built in */
+    call calls[3];
+    const char *names[3] = {"tw-bf16", "tw-fp32", "openblas"};
+    void *handles[2] = {NULL, NULL};
+    int n_calls = 0;
     for (int st = 0; st < 2; st++) {
       tw_weight_src src = {.data = w, .dtype = TW_DTYPE_F32, .k = s->k, .n = s->n, .ld = s->n,
                            .storage = st ? TW_DTYPE_F32 : TW_DTYPE_BF16};
-      void *h = NULL;
-      if (dev->iface->weight_prepare(dev, &src, &h)) {
+      if (dev->iface->weight_prepare(dev, &src, &handles[st])) {
         fprintf(stderr, "bench: prepare: %s\n", dev->err.msg);
         status = 1;
-        continue;
+        break;
       }
-      call cd = {.dev = dev,
-                 .g = {.m = s->m, .k = s->k, .n = s->n, .a = a, .a_type = TW_DTYPE_F32,
-                       .lda = s->k, .a_compute = st ? TW_DTYPE_F32 : TW_DTYPE_BF16,
-                       .weight = h, .c = c, .ldc = s->n}};
-      if (time_call(&cd, s, o->runs, &r) == 0)
-        emit(o, s, st ? "tw-fp32" : "tw-bf16", threads, &r, peak, blas, rbw);
-      else
-        status = 1;
-      dev->iface->weight_release(dev, h);
+      calls[n_calls++] = (call){.dev = dev,
+                                .g = {.m = s->m, .k = s->k, .n = s->n, .a = a,
+                                      .a_type = TW_DTYPE_F32, .lda = s->k,
+                                      .a_compute = st ? TW_DTYPE_F32 : TW_DTYPE_BF16,
+                                      .weight = handles[st], .c = c, .ldc = s->n}};
     }
+#ifdef TW_HAVE_OPENBLAS
+    if (n_calls == 2)
+      calls[n_calls++] = (call){.g = {.m = s->m, .k = s->k, .n = s->n, .a = a, .lda = s->k,
+                                      .c = c, .ldc = s->n},
+                                .openblas = 1,
+                                .w = w};
+#else
+    if (!o->json && si == 0) printf("openblas: absent (built without TW_HAVE_OPENBLAS)\n");
+#endif
+    result r[3];
+    if (n_calls >= 2 && time_calls(calls, n_calls, s, o->runs, r) == 0) {
+      double blas = n_calls == 3 ? r[2].gflops : 0;
+      if (n_calls == 3) emit(o, s, names[2], threads, &r[2], peak, 0, rbw);
+      for (int i = 0; i < 2; i++) emit(o, s, names[i], threads, &r[i], peak, blas, rbw);
+    } else {
+      status = 1;
+    }
+    for (int st = 0; st < 2; st++) dev->iface->weight_release(dev, handles[st]);
     tw_free(a), tw_free(w), tw_free(c);
   }
   tw_device_destroy(dev);

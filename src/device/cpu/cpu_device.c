@@ -43,13 +43,15 @@ static size_t cache_bytes(int level, size_t fallback) {
 
 static size_t clamp_size(size_t v, size_t lo, size_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* KC: one B micro-panel (kc x NR) fills half of L1.  MC: the packed A block
- * (mc x kc fp32) fills half of L2.  NC: a kc x nc B block fits half of L3. */
+/* KC: the A micro-panel (MR x kc fp32) takes 7/8 of L1, capped at 512 (the
+ * B micro-panel then streams from L2, which keeps up: ~7 bytes per cycle).
+ * MC: the packed A block (mc x kc fp32) takes half of L2.  NC: unused by
+ * the loops (B is packed whole at prepare time), kept for the options. */
 static tw_cpu_blocking blocking_for(const tw_cpu_kernels *ks, size_t elem, size_t l1, size_t l2,
                                     size_t l3) {
   tw_cpu_blocking b;
   size_t mr = (size_t)ks->mr, nr = (size_t)ks->nr;
-  b.kc = clamp_size(l1 / 2 / (nr * elem), 64, 1024) / 8 * 8;
+  b.kc = clamp_size(l1 * 7 / 8 / (mr * sizeof(float)), 64, 512) / 32 * 32;
   b.mc = clamp_size(l2 / 2 / (b.kc * sizeof(float)), mr, 4096) / mr * mr;
   b.nc = clamp_size(l3 / 2 / (b.kc * elem), nr, 1u << 20) / nr * nr;
   return b;

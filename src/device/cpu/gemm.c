@@ -1,6 +1,7 @@
 /* The cpu device's GEMM: BLIS's five loops (jc, pc, ic, jr, ir) around the
  * microkernel, threads split over M and N (never K), and a streaming path
  * for small M.  See docs/microkernel.md. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -13,8 +14,9 @@ typedef struct gemm_job {
   tw_ukr_fn ukr;
   tw_cpu_blocking blk;
   int round_a;
-  int tm, tn;                 /* thread grid over M and N */
-  size_t m_panels, n_panels;  /* MR- and NR-panels of C */
+  size_t mc, nc_panels;       /* chunk: mc rows x nc_panels NR-panels */
+  size_t m_chunks, n_chunks;
+  atomic_size_t next;         /* next chunk to hand out */
 } gemm_job;
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -47,48 +49,48 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
   }
 }
 
-static void gemm_task(void *arg, size_t task, int thread) {
-  const gemm_job *j = arg;
+/* One chunk: rows [ic, ic + mc) x panels [jp0, jp1), every KC block. */
+static void run_chunk(const gemm_job *j, float *apack, size_t ic, size_t jp0, size_t jp1) {
   const tw_direct_gemm *g = j->g;
-  const size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)j->w->nr;
-  float *apack = j->impl->apack + (size_t)thread * j->impl->apack_elems;
-  size_t mp0, mp1, np0, np1;
-  split_range(j->m_panels, j->tm, (int)(task / (size_t)j->tn), &mp0, &mp1);
-  split_range(j->n_panels, j->tn, (int)(task % (size_t)j->tn), &np0, &np1);
-  if (mp0 == mp1 || np0 == np1) return;
-  const size_t m0 = mp0 * mr, m1 = min_size(mp1 * mr, g->m);
-  const size_t nc_panels = j->blk.nc / nr;
-  for (size_t jc = np0; jc < np1; jc += nc_panels) {
-    size_t jc1 = min_size(jc + nc_panels, np1);
-    for (size_t pc = 0; pc < g->k; pc += j->blk.kc) {
-      size_t kc = min_size(j->blk.kc, g->k - pc);
-      for (size_t ic = m0; ic < m1; ic += j->blk.mc) {
-        size_t mc = min_size(j->blk.mc, m1 - ic);
-        tw_cpu_pack_a(&j->impl->ks, g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, apack);
-        macro_kernel(j, apack, ic, mc, pc, kc, jc, jc1);
-      }
-    }
+  size_t mc = min_size(j->mc, g->m - ic);
+  for (size_t pc = 0; pc < g->k; pc += j->blk.kc) {
+    size_t kc = min_size(j->blk.kc, g->k - pc);
+    tw_cpu_pack_a(&j->impl->ks, g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, apack);
+    macro_kernel(j, apack, ic, mc, pc, kc, jp0, jp1);
   }
 }
 
-/* Thread grid tm x tn = T minimising each thread's FMAs plus its share of
- * A packing (an A element packed costs about as much as 16 FMAs). */
-static void choose_grid(gemm_job *j, int threads) {
-  size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)j->w->nr;
-  double best = -1.0;
-  j->tm = j->tn = 1;
-  for (int tm = 1; tm <= threads; tm++) {
-    if (threads % tm) continue;
-    int tn = threads / tm;
-    double rows = (double)((j->m_panels + (size_t)tm - 1) / (size_t)tm * mr);
-    double cols = (double)((j->n_panels + (size_t)tn - 1) / (size_t)tn * nr);
-    double cost = rows * (cols + 16.0);
-    if (best < 0 || cost <= best) {
-      best = cost;
-      j->tm = tm;
-      j->tn = tn;
-    }
+/* Each thread takes chunks from a shared counter until none are left.  Which
+ * thread computes a chunk does not change its bits: every C element is summed
+ * by the same kernel over the same KC blocks in the same order. */
+static void gemm_task(void *arg, size_t task, int thread) {
+  (void)task;
+  gemm_job *j = arg;
+  float *apack = j->impl->apack + (size_t)thread * j->impl->apack_elems;
+  const size_t total = j->m_chunks * j->n_chunks;
+  for (;;) {
+    size_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    if (c >= total) break;
+    size_t jp0 = (c % j->n_chunks) * j->nc_panels;
+    size_t jp1 = min_size(jp0 + j->nc_panels, j->w->n_panels);
+    run_chunk(j, apack, (c / j->n_chunks) * j->mc, jp0, jp1);
   }
+}
+
+/* Chunks: MC rows by the whole N, made smaller (MC down to 4 MR, then N
+ * split) until there are at least 6 per thread, so that a thread slowed by
+ * other processes leaves its share to the others. */
+static void choose_chunks(gemm_job *j, int threads) {
+  const size_t mr = (size_t)j->impl->ks.mr, np = j->w->n_panels;
+  const size_t want = threads > 1 ? 6 * (size_t)threads : 1;
+  size_t mc = j->blk.mc;
+  while (mc > 4 * mr && (j->g->m + mc - 1) / mc < want) mc = (mc / 2 + mr - 1) / mr * mr;
+  size_t m_chunks = (j->g->m + mc - 1) / mc;
+  size_t n_chunks = m_chunks >= want ? 1 : min_size((want + m_chunks - 1) / m_chunks, np);
+  j->mc = mc;
+  j->m_chunks = m_chunks;
+  j->nc_panels = (np + n_chunks - 1) / n_chunks;
+  j->n_chunks = (np + j->nc_panels - 1) / j->nc_panels;
 }
 
 typedef struct gemv_job {
@@ -159,11 +161,11 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
   j.blk = bf16 ? impl->blk_bf16 : impl->blk_f32;
-  j.m_panels = (g->m + (size_t)impl->ks.mr - 1) / (size_t)impl->ks.mr;
-  j.n_panels = w->n_panels;
   int threads = tw_threadpool_size(dev->pool);
   if (threads > impl->n_threads) threads = impl->n_threads;
-  choose_grid(&j, threads);
-  tw_threadpool_run(dev->pool, (size_t)(j.tm * j.tn), gemm_task, &j);
+  choose_chunks(&j, threads);
+  atomic_init(&j.next, 0);
+  size_t tasks = min_size((size_t)threads, j.m_chunks * j.n_chunks);
+  tw_threadpool_run(dev->pool, tasks, gemm_task, &j);
   return TW_OK;
 }
