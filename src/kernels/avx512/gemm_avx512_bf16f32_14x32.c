@@ -41,6 +41,10 @@ void tw_gemm_avx512_bf16f32_14x32(size_t kc, const float *a, const void *bv, flo
   __m512 c110 = c00, c111 = c00;
   __m512 c120 = c00, c121 = c00;
   __m512 c130 = c00, c131 = c00;
+  for (int i = 0; i < MR; i++) {  /* C rows: fetch while the k loop runs */
+    _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
+  }
   for (size_t p = 0; p < kc; p++) {
     __m512i x = _mm512_loadu_si512((const void *)b);
     __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
