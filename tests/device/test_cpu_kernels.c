@@ -10,7 +10,7 @@
 #include "device/cpu/kernels.h"
 #include "tw_test.h"
 
-static const char *const isas[] = {"generic", "avx2", "avx512"};
+static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16"};
 
 /* |x - ref| within the fp32 bound (k + 3) u sum|terms|. */
 static int close_enough(float x, double ref, double abs_sum, size_t k) {
@@ -18,13 +18,16 @@ static int close_enough(float x, double ref, double abs_sum, size_t k) {
   return fabs((double)x - ref) <= tol;
 }
 
-/* B (k x nr, fp32 values) into a packed panel of the given storage. */
-static void pack_panel(const float *b, size_t k, int nr, int bf16, void *out) {
+/* B (k x nr, fp32 values) into a packed panel of the given storage, in the
+ * set's bf16 layout (a k-pair panel gets a zero row when k is odd). */
+static void pack_panel(const float *b, size_t k, int nr, int bf16, int pairs, void *out) {
+  if (bf16 && pairs && (k & 1))
+    memset((tw_bf16 *)out + k * (size_t)nr, 0, (size_t)nr * sizeof(tw_bf16));
   for (size_t p = 0; p < k; p++)
     for (int j = 0; j < nr; j++) {
       float v = b[p * (size_t)nr + (size_t)j];
       if (bf16)
-        ((tw_bf16 *)out)[p * (size_t)nr + (size_t)tw_cpu_bf16_slot(j, nr)] = tw_fp32_to_bf16(v);
+        ((tw_bf16 *)out)[tw_cpu_bf16_index(p, j, nr, pairs)] = tw_fp32_to_bf16(v);
       else
         ((float *)out)[p * (size_t)nr + (size_t)j] = v;
     }
@@ -38,14 +41,14 @@ static void test_ukr(const tw_cpu_kernels *ks, tw_rng *rng) {
     size_t k = ks_list[ki];
     float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
     float *bq = malloc(k * (size_t)nr * sizeof *bq);
-    void *bp = malloc(k * (size_t)nr * sizeof(float));
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(float));
     float c[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)];
     float bias[TW_CPU_MAX_NR];
     tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f);
     tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
     tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
     for (int bf16 = 0; bf16 <= 1; bf16++) {
-      pack_panel(b, k, nr, bf16, bp);
+      pack_panel(b, k, nr, bf16, ks->bf16_pairs, bp);
       for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = bf16 ? tw_round_bf16(b[i]) : b[i];
       tw_ukr_fn ukr = bf16 ? ks->ukr_bf16 : ks->ukr_f32;
       for (int m = 1; m <= mr; m++)
@@ -96,10 +99,10 @@ static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
   for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
     size_t k = ks_list[ki];
     float *b = malloc(k * (size_t)nr * sizeof *b), *bq = malloc(k * (size_t)nr * sizeof *bq);
-    void *bp = malloc(k * (size_t)nr * sizeof(float));
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(float));
     tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
     for (int bf16 = 0; bf16 <= 1; bf16++) {
-      pack_panel(b, k, nr, bf16, bp);
+      pack_panel(b, k, nr, bf16, ks->bf16_pairs, bp);
       for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = bf16 ? tw_round_bf16(b[i]) : b[i];
       tw_gemv_fn gemv = bf16 ? ks->gemv_bf16 : ks->gemv_f32;
       for (int m = 1; m <= TW_CPU_GEMV_MAX_M; m++)
@@ -135,6 +138,63 @@ static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
   }
 }
 
+/* The bf16 x bf16 kernel: A packed as k-pairs by the portable packer (from
+ * fp32, so rounded), B in the k-pair layout; expected from the rounded
+ * values in fp64. */
+static void test_ukr_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
+  if (!ks->ukr_dp) return;
+  static const size_t ks_list[] = {1, 2, 7, 33, 128};
+  const int mr = ks->mr, nr = ks->nr;
+  const size_t ldc = (size_t)nr + 5;
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
+    uint32_t *ap = malloc((k + 1) / 2 * (size_t)mr * sizeof *ap);
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(tw_bf16));
+    float c[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)];
+    float bias[TW_CPU_MAX_NR];
+    tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f); /* row-major mr x k */
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+    pack_panel(b, k, nr, 1, 1, bp);
+    tw_cpu_pack_a_pairs_panel(a, 0, k, (size_t)mr, k, mr, ap);
+    for (int m = 1; m <= mr; m++)
+      for (int n = 1; n <= nr; n++)
+        for (int mode = 0; mode < 4; mode++) {
+          int acc = mode & 1;
+          const float *bb = (mode & 2) ? bias : NULL;
+          for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+            c[i] = c0[i] = acc ? (float)tw_rng_uniform(rng) : NAN;
+          ks->ukr_dp(k, ap, bp, c, ldc, m, n, acc, bb);
+          int bad = 0;
+          for (int i = 0; i < mr; i++)
+            for (int j = 0; j < (int)ldc; j++) {
+              size_t at = (size_t)i * ldc + (size_t)j;
+              if (i >= m || j >= n) {
+                if (memcmp(&c[at], &c0[at], sizeof c[at]) != 0) bad++;
+                continue;
+              }
+              double s = 0, abs_sum = 0;
+              for (size_t p = 0; p < k; p++) {
+                double t = (double)tw_round_bf16(a[(size_t)i * k + p]) *
+                           tw_round_bf16(b[p * (size_t)nr + (size_t)j]);
+                s += t;
+                abs_sum += fabs(t);
+              }
+              if (acc) s += c0[at], abs_sum += fabs(c0[at]);
+              if (bb) s += bb[j], abs_sum += fabs(bb[j]);
+              if (!close_enough(c[at], s, abs_sum, k)) bad++;
+            }
+          CHECK_MSG(bad == 0, "%s ukr_dp m=%d n=%d k=%zu acc=%d bias=%d: %d bad", ks->isa, m, n,
+                    k, acc, bb != NULL, bad);
+        }
+    free(a);
+    free(b);
+    free(ap);
+    free(bp);
+  }
+}
+
 /* A set's own packer gives the same bits as the portable one: fp32 A with
  * and without bf16 rounding (ties, NaN, inf, -0 included), bf16 A, every
  * row count, column counts around the vector width. */
@@ -163,6 +223,14 @@ static void test_pack_a(const tw_cpu_kernels *ks, tw_rng *rng) {
         tw_cpu_pack_a_panel(src, mode == 2, lda, mode == 1, (size_t)rows, kc, mr, want);
         CHECK_MSG(memcmp(got, want, sizeof got) == 0, "%s pack_a rows=%d kc=%zu mode=%d", ks->isa,
                   rows, kc, mode);
+        if (!ks->pack_a_pairs || mode == 1) continue;
+        uint32_t gw[TW_CPU_MAX_MR * 50], ww[TW_CPU_MAX_MR * 50];
+        memset(gw, 0x55, sizeof gw);
+        memset(ww, 0x55, sizeof ww);
+        ks->pack_a_pairs(src, mode == 2, lda, (size_t)rows, kc, gw);
+        tw_cpu_pack_a_pairs_panel(src, mode == 2, lda, (size_t)rows, kc, mr, ww);
+        CHECK_MSG(memcmp(gw, ww, sizeof gw) == 0, "%s pack_a_pairs rows=%d kc=%zu bf16=%d",
+                  ks->isa, rows, kc, mode == 2);
       }
 }
 
@@ -181,6 +249,7 @@ int main(void) {
     test_ukr(&ks, &rng);
     test_gemv(&ks, &rng);
     test_pack_a(&ks, &rng);
+    test_ukr_dp(&ks, &rng);
     ran++;
   }
   CHECK(ran >= 1);

@@ -11,9 +11,11 @@
 /* A weight packed as ceil(n / nr) panels of k x nr (docs/microkernel.md). */
 typedef struct tw_cpu_weight {
   size_t k, n, n_panels;
+  size_t k_alloc;   /* rows per panel: k, or k rounded up to even (pairs) */
   int nr;
+  int pairs;        /* bf16 in the k-pair layout (tw_cpu_bf16_index) */
   tw_dtype storage; /* F32 or BF16 */
-  void *data;       /* n_panels * k * nr elements, 64-byte aligned */
+  void *data;       /* n_panels * k_alloc * nr elements, 64-byte aligned */
 } tw_cpu_weight;
 
 /* Cache blocking for one weight storage type. */
@@ -40,6 +42,12 @@ const char *tw_cpu_device_isa(const tw_device *dev);
  * set's packer (or the portable one). */
 void tw_cpu_pack_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
                    int round_bf16, size_t i0, size_t mc, size_t p0, size_t kc, float *dst);
+/* Same as bf16 k-pairs for the kernel set's ukr_dp (A always rounded). */
+void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                         size_t i0, size_t mc, size_t p0, size_t kc, uint32_t *dst);
+/* The portable k-pair packer of one panel (see tw_pack_a_pairs_fn). */
+void tw_cpu_pack_a_pairs_panel(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                               int mr, uint32_t *dst);
 /* The portable packer of one panel (see tw_pack_a_fn). */
 void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
                          size_t kc, int mr, float *dst);

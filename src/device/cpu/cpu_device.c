@@ -4,7 +4,8 @@
  * blocked loops of gemm.c on the context's thread pool.
  *
  * Options (cfg->options): mc=, kc=, nc= override the cache blocking (both
- * storages).  TW_CPU_KERNEL=generic|avx2|avx512 forces a kernel set. */
+ * storages).  TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel
+ * set. */
 #define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,8 @@ static tw_cpu_blocking blocking_for(const tw_cpu_kernels *ks, size_t elem, size_
 static void apply_options(const char *opts, tw_cpu_blocking *b, size_t mr, size_t nr) {
   char v[32];
   if (tw_option_get(opts, "mc", v, sizeof v)) b->mc = clamp_size(strtoul(v, NULL, 10), mr, 8192) / mr * mr;
-  if (tw_option_get(opts, "kc", v, sizeof v)) b->kc = clamp_size(strtoul(v, NULL, 10), 8, 8192);
+  /* even, so that KC blocks start on a k-pair */
+  if (tw_option_get(opts, "kc", v, sizeof v)) b->kc = clamp_size(strtoul(v, NULL, 10), 8, 8192) / 2 * 2;
   if (tw_option_get(opts, "nc", v, sizeof v)) b->nc = clamp_size(strtoul(v, NULL, 10), nr, 1u << 24) / nr * nr;
 }
 
@@ -98,8 +100,10 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
   w->nr = impl->ks.nr;
   w->storage = storage;
   w->n_panels = (src->n + (size_t)w->nr - 1) / (size_t)w->nr;
+  w->pairs = storage == TW_DTYPE_BF16 && impl->ks.bf16_pairs;
+  w->k_alloc = w->pairs ? src->k + (src->k & 1) : src->k;
   size_t elems, elem = storage == TW_DTYPE_BF16 ? 2 : 4;
-  if (tw_mul3_size(w->n_panels, src->k, (size_t)w->nr, &elems) ||
+  if (src->k > SIZE_MAX / 2 || tw_mul3_size(w->n_panels, w->k_alloc, (size_t)w->nr, &elems) ||
       tw_mul_size(elems, elem, &elems)) {
     free(w);
     return tw_err(&dev->err, TW_EOVERFLOW, "cpu: weight %zu x %zu: size overflows", src->k,
@@ -140,7 +144,7 @@ static int cpu_gemm(tw_device *dev, const tw_direct_gemm *g) {
   if (g->k != w->k || g->n != w->n)
     return tw_err(&dev->err, TW_ESHAPE, "cpu: gemm %zux%zux%zu does not match the %zu x %zu weight",
                   g->m, g->k, g->n, w->k, w->n);
-  if (w->nr != impl->ks.nr)
+  if (w->nr != impl->ks.nr || w->pairs != (w->storage == TW_DTYPE_BF16 && impl->ks.bf16_pairs))
     return tw_err(&dev->err, TW_EWRONGDEVICE,
                   "cpu: weight packed %d wide, this device's %s kernels are %d wide", w->nr,
                   impl->ks.isa, impl->ks.nr);
@@ -170,7 +174,7 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   if (tw_cpu_kernels_select(force, &ks))
     return tw_err(NULL, TW_EUNSUPPORTED,
                   "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
-                  "(generic, avx2, avx512)", force ? force : "");
+                  "(generic, avx2, avx512, avx512bf16)", force ? force : "");
   tw_device *dev = tw_device_alloc(&cpu_iface, "cpu");
   tw_cpu_impl *impl = dev ? calloc(1, sizeof *impl) : NULL;
   if (!impl) {

@@ -12,6 +12,7 @@ typedef struct gemm_job {
   const tw_cpu_weight *w;
   const tw_cpu_impl *impl;
   tw_ukr_fn ukr;
+  tw_ukr_dp_fn ukr_dp; /* bf16 x bf16 path; A packed as k-pairs */
   tw_cpu_blocking blk;
   int round_a;
   size_t mc, nc_panels;       /* chunk: mc rows x nc_panels NR-panels */
@@ -37,14 +38,18 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
   const size_t elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
   const int accumulate = pc > 0, last = pc + kc == w->k;
   for (size_t jp = jp0; jp < jp1; jp++) {
-    const char *bp = (const char *)w->data + (jp * w->k + pc) * nr * elem;
+    const char *bp = (const char *)w->data + (jp * w->k_alloc + pc) * nr * elem;
     size_t col = jp * nr;
     int n = (int)min_size(nr, g->n - col);
     const float *bias = last && g->bias ? g->bias + col : NULL;
     for (size_t ir = 0; ir < mc; ir += mr) {
       int m = (int)min_size(mr, mc - ir);
       float *c = g->c + (i0 + ir) * g->ldc + col;
-      j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
+      if (j->ukr_dp)
+        j->ukr_dp(kc, (const uint32_t *)(const void *)apack + ir * ((kc + 1) / 2), bp, c, g->ldc,
+                  m, n, accumulate, bias);
+      else
+        j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
     }
   }
 }
@@ -55,7 +60,11 @@ static void run_chunk(const gemm_job *j, float *apack, size_t ic, size_t jp0, si
   size_t mc = min_size(j->mc, g->m - ic);
   for (size_t pc = 0; pc < g->k; pc += j->blk.kc) {
     size_t kc = min_size(j->blk.kc, g->k - pc);
-    tw_cpu_pack_a(&j->impl->ks, g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, apack);
+    if (j->ukr_dp)
+      tw_cpu_pack_a_pairs(&j->impl->ks, g->a, g->a_type, g->lda, ic, mc, pc, kc,
+                          (uint32_t *)(void *)apack);
+    else
+      tw_cpu_pack_a(&j->impl->ks, g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, apack);
     macro_kernel(j, apack, ic, mc, pc, kc, jp0, jp1);
   }
 }
@@ -112,7 +121,7 @@ static void gemv_task(void *arg, size_t task, int thread) {
   split_range(w->n_panels, j->parts, (int)task, &p0, &p1);
   for (size_t jp = p0; jp < p1; jp++) {
     size_t col = jp * nr;
-    const char *bp = (const char *)w->data + jp * w->k * nr * elem;
+    const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
     j->gemv((int)g->m, g->k, j->a, j->lda, bp, g->c + col, g->ldc, (int)min_size(nr, g->n - col),
             g->bias ? g->bias + col : NULL);
   }
@@ -160,6 +169,7 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   gemm_job j = {.g = g, .w = w, .impl = impl, .round_a = round_a};
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
+  if (bf16 && g->a_compute != TW_DTYPE_F32) j.ukr_dp = impl->ks.ukr_dp;
   j.blk = bf16 ? impl->blk_bf16 : impl->blk_f32;
   int threads = tw_threadpool_size(dev->pool);
   if (threads > impl->n_threads) threads = impl->n_threads;

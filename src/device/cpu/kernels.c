@@ -34,6 +34,21 @@ static const tw_cpu_kernels avx512_set = {
     .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
     .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
     .pack_a = tw_pack_a_avx512_14,
+    .bf16_pairs = 1,
+};
+/* avx512 plus VDPBF16PS for calls that compute in bf16 with bf16 weights. */
+static const tw_cpu_kernels avx512bf16_set = {
+    .isa = "avx512bf16",
+    .mr = 14,
+    .nr = 32,
+    .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
+    .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32,
+    .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
+    .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
+    .pack_a = tw_pack_a_avx512_14,
+    .bf16_pairs = 1,
+    .ukr_dp = tw_gemm_avx512bf16_bf16f32_14x32,
+    .pack_a_pairs = tw_pack_a_pairs_avx512_14,
 };
 #endif
 
@@ -57,6 +72,10 @@ static int has_avx512(void) {
   return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
+static int has_avx512bf16(void) {
+  __builtin_cpu_init();
+  return has_avx512() && __builtin_cpu_supports("avx512bf16");
+}
 #endif
 
 /* Best last: selection keeps the last supported entry. */
@@ -65,6 +84,7 @@ static const set_entry sets[] = {
 #ifdef TW_CPU_X86
     {&avx2_set, has_avx2},
     {&avx512_set, has_avx512},
+    {&avx512bf16_set, has_avx512bf16},
 #endif
 };
 

@@ -28,6 +28,15 @@ typedef void (*tw_ukr_fn)(size_t kc, const float *a, const void *b, float *c, si
  * bf16 when `round`, zero rows from `rows` to MR. */
 typedef void (*tw_pack_a_fn)(const void *a, int a_bf16, size_t lda, int round, size_t rows,
                              size_t kc, float *dst);
+/* bf16 x bf16 dot-product kernel (AVX512_BF16): a holds MR-row panels of A
+ * rounded to bf16, as k-pairs: word a[q*MR + i] = bf16 A[i][2q] in the low
+ * half, A[i][2q+1] in the high half (0 past kc).  B in the k-pair layout. */
+typedef void (*tw_ukr_dp_fn)(size_t kc, const uint32_t *a, const void *b, float *c, size_t ldc,
+                             int m, int n, int accumulate, const float *bias);
+/* Packs one panel of A for tw_ukr_dp_fn: rows x kc from fp32 (rounded to
+ * bf16, RNE) or bf16 A; ceil(kc/2) * MR words. */
+typedef void (*tw_pack_a_pairs_fn)(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                                   uint32_t *dst);
 typedef void (*tw_gemv_fn)(int m, size_t k, const float *a, size_t lda, const void *b, float *c,
                            size_t ldc, int n, const float *bias);
 
@@ -40,6 +49,12 @@ typedef struct tw_cpu_kernels {
   tw_gemv_fn gemv_f32; /* small M, B fp32 */
   tw_gemv_fn gemv_bf16;
   tw_pack_a_fn pack_a; /* NULL: the portable packer for this MR */
+  /* bf16 B layout: 0 = one row per k, halves interleaved (tw_cpu_bf16_slot);
+   * 1 = k-pairs: rows 2q and 2q+1 interleaved column by column, panels
+   * padded to an even number of rows (tw_cpu_bf16_index). */
+  int bf16_pairs;
+  tw_ukr_dp_fn ukr_dp;             /* bf16 A x bf16 B, or NULL */
+  tw_pack_a_pairs_fn pack_a_pairs; /* with ukr_dp */
 } tw_cpu_kernels;
 
 /* Position of column j (0 <= j < nr) inside a packed bf16 row: the two
@@ -49,6 +64,12 @@ typedef struct tw_cpu_kernels {
 static inline int tw_cpu_bf16_slot(int j, int nr) {
   int h = nr / 2;
   return j < h ? 2 * j : 2 * (j - h) + 1;
+}
+
+/* Element offset of W[p, j] inside a packed bf16 panel (p < k, j < nr). */
+static inline size_t tw_cpu_bf16_index(size_t p, int j, int nr, int pairs) {
+  if (pairs) return (p & ~(size_t)1) * (size_t)nr + 2 * (size_t)j + (p & 1);
+  return p * (size_t)nr + (size_t)tw_cpu_bf16_slot(j, nr);
 }
 
 /* Stores the top-left m x n of an accumulator tile t (row stride ldt) into C
@@ -100,6 +121,11 @@ void tw_gemv_avx512_f32f32_4x32(int m, size_t k, const float *a, size_t lda, con
 void tw_gemv_avx512_bf16f32_4x32(int m, size_t k, const float *a, size_t lda, const void *b,
                                  float *c, size_t ldc, int n, const float *bias);
 
+void tw_gemm_avx512bf16_bf16f32_14x32(size_t kc, const uint32_t *a, const void *b, float *c,
+                                      size_t ldc, int m, int n, int accumulate,
+                                      const float *bias);
+void tw_pack_a_pairs_avx512_14(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                               uint32_t *dst);
 void tw_pack_a_avx512_14(const void *a, int a_bf16, size_t lda, int round, size_t rows,
                          size_t kc, float *dst);
 

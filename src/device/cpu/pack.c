@@ -38,6 +38,39 @@ void tw_cpu_pack_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, siz
   }
 }
 
+void tw_cpu_pack_a_pairs_panel(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                               int mr, uint32_t *dst) {
+  const size_t umr = (size_t)mr, pairs = (kc + 1) / 2;
+  for (size_t ii = 0; ii < umr; ii++)
+    for (size_t q = 0; q < pairs; q++) {
+      uint32_t w = 0;
+      for (size_t h = 0; h < 2; h++) {
+        size_t p = 2 * q + h;
+        if (ii >= rows || p >= kc) continue;
+        tw_bf16 v = a_bf16 ? ((const tw_bf16 *)a)[ii * lda + p]
+                           : tw_fp32_to_bf16(((const float *)a)[ii * lda + p]);
+        w |= (uint32_t)v << (16 * h);
+      }
+      dst[q * umr + ii] = w;
+    }
+}
+
+void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                         size_t i0, size_t mc, size_t p0, size_t kc, uint32_t *dst) {
+  const size_t mr = (size_t)ks->mr, elem = a_type == TW_DTYPE_BF16 ? 2 : 4;
+  const size_t panel = mr * ((kc + 1) / 2);
+  const int a_bf16 = a_type == TW_DTYPE_BF16;
+  for (size_t r = 0; r < mc; r += mr) {
+    size_t rows = mc - r < mr ? mc - r : mr;
+    const void *src = (const char *)a + ((i0 + r) * lda + p0) * elem;
+    uint32_t *d = dst + r / mr * panel;
+    if (ks->pack_a_pairs)
+      ks->pack_a_pairs(src, a_bf16, lda, rows, kc, d);
+    else
+      tw_cpu_pack_a_pairs_panel(src, a_bf16, lda, rows, kc, ks->mr, d);
+  }
+}
+
 float tw_cpu_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
   uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
@@ -81,11 +114,12 @@ static void source_row(const tw_weight_src *src, size_t r, size_t len, int use_f
 /* Stores W[p, j] into its packed slot. */
 static inline void put(tw_cpu_weight *w, size_t p, size_t j, float v) {
   size_t nr = (size_t)w->nr, panel = j / nr, jj = j % nr;
-  size_t base = panel * w->k * nr + p * nr;
+  size_t base = panel * w->k_alloc * nr;
   if (w->storage == TW_DTYPE_BF16)
-    ((tw_bf16 *)w->data)[base + (size_t)tw_cpu_bf16_slot((int)jj, w->nr)] = tw_fp32_to_bf16(v);
+    ((tw_bf16 *)w->data)[base + tw_cpu_bf16_index(p, (int)jj, w->nr, w->pairs)] =
+        tw_fp32_to_bf16(v);
   else
-    ((float *)w->data)[base + jj] = v;
+    ((float *)w->data)[base + p * nr + jj] = v;
 }
 
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {

@@ -1,7 +1,8 @@
-/* AVX-512 14x32 microkernel, bf16 B: 28 zmm accumulators; per k one 64-byte
- * B load widened by a shift (columns 0-15) and a mask (columns 16-31, see
- * tw_cpu_bf16_slot), 14 broadcasts of A and 28 FMAs.  The accumulators are
- * named variables so that they stay in registers.  See docs/microkernel.md. */
+/* AVX-512 14x32 microkernel, bf16 B in the k-pair layout (tw_cpu_bf16_index):
+ * 28 zmm accumulators; per pair of k two 64-byte B loads, each widened by a
+ * shift (row 2q) and a mask (row 2q+1), 14 broadcasts of A and 28 FMAs per
+ * k.  The accumulators are named variables so that they stay in registers.
+ * See docs/microkernel.md. */
 #include <immintrin.h>
 
 #include "device/cpu/kernels.h"
@@ -45,11 +46,12 @@ void tw_gemm_avx512_bf16f32_14x32(size_t kc, const float *a, const void *bv, flo
     _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
     _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
   }
-  for (size_t p = 0; p < kc; p++) {
-    __m512i x = _mm512_loadu_si512((const void *)b);
-    __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
-    __m512 b1 = _mm512_castsi512_ps(_mm512_and_si512(x, hi_mask));
-    __m512 ai;
+  const size_t pairs = kc / 2;
+  __m512 b0, b1, ai;
+  for (size_t q = 0; q < pairs; q++) {
+    const __m512i *x = (const __m512i *)b;
+    b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(x), 16));
+    b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(x + 1), 16));
     ai = _mm512_set1_ps(a[0]);
     c00 = _mm512_fmadd_ps(ai, b0, c00);
     c01 = _mm512_fmadd_ps(ai, b1, c01);
@@ -92,8 +94,98 @@ void tw_gemm_avx512_bf16f32_14x32(size_t kc, const float *a, const void *bv, flo
     ai = _mm512_set1_ps(a[13]);
     c130 = _mm512_fmadd_ps(ai, b0, c130);
     c131 = _mm512_fmadd_ps(ai, b1, c131);
-    a += MR;
-    b += NR;
+    b0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x), hi_mask));
+    b1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + 1), hi_mask));
+    ai = _mm512_set1_ps(a[MR + 0]);
+    c00 = _mm512_fmadd_ps(ai, b0, c00);
+    c01 = _mm512_fmadd_ps(ai, b1, c01);
+    ai = _mm512_set1_ps(a[MR + 1]);
+    c10 = _mm512_fmadd_ps(ai, b0, c10);
+    c11 = _mm512_fmadd_ps(ai, b1, c11);
+    ai = _mm512_set1_ps(a[MR + 2]);
+    c20 = _mm512_fmadd_ps(ai, b0, c20);
+    c21 = _mm512_fmadd_ps(ai, b1, c21);
+    ai = _mm512_set1_ps(a[MR + 3]);
+    c30 = _mm512_fmadd_ps(ai, b0, c30);
+    c31 = _mm512_fmadd_ps(ai, b1, c31);
+    ai = _mm512_set1_ps(a[MR + 4]);
+    c40 = _mm512_fmadd_ps(ai, b0, c40);
+    c41 = _mm512_fmadd_ps(ai, b1, c41);
+    ai = _mm512_set1_ps(a[MR + 5]);
+    c50 = _mm512_fmadd_ps(ai, b0, c50);
+    c51 = _mm512_fmadd_ps(ai, b1, c51);
+    ai = _mm512_set1_ps(a[MR + 6]);
+    c60 = _mm512_fmadd_ps(ai, b0, c60);
+    c61 = _mm512_fmadd_ps(ai, b1, c61);
+    ai = _mm512_set1_ps(a[MR + 7]);
+    c70 = _mm512_fmadd_ps(ai, b0, c70);
+    c71 = _mm512_fmadd_ps(ai, b1, c71);
+    ai = _mm512_set1_ps(a[MR + 8]);
+    c80 = _mm512_fmadd_ps(ai, b0, c80);
+    c81 = _mm512_fmadd_ps(ai, b1, c81);
+    ai = _mm512_set1_ps(a[MR + 9]);
+    c90 = _mm512_fmadd_ps(ai, b0, c90);
+    c91 = _mm512_fmadd_ps(ai, b1, c91);
+    ai = _mm512_set1_ps(a[MR + 10]);
+    c100 = _mm512_fmadd_ps(ai, b0, c100);
+    c101 = _mm512_fmadd_ps(ai, b1, c101);
+    ai = _mm512_set1_ps(a[MR + 11]);
+    c110 = _mm512_fmadd_ps(ai, b0, c110);
+    c111 = _mm512_fmadd_ps(ai, b1, c111);
+    ai = _mm512_set1_ps(a[MR + 12]);
+    c120 = _mm512_fmadd_ps(ai, b0, c120);
+    c121 = _mm512_fmadd_ps(ai, b1, c121);
+    ai = _mm512_set1_ps(a[MR + 13]);
+    c130 = _mm512_fmadd_ps(ai, b0, c130);
+    c131 = _mm512_fmadd_ps(ai, b1, c131);
+    a += 2 * MR;
+    b += 2 * NR;
+  }
+  if (kc & 1) { /* last k: the even row of a zero-padded pair */
+    b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512((const void *)b), 16));
+    b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512((const void *)(b + NR)), 16));
+    ai = _mm512_set1_ps(a[0]);
+    c00 = _mm512_fmadd_ps(ai, b0, c00);
+    c01 = _mm512_fmadd_ps(ai, b1, c01);
+    ai = _mm512_set1_ps(a[1]);
+    c10 = _mm512_fmadd_ps(ai, b0, c10);
+    c11 = _mm512_fmadd_ps(ai, b1, c11);
+    ai = _mm512_set1_ps(a[2]);
+    c20 = _mm512_fmadd_ps(ai, b0, c20);
+    c21 = _mm512_fmadd_ps(ai, b1, c21);
+    ai = _mm512_set1_ps(a[3]);
+    c30 = _mm512_fmadd_ps(ai, b0, c30);
+    c31 = _mm512_fmadd_ps(ai, b1, c31);
+    ai = _mm512_set1_ps(a[4]);
+    c40 = _mm512_fmadd_ps(ai, b0, c40);
+    c41 = _mm512_fmadd_ps(ai, b1, c41);
+    ai = _mm512_set1_ps(a[5]);
+    c50 = _mm512_fmadd_ps(ai, b0, c50);
+    c51 = _mm512_fmadd_ps(ai, b1, c51);
+    ai = _mm512_set1_ps(a[6]);
+    c60 = _mm512_fmadd_ps(ai, b0, c60);
+    c61 = _mm512_fmadd_ps(ai, b1, c61);
+    ai = _mm512_set1_ps(a[7]);
+    c70 = _mm512_fmadd_ps(ai, b0, c70);
+    c71 = _mm512_fmadd_ps(ai, b1, c71);
+    ai = _mm512_set1_ps(a[8]);
+    c80 = _mm512_fmadd_ps(ai, b0, c80);
+    c81 = _mm512_fmadd_ps(ai, b1, c81);
+    ai = _mm512_set1_ps(a[9]);
+    c90 = _mm512_fmadd_ps(ai, b0, c90);
+    c91 = _mm512_fmadd_ps(ai, b1, c91);
+    ai = _mm512_set1_ps(a[10]);
+    c100 = _mm512_fmadd_ps(ai, b0, c100);
+    c101 = _mm512_fmadd_ps(ai, b1, c101);
+    ai = _mm512_set1_ps(a[11]);
+    c110 = _mm512_fmadd_ps(ai, b0, c110);
+    c111 = _mm512_fmadd_ps(ai, b1, c111);
+    ai = _mm512_set1_ps(a[12]);
+    c120 = _mm512_fmadd_ps(ai, b0, c120);
+    c121 = _mm512_fmadd_ps(ai, b1, c121);
+    ai = _mm512_set1_ps(a[13]);
+    c130 = _mm512_fmadd_ps(ai, b0, c130);
+    c131 = _mm512_fmadd_ps(ai, b1, c131);
   }
   if (m == MR && n == NR) {
     store_row(c, c00, c01, accumulate, bias);
