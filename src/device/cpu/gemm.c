@@ -1,6 +1,7 @@
-/* The cpu device's GEMM: BLIS's five loops (jc, pc, ic, jr, ir) around the
- * microkernel, threads split over M and N (never K), and a streaming path
- * for small M.  See docs/microkernel.md. */
+/* The cpu device's GEMM: BLIS's loops (M x N chunks handed to threads, then
+ * pc, jr, ir) around the microkernel, threads split over M and N (never K),
+ * a bf16 x bf16 path where the kernel set has one, and a streaming path for
+ * small M.  See docs/microkernel.md. */
 #include <stdatomic.h>
 #include <string.h>
 

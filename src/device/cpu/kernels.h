@@ -4,7 +4,7 @@
  *   ukr(kc, a, b, c, ldc, m, n, accumulate, bias)
  *     a: packed MR x kc panel, a[p*MR + i] (fp32, zero rows past the edge)
  *     b: packed kc x NR panel, row p at b + p*NR (fp32, or bf16 in the
- *        interleaved order of tw_cpu_bf16_slot: zero columns past the edge)
+ *        set's layout, tw_cpu_bf16_index: zero columns past the edge)
  *     C[m x n] = (accumulate ? C : 0) + a.b, then + bias[0..n) if bias;
  *     C is not read when accumulate == 0.
  *
