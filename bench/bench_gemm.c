@@ -124,15 +124,17 @@ static int bench_threads(const bench_opts *o, int threads) {
     tw_threadpool_destroy(pool);
     return 1;
   }
-  double peak = tw_bench_fma_peak(pool, o->runs);
-  double rbw = tw_bench_read_bw(pool, o->runs), cbw = tw_bench_copy_bw(pool, o->runs);
+  double peak_s, rbw_s, cbw_s;
+  double peak = tw_bench_fma_peak(pool, o->runs, &peak_s);
+  double rbw = tw_bench_read_bw(pool, o->runs, &rbw_s);
+  double cbw = tw_bench_copy_bw(pool, o->runs, &cbw_s);
   if (o->json) {
-    printf("{\"shape\":\"-\",\"impl\":\"fma-peak\",\"threads\":%d,\"gflops\":%.3f,\"runs\":%d}\n",
-           threads, peak * 1e-9, o->runs);
-    printf("{\"shape\":\"read\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,\"runs\":%d}\n",
-           threads, rbw * 1e-9, o->runs);
-    printf("{\"shape\":\"copy\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,\"runs\":%d}\n",
-           threads, cbw * 1e-9, o->runs);
+    printf("{\"shape\":\"-\",\"impl\":\"fma-peak\",\"threads\":%d,\"gflops\":%.3f,"
+           "\"median_s\":%.6g,\"runs\":%d}\n", threads, peak * 1e-9, peak_s, o->runs);
+    printf("{\"shape\":\"read\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
+           "\"median_s\":%.6g,\"runs\":%d}\n", threads, rbw * 1e-9, rbw_s, o->runs);
+    printf("{\"shape\":\"copy\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
+           "\"median_s\":%.6g,\"runs\":%d}\n", threads, cbw * 1e-9, cbw_s, o->runs);
   } else {
     printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
            "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", tw_cpu_device_isa(dev), peak * 1e-9,

@@ -17,7 +17,7 @@
 #define FMA_ITERS 20000000L
 #define BW_BYTES (256u << 20)
 
-static double fma_peak_width(tw_threadpool *pool, int runs, int wide);
+static double fma_peak_width(tw_threadpool *pool, int runs, int wide, double *median_s);
 
 double tw_bench_median(double *v, int n) {
   for (int i = 1; i < n; i++)
@@ -80,19 +80,23 @@ static void fma_task(void *arg, size_t task, int thread) {
 }
 
 /* The faster of the 256-bit and 512-bit loops (medians of `runs` each). */
-double tw_bench_fma_peak(tw_threadpool *pool, int runs) {
-  double best = fma_peak_width(pool, runs, 0);
+double tw_bench_fma_peak(tw_threadpool *pool, int runs, double *median_s) {
+  double best = fma_peak_width(pool, runs, 0, median_s);
 #ifdef BENCH_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) {
-    double wide = fma_peak_width(pool, runs, 1);
-    if (wide > best) best = wide;
+    double wide_s;
+    double wide = fma_peak_width(pool, runs, 1, &wide_s);
+    if (wide > best) {
+      best = wide;
+      *median_s = wide_s;
+    }
   }
 #endif
   return best;
 }
 
-static double fma_peak_width(tw_threadpool *pool, int runs, int wide) {
+static double fma_peak_width(tw_threadpool *pool, int runs, int wide, double *median_s) {
   int threads = tw_threadpool_size(pool);
   fma_job j = {.iters = FMA_ITERS, .wide = wide};
 #ifdef BENCH_X86
@@ -108,7 +112,8 @@ static double fma_peak_width(tw_threadpool *pool, int runs, int wide) {
     tw_threadpool_run(pool, (size_t)threads, fma_task, &j);
     t[r] = tw_now() - t0;
   }
-  return (double)threads * (double)j.iters * flops_per_iter / tw_bench_median(t, runs);
+  *median_s = tw_bench_median(t, runs);
+  return (double)threads * (double)j.iters * flops_per_iter / *median_s;
 }
 
 typedef struct bw_job {
@@ -158,12 +163,13 @@ static void copy_task(void *arg, size_t task, int thread) {
   memcpy(j->dst + lo, j->src + lo, (hi - lo) * sizeof(float));
 }
 
-static double bw_run(tw_threadpool *pool, int runs, int copy) {
+static double bw_run(tw_threadpool *pool, int runs, int copy, double *median_s) {
   size_t n = BW_BYTES / sizeof(float);
   float *src = tw_malloc_aligned(BW_BYTES), *dst = copy ? tw_malloc_aligned(BW_BYTES) : NULL;
   if (!src || (copy && !dst)) {
     tw_free(src);
     tw_free(dst);
+    *median_s = 0.0;
     return 0.0;
   }
   for (size_t i = 0; i < n; i++) src[i] = (float)(i & 255);
@@ -180,8 +186,13 @@ static double bw_run(tw_threadpool *pool, int runs, int copy) {
   }
   tw_free(src);
   tw_free(dst);
-  return (copy ? 2.0 : 1.0) * (double)BW_BYTES / tw_bench_median(t, runs);
+  *median_s = tw_bench_median(t, runs);
+  return (copy ? 2.0 : 1.0) * (double)BW_BYTES / *median_s;
 }
 
-double tw_bench_read_bw(tw_threadpool *pool, int runs) { return bw_run(pool, runs, 0); }
-double tw_bench_copy_bw(tw_threadpool *pool, int runs) { return bw_run(pool, runs, 1); }
+double tw_bench_read_bw(tw_threadpool *pool, int runs, double *median_s) {
+  return bw_run(pool, runs, 0, median_s);
+}
+double tw_bench_copy_bw(tw_threadpool *pool, int runs, double *median_s) {
+  return bw_run(pool, runs, 1, median_s);
+}
