@@ -1,6 +1,6 @@
 /* AVX-512 14x32 microkernel, bf16 B in the k-pair layout (tw_cpu_bf16_index):
  * 28 zmm accumulators; per pair of k two 64-byte B loads, each widened by a
- * shift (row 2q) and a mask (row 2q+1), 14 broadcasts of A and 28 FMAs per
+ * shift (row 2q) and a masked load (row 2q+1), 14 broadcasts of A and 28 FMAs per
  * k.  The accumulators are named variables so that they stay in registers.
  * See docs/microkernel.md. */
 #include <immintrin.h>
@@ -27,7 +27,9 @@ static inline void store_row(float *c, __m512 v0, __m512 v1, int accumulate, con
 void tw_gemm_avx512_bf16f32_14x32(size_t kc, const float *a, const void *bv, float *c, size_t ldc,
                             int m, int n, int accumulate, const float *bias) {
   const uint16_t *b = bv;
-  const __m512i hi_mask = _mm512_set1_epi32((int)0xffff0000u);
+  /* a masked load keeps the high halves (row 2q+1) without a constant vector
+   * among the 32 zmm: 28 accumulators, two B rows, one A broadcast */
+  const __mmask32 odd_halves = 0xaaaaaaaau;
   __m512 c00 = _mm512_setzero_ps(), c01 = c00;
   __m512 c10 = c00, c11 = c00;
   __m512 c20 = c00, c21 = c00;
@@ -94,8 +96,8 @@ void tw_gemm_avx512_bf16f32_14x32(size_t kc, const float *a, const void *bv, flo
     ai = _mm512_set1_ps(a[13]);
     c130 = _mm512_fmadd_ps(ai, b0, c130);
     c131 = _mm512_fmadd_ps(ai, b1, c131);
-    b0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x), hi_mask));
-    b1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + 1), hi_mask));
+    b0 = _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(odd_halves, x));
+    b1 = _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(odd_halves, x + 1));
     ai = _mm512_set1_ps(a[MR + 0]);
     c00 = _mm512_fmadd_ps(ai, b0, c00);
     c01 = _mm512_fmadd_ps(ai, b1, c01);
