@@ -24,6 +24,7 @@ static const tw_cpu_kernels avx2_set = {
     .ukr_bf16 = tw_gemm_avx2_bf16f32_6x16,
     .gemv_f32 = tw_gemv_avx2_f32f32_4x16,
     .gemv_bf16 = tw_gemv_avx2_bf16f32_4x16,
+    .pack_a = tw_pack_a_avx2_6,
 };
 static const tw_cpu_kernels avx512_set = {
     .isa = "avx512",

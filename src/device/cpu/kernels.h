@@ -129,6 +129,8 @@ void tw_pack_a_pairs_avx512_14(const void *a, int a_bf16, size_t lda, size_t row
 void tw_pack_a_avx512_14(const void *a, int a_bf16, size_t lda, int round, size_t rows,
                          size_t kc, float *dst);
 
+void tw_pack_a_avx2_6(const void *a, int a_bf16, size_t lda, int round, size_t rows, size_t kc,
+                      float *dst);
 /* IEEE half -> fp32 with F16C. */
 void tw_f16_to_f32_n_avx2(const uint16_t *src, float *dst, size_t n);
 
