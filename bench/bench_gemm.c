@@ -29,7 +29,7 @@ static const shape shapes[] = {
 
 typedef struct bench_opts {
   int json, runs, threads[2], n_threads, quick;
-  const char *options; /* cpu device options (mc=, kc=, nc=) */
+  const char *options; /* cpu device options (mc=, kc=) */
   const char *only;    /* run only this shape, "MxKxN" */
 } bench_opts;
 
@@ -233,7 +233,7 @@ int tw_bench_gemm(int argc, char **argv) {
         return 2;
       }
     } else {
-      fprintf(stderr, "bench: unknown option '%s' (--json --runs N --threads N --quick --shape MxKxN --options mc=,kc=,nc=)\n",
+      fprintf(stderr, "bench: unknown option '%s' (--json --runs N --threads N --quick --shape MxKxN --options mc=,kc=)\n",
               argv[i]);
       return 2;
     }

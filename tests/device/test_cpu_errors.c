@@ -153,6 +153,15 @@ int main(void) {
   CHECK(tw_device_create("cpu", &cfg, &dev) == TW_EUNSUPPORTED && dev == NULL);
   CHECK(strstr(tw_last_error(), "sse9") != NULL);
   unsetenv("TW_CPU_KERNEL");
+  /* bad option values */
+  tw_device_config bad = {.pool = pool, .options = "mc=abc"};
+  CHECK(tw_device_create("cpu", &bad, &dev) == TW_EINVAL && dev == NULL);
+  CHECK(strstr(tw_last_error(), "mc=abc") != NULL);
+  bad.options = "kc=0";
+  CHECK(tw_device_create("cpu", &bad, &dev) == TW_EINVAL && dev == NULL);
+  bad.options = "kc=96,mc=100";
+  CHECK(tw_device_create("cpu", &bad, &dev) == TW_OK && dev != NULL);
+  tw_device_destroy(dev);
   /* creation's allocation failing */
   tw_mem_fail_after(1);
   CHECK(tw_device_create("cpu", &cfg, &dev) == TW_ENOMEM && dev == NULL);

@@ -155,7 +155,7 @@ static const size_t shapes[][3] = {
 
 static void test_isa(const char *isa, tw_rng *rng) {
   /* small blocking: every loop of the blocked algorithm runs several times */
-  static const char *const blockings[] = {"mc=12,kc=16,nc=32", NULL};
+  static const char *const blockings[] = {"mc=12,kc=16", NULL};
   for (int bi = 0; bi < 2; bi++)
     for (int threads = 1; threads <= 4; threads++) {
       tw_threadpool *pool = NULL;

@@ -18,14 +18,14 @@ typedef struct tw_cpu_weight {
   void *data;       /* n_panels * k_alloc * nr elements, 64-byte aligned */
 } tw_cpu_weight;
 
-/* Cache blocking for one weight storage type. */
+/* Cache blocking (docs/microkernel.md). */
 typedef struct tw_cpu_blocking {
-  size_t mc, kc, nc;
+  size_t mc, kc;
 } tw_cpu_blocking;
 
 typedef struct tw_cpu_impl {
   tw_cpu_kernels ks;
-  tw_cpu_blocking blk_f32, blk_bf16;
+  tw_cpu_blocking blk;
   int n_threads;
   int use_f16c;        /* convert F16 sources with F16C */
   size_t apack_elems;  /* floats per thread's packed-A buffer */

@@ -3,8 +3,7 @@
  * the kernel set's NR-wide panels once, gemm runs C = A.W (+ bias) with the
  * blocked loops of gemm.c on the context's thread pool.
  *
- * Options (cfg->options): mc=, kc=, nc= override the cache blocking (both
- * storages).  TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel
+ * Options (cfg->options): mc=, kc= override the cache blocking.  TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel
  * set. */
 #define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
 #include <stdio.h>
@@ -47,24 +46,30 @@ static size_t clamp_size(size_t v, size_t lo, size_t hi) { return v < lo ? lo : 
 
 /* KC: the A micro-panel (MR x kc fp32) takes 7/8 of L1, capped at 512 (the
  * B micro-panel then streams from L2, which keeps up: ~7 bytes per cycle).
- * MC: the packed A block (mc x kc fp32) takes half of L2.  NC: unused by
- * the loops (B is packed whole at prepare time), kept for the options. */
-static tw_cpu_blocking blocking_for(const tw_cpu_kernels *ks, size_t elem, size_t l1, size_t l2,
-                                    size_t l3) {
+ * MC: the packed A block (mc x kc fp32) takes half of L2.  There is no NC:
+ * B is packed whole at prepare time and N is split into chunks by gemm.c. */
+static tw_cpu_blocking blocking_for(const tw_cpu_kernels *ks, size_t l1, size_t l2) {
   tw_cpu_blocking b;
-  size_t mr = (size_t)ks->mr, nr = (size_t)ks->nr;
+  size_t mr = (size_t)ks->mr;
   b.kc = clamp_size(l1 * 7 / 8 / (mr * sizeof(float)), 64, 512) / 32 * 32;
   b.mc = clamp_size(l2 / 2 / (b.kc * sizeof(float)), mr, 4096) / mr * mr;
-  b.nc = clamp_size(l3 / 2 / (b.kc * elem), nr, 1u << 20) / nr * nr;
   return b;
 }
 
-static void apply_options(const char *opts, tw_cpu_blocking *b, size_t mr, size_t nr) {
-  char v[32];
-  if (tw_option_get(opts, "mc", v, sizeof v)) b->mc = clamp_size(strtoul(v, NULL, 10), mr, 8192) / mr * mr;
-  /* even, so that KC blocks start on a k-pair */
-  if (tw_option_get(opts, "kc", v, sizeof v)) b->kc = clamp_size(strtoul(v, NULL, 10), 8, 8192) / 2 * 2;
-  if (tw_option_get(opts, "nc", v, sizeof v)) b->nc = clamp_size(strtoul(v, NULL, 10), nr, 1u << 24) / nr * nr;
+/* "mc=N" and "kc=N" override the blocking; returns -1 on a bad value. */
+static int apply_options(const char *opts, tw_cpu_blocking *b, size_t mr) {
+  static const char *const keys[2] = {"mc", "kc"};
+  for (int i = 0; i < 2; i++) {
+    char v[32], *end;
+    if (!tw_option_get(opts, keys[i], v, sizeof v)) continue;
+    unsigned long x = strtoul(v, &end, 10);
+    if (end == v || *end || x == 0) return -1;
+    if (i == 0)
+      b->mc = clamp_size(x, mr, 8192) / mr * mr;
+    else
+      b->kc = clamp_size(x, 8, 8192) / 2 * 2; /* even: KC blocks start on a k-pair */
+  }
+  return 0;
 }
 
 /* Throughput of one core from the fp32 microkernel on cache-resident
@@ -205,18 +210,16 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   impl->ks = ks;
   impl->use_f16c = strcmp(ks.isa, "generic") != 0;
   impl->n_threads = tw_threadpool_size(dev->pool);
-  size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10),
-         l3 = cache_bytes(3, 8u << 20);
-  impl->blk_f32 = blocking_for(&ks, 4, l1, l2, l3);
-  impl->blk_bf16 = blocking_for(&ks, 2, l1, l2, l3);
+  size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10);
+  impl->blk = blocking_for(&ks, l1, l2);
   const char *opts = cfg ? cfg->options : NULL;
-  apply_options(opts, &impl->blk_f32, (size_t)ks.mr, (size_t)ks.nr);
-  apply_options(opts, &impl->blk_bf16, (size_t)ks.mr, (size_t)ks.nr);
+  if (apply_options(opts, &impl->blk, (size_t)ks.mr)) {
+    tw_device_destroy(dev);
+    return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
+  }
   size_t mr = (size_t)ks.mr;
-  size_t a32 = (impl->blk_f32.mc + mr - 1) / mr * mr * impl->blk_f32.kc;
-  size_t a16 = (impl->blk_bf16.mc + mr - 1) / mr * mr * impl->blk_bf16.kc;
-  impl->apack_elems = (a32 > a16 ? a32 : a16) + 16; /* + 16: keep buffers 64-byte apart */
-  impl->apack_elems = (impl->apack_elems + 15) / 16 * 16;
+  /* rounded up to 64 bytes: each thread's buffer starts on its own line */
+  impl->apack_elems = ((impl->blk.mc + mr - 1) / mr * mr * impl->blk.kc + 15) / 16 * 16;
   impl->apack = tw_malloc_aligned((size_t)impl->n_threads * impl->apack_elems * sizeof(float));
   if (!impl->apack) {
     tw_device_destroy(dev);

@@ -171,7 +171,7 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
   if (bf16 && g->a_compute != TW_DTYPE_F32) j.ukr_dp = impl->ks.ukr_dp;
-  j.blk = bf16 ? impl->blk_bf16 : impl->blk_f32;
+  j.blk = impl->blk;
   int threads = tw_threadpool_size(dev->pool);
   if (threads > impl->n_threads) threads = impl->n_threads;
   choose_chunks(&j, threads);
