@@ -157,8 +157,12 @@ static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_we
     j.a = impl->arows;
     j.lda = g->k;
   }
-  int threads = tw_threadpool_size(dev->pool);
-  j.parts = (size_t)threads < w->n_panels ? threads : (int)w->n_panels;
+  /* One more thread per 2 MiB of weight: waking a thread costs about as
+   * much as streaming ~1 MiB, so smaller weights run on the caller alone. */
+  size_t bytes = w->n_panels * w->k_alloc * (size_t)w->nr * (w->storage == TW_DTYPE_BF16 ? 2 : 4);
+  size_t parts = min_size((size_t)tw_threadpool_size(dev->pool), w->n_panels);
+  parts = min_size(parts, bytes / (2u << 20));
+  j.parts = parts > 1 ? (int)parts : 1;
   tw_threadpool_run(dev->pool, (size_t)j.parts, gemv_task, &j);
   return TW_OK;
 }
