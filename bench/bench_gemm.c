@@ -92,7 +92,7 @@ static void emit(const bench_opts *o, const shape *s, const char *impl, int thre
   snprintf(sh, sizeof sh, "%zux%zux%zu", s->m, s->k, s->n);
   /* small M is memory-bound: report the weight bytes streamed per second */
   int small = s->m <= 4;
-  size_t elem = strcmp(impl, "tw-bf16") == 0 ? 2 : 4;
+  size_t elem = strncmp(impl, "tw-bf16", 7) == 0 ? 2 : 4;
   double gbps = (double)(s->k * s->n * elem) / r->median_s * 1e-9;
   if (o->json) {
     printf("{\"shape\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"gflops\":%.3f,\"median_s\":%.6g,"
@@ -103,7 +103,7 @@ static void emit(const bench_opts *o, const shape *s, const char *impl, int thre
     printf("}\n");
     return;
   }
-  printf("%-16s %-9s %2d %9.2f %7.1f%%", sh, impl, threads, r->gflops,
+  printf("%-16s %-11s %2d %9.2f %7.1f%%", sh, impl, threads, r->gflops,
          100.0 * r->gflops * 1e9 / peak);
   if (blas > 0)
     printf(" %6.2fx", r->gflops / blas);
@@ -139,7 +139,7 @@ static int bench_threads(const bench_opts *o, int threads) {
     printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
            "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", tw_cpu_device_isa(dev), peak * 1e-9,
            rbw * 1e-9, cbw * 1e-9);
-    printf("%-16s %-9s %2s %9s %8s %7s\n", "shape MxKxN", "impl", "t", "GFLOP/s", "%peak",
+    printf("%-16s %-11s %2s %9s %8s %7s\n", "shape MxKxN", "impl", "t", "GFLOP/s", "%peak",
            "/blas");
   }
 #ifdef TW_HAVE_OPENBLAS
@@ -162,9 +162,12 @@ static int bench_threads(const bench_opts *o, int threads) {
     }
     for (size_t i = 0; i < s->m * s->k; i++) a[i] = (float)((i * 7919u) % 2001u) / 1000.0f - 1.0f;
     for (size_t i = 0; i < s->k * s->n; i++) w[i] = (float)((i * 104729u) % 2003u) / 1000.0f - 1.0f;
-    /* calls[0..1]: tw-bf16, tw-fp32; calls[2]: openblas when built in */
-    call calls[3];
-    const char *names[3] = {"tw-bf16", "tw-fp32", "openblas"};
+    /* calls[0..1]: tw-bf16 (A computed in bf16), tw-fp32 (A in fp32);
+     * calls[3]: openblas when built in */
+    /* calls[2]: bf16 weights with A kept fp32 (the FMA kernels, not the
+     * bf16 dot-product one), to compare the weight storages alone */
+    call calls[4];
+    const char *names[4] = {"tw-bf16", "tw-fp32", "tw-bf16-a32", "openblas"};
     void *handles[2] = {NULL, NULL};
     int n_calls = 0;
     for (int st = 0; st < 2; st++) {
@@ -181,8 +184,12 @@ static int bench_threads(const bench_opts *o, int threads) {
                                       .a_compute = st ? TW_DTYPE_F32 : TW_DTYPE_BF16,
                                       .weight = handles[st], .c = c, .ldc = s->n}};
     }
+    if (n_calls == 2) {
+      calls[n_calls] = calls[0];
+      calls[n_calls++].g.a_compute = TW_DTYPE_F32;
+    }
 #ifdef TW_HAVE_OPENBLAS
-    if (n_calls == 2)
+    if (n_calls == 3)
       calls[n_calls++] = (call){.g = {.m = s->m, .k = s->k, .n = s->n, .a = a, .lda = s->k,
                                       .c = c, .ldc = s->n},
                                 .openblas = 1,
@@ -190,11 +197,11 @@ static int bench_threads(const bench_opts *o, int threads) {
 #else
     if (!o->json && si == 0) printf("openblas: absent (built without TW_HAVE_OPENBLAS)\n");
 #endif
-    result r[3];
-    if (n_calls >= 2 && time_calls(calls, n_calls, s, o->runs, r) == 0) {
-      double blas = n_calls == 3 ? r[2].gflops : 0;
-      if (n_calls == 3) emit(o, s, names[2], threads, &r[2], peak, 0, rbw);
-      for (int i = 0; i < 2; i++) emit(o, s, names[i], threads, &r[i], peak, blas, rbw);
+    result r[4];
+    if (n_calls >= 3 && time_calls(calls, n_calls, s, o->runs, r) == 0) {
+      double blas = n_calls == 4 ? r[3].gflops : 0;
+      if (n_calls == 4) emit(o, s, names[3], threads, &r[3], peak, 0, rbw);
+      for (int i = 0; i < 3; i++) emit(o, s, names[i], threads, &r[i], peak, blas, rbw);
     } else {
       status = 1;
     }
