@@ -144,6 +144,11 @@ static int bench_threads(const bench_opts *o, int threads) {
   }
 #ifdef TW_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
+#else
+  if (o->json)
+    printf("{\"shape\":\"-\",\"impl\":\"openblas\",\"threads\":%d,\"absent\":true}\n", threads);
+  else
+    printf("openblas: absent (built without TW_HAVE_OPENBLAS)\n");
 #endif
   int status = 0;
   for (size_t si = 0; si < N_SHAPES; si++) {
@@ -194,8 +199,6 @@ static int bench_threads(const bench_opts *o, int threads) {
                                       .c = c, .ldc = s->n},
                                 .openblas = 1,
                                 .w = w};
-#else
-    if (!o->json && si == 0) printf("openblas: absent (built without TW_HAVE_OPENBLAS)\n");
 #endif
     result r[4];
     if (n_calls >= 3 && time_calls(calls, n_calls, s, o->runs, r) == 0) {
