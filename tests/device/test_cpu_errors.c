@@ -8,6 +8,7 @@
 
 #include "core/mem.h"
 #include "core/threadpool.h"
+#include "device/cpu/cpu.h"
 #include "device/device.h"
 #include "tw_test.h"
 
@@ -21,6 +22,10 @@ static void test_info(tw_device *dev) {
   CHECK(dev->costs.host_memory == 1 && dev->costs.flops_per_s > 0);
   CHECK(dev->iface->submit == NULL && dev->iface->wait == NULL);
   CHECK(dev->iface->buffer_alloc == NULL && dev->iface->buffer_free == NULL);
+  /* without TW_CPU_KERNEL the best set the CPU runs is chosen */
+  tw_cpu_kernels best;
+  CHECK(tw_cpu_kernels_select(NULL, &best) == 0);
+  CHECK(strcmp(tw_cpu_device_isa(dev), best.isa) == 0);
   int listed = 0;
   for (const char *const *n = tw_device_names(); *n; n++) listed |= strcmp(*n, "cpu") == 0;
   CHECK(listed);
@@ -139,6 +144,7 @@ int main(void) {
   CHECK(tw_threadpool_create(2, &pool) == TW_OK);
   tw_device_config cfg = {.pool = pool};
   tw_device *dev = NULL;
+  unsetenv("TW_CPU_KERNEL");
   CHECK(tw_device_create("cpu", &cfg, &dev) == TW_OK && dev);
   if (dev) {
     test_info(dev);
