@@ -111,27 +111,45 @@ static void source_row(const tw_weight_src *src, size_t r, size_t len, int use_f
   }
 }
 
-/* Stores W[p, j] into its packed slot. */
-static inline void put(tw_cpu_weight *w, size_t p, size_t j, float v) {
-  size_t nr = (size_t)w->nr, panel = j / nr, jj = j % nr;
-  size_t base = panel * w->k_alloc * nr;
-  if (w->storage == TW_DTYPE_BF16)
-    ((tw_bf16 *)w->data)[base + tw_cpu_bf16_index(p, (int)jj, w->nr, w->pairs)] =
-        tw_fp32_to_bf16(v);
-  else
-    ((float *)w->data)[base + p * nr + jj] = v;
+/* Stores row p of W (n values, j = 0..n-1), panel by panel. */
+static void put_row(tw_cpu_weight *w, size_t p, const float *row) {
+  const size_t nr = (size_t)w->nr, panel_elems = w->k_alloc * nr;
+  for (size_t jp = 0; jp < w->n_panels; jp++) {
+    size_t j0 = jp * nr, cols = w->n - j0 < nr ? w->n - j0 : nr;
+    if (w->storage == TW_DTYPE_BF16) {
+      tw_bf16 *d = (tw_bf16 *)w->data + jp * panel_elems;
+      for (size_t jj = 0; jj < cols; jj++)
+        d[tw_cpu_bf16_index(p, (int)jj, w->nr, w->pairs)] = tw_fp32_to_bf16(row[j0 + jj]);
+    } else {
+      memcpy((float *)w->data + jp * panel_elems + p * nr, row + j0, cols * sizeof(float));
+    }
+  }
+}
+
+/* Stores column j of W (k values, p = 0..k-1) into its panel. */
+static void put_column(tw_cpu_weight *w, size_t j, const float *col) {
+  const size_t nr = (size_t)w->nr, jj = j % nr;
+  const size_t base = j / nr * w->k_alloc * nr;
+  if (w->storage == TW_DTYPE_BF16) {
+    tw_bf16 *d = (tw_bf16 *)w->data + base;
+    for (size_t p = 0; p < w->k; p++)
+      d[tw_cpu_bf16_index(p, (int)jj, w->nr, w->pairs)] = tw_fp32_to_bf16(col[p]);
+  } else {
+    float *d = (float *)w->data + base + jj;
+    for (size_t p = 0; p < w->k; p++) d[p * nr] = col[p];
+  }
 }
 
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {
   if (src->transposed) {
     for (size_t j = 0; j < src->n; j++) {
       source_row(src, j, src->k, use_f16c, rowbuf);
-      for (size_t p = 0; p < src->k; p++) put(w, p, j, rowbuf[p]);
+      put_column(w, j, rowbuf);
     }
   } else {
     for (size_t p = 0; p < src->k; p++) {
       source_row(src, p, src->n, use_f16c, rowbuf);
-      for (size_t j = 0; j < src->n; j++) put(w, p, j, rowbuf[j]);
+      put_row(w, p, rowbuf);
     }
   }
 }
