@@ -37,11 +37,6 @@ typedef struct enc_bench {
   float *window; /* [n_mels][3000] */
 } enc_bench;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* 30 s of a speech-like test signal (harmonics gliding in pitch, with an
  * amplitude envelope and a little noise) -> log-mel -> window 0. */
 static int make_window(enc_bench *b) {
@@ -133,8 +128,7 @@ static int run_device(enc_bench *b, const char *device, const char *dev_opts, in
   if (rc) {
     fprintf(stderr, "bench --encoder: %s: %s\n", device, tw_encoder_last_error(enc));
   } else {
-    qsort(times, (size_t)runs, sizeof times[0], cmp_double);
-    r->median_s = times[runs / 2];
+    r->median_s = tw_bench_median(times, runs);
     r->flops = t.flops;
     r->invocations = t.invocations;
     r->modeled_s = t.modeled_device_s;

@@ -14,6 +14,7 @@ static const struct {
 } families[] = {
     {"--invocations", tw_bench_invocations},
     {"--encoder", tw_bench_encoder},
+    {"--gemm", tw_bench_gemm},
     {"--opencl", tw_bench_opencl},
 };
 

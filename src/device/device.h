@@ -93,8 +93,10 @@ typedef struct tw_exec_times {
 
 /* Direct path (any-shape host devices). */
 typedef struct tw_weight_src {
+  /* K x N row-major (ld >= N); or, when `transposed`, N x K row-major
+   * (ld >= K, PyTorch's Linear layout).  Only read during weight_prepare. */
   const void *data;
-  tw_dtype dtype; /* F32 or BF16 */
+  tw_dtype dtype; /* F32, BF16 or F16 */
   size_t k, n, ld;
   tw_dtype storage; /* F32 or BF16 */
   int transposed;   /* data is N x K row-major (ld >= K) */

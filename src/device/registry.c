@@ -11,12 +11,13 @@ static const device_entry devices[] = {
     {"ref", tw_ref_device_create},
     {"fixed", tw_fixed_device_create},
     {"emu", tw_emu_device_create},
+    {"cpu", tw_cpu_device_create},
 #ifdef TW_HAVE_OPENCL
     {"opencl", tw_opencl_device_create},
 #endif
 };
 
-static const char *const device_names[] = {"ref", "fixed", "emu",
+static const char *const device_names[] = {"cpu", "ref", "fixed", "emu",
 #ifdef TW_HAVE_OPENCL
                                            "opencl",
 #endif

@@ -1,0 +1,61 @@
+/* The `cpu` device's private types: the packed weight, the device state and
+ * the entry points of its packing and GEMM files. */
+#ifndef TW_DEVICE_CPU_CPU_H
+#define TW_DEVICE_CPU_CPU_H
+
+#include <stddef.h>
+
+#include "device/cpu/kernels.h"
+#include "device/device.h"
+
+/* A weight packed as ceil(n / nr) panels of k x nr (docs/microkernel.md). */
+typedef struct tw_cpu_weight {
+  size_t k, n, n_panels;
+  size_t k_alloc;   /* rows per panel: k, or k rounded up to even (pairs) */
+  int nr;
+  int pairs;        /* bf16 in the k-pair layout (tw_cpu_bf16_index) */
+  tw_dtype storage; /* F32 or BF16 */
+  void *data;       /* n_panels * k_alloc * nr elements, 64-byte aligned */
+} tw_cpu_weight;
+
+/* Cache blocking (docs/microkernel.md). */
+typedef struct tw_cpu_blocking {
+  size_t mc, kc;
+} tw_cpu_blocking;
+
+typedef struct tw_cpu_impl {
+  tw_cpu_kernels ks;
+  tw_cpu_blocking blk;
+  int n_threads;
+  int use_f16c;        /* convert F16 sources with F16C */
+  size_t apack_elems;  /* floats per thread's packed-A buffer */
+  float *apack;        /* n_threads * apack_elems, allocated at create */
+  float *arows;        /* small-M copy of A (grows, kept) */
+  size_t arows_cap;    /* floats */
+} tw_cpu_impl;
+
+/* cpu_device.c: the kernel set ("generic", "avx2", ...) a cpu device runs. */
+const char *tw_cpu_device_isa(const tw_device *dev);
+
+/* pack.c */
+/* Packs A[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels with the kernel
+ * set's packer (or the portable one). */
+void tw_cpu_pack_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                   int round_bf16, size_t i0, size_t mc, size_t p0, size_t kc, float *dst);
+/* Same as bf16 k-pairs for the kernel set's ukr_dp (A always rounded). */
+void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                         size_t i0, size_t mc, size_t p0, size_t kc, uint32_t *dst);
+/* The portable k-pair packer of one panel (see tw_pack_a_pairs_fn). */
+void tw_cpu_pack_a_pairs_panel(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                               int mr, uint32_t *dst);
+/* The portable packer of one panel (see tw_pack_a_fn). */
+void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
+                         size_t kc, int mr, float *dst);
+/* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
+void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
+float tw_cpu_f16_to_f32(uint16_t h);
+
+/* gemm.c: runs a validated call. Returns TW_OK or TW_ENOMEM. */
+int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w);
+
+#endif

@@ -1,0 +1,248 @@
+/* `cpu`: the host device.  One kernel that takes any shape and accumulates
+ * over K, run through the direct path: weight_prepare packs a weight into
+ * the kernel set's NR-wide panels once, gemm runs C = A.W (+ bias) with the
+ * blocked loops of gemm.c on the context's thread pool.
+ *
+ * Options (cfg->options): mc=, kc= override the cache blocking.  TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel
+ * set. */
+#define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "core/timing.h"
+#include "device/cpu/cpu.h"
+#include "device/registry.h"
+
+static size_t cache_bytes(int level, size_t fallback) {
+  char path[96], text[32];
+  /* index0 = L1d, index2 = L2, index3 = L3 on x86 Linux. */
+  int index = level == 1 ? 0 : level;
+  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    size_t v = 0;
+    char unit = 0;
+    int ok = fgets(text, sizeof text, f) != NULL && sscanf(text, "%zu%c", &v, &unit) >= 1;
+    fclose(f);
+    if (ok && v > 0) {
+      if (unit == 'K') v <<= 10;
+      else if (unit == 'M') v <<= 20;
+      if (v >= 4096) return v;
+    }
+  }
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+  long s = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE
+                   : level == 2 ? _SC_LEVEL2_CACHE_SIZE
+                                : _SC_LEVEL3_CACHE_SIZE);
+  if (s >= 4096) return (size_t)s;
+#endif
+  return fallback;
+}
+
+static size_t clamp_size(size_t v, size_t lo, size_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* KC: the A micro-panel (MR x kc fp32) takes 7/8 of L1, capped at 512 (the
+ * B micro-panel then streams from L2, which keeps up: ~7 bytes per cycle).
+ * MC: the packed A block (mc x kc fp32) takes half of L2.  There is no NC:
+ * B is packed whole at prepare time and N is split into chunks by gemm.c. */
+static tw_cpu_blocking blocking_for(const tw_cpu_kernels *ks, size_t l1, size_t l2) {
+  tw_cpu_blocking b;
+  size_t mr = (size_t)ks->mr;
+  b.kc = clamp_size(l1 * 7 / 8 / (mr * sizeof(float)), 64, 512) / 32 * 32;
+  b.mc = clamp_size(l2 / 2 / (b.kc * sizeof(float)), mr, 4096) / mr * mr;
+  return b;
+}
+
+/* "mc=N" and "kc=N" override the blocking; returns -1 on a bad value. */
+static int apply_options(const char *opts, tw_cpu_blocking *b, size_t mr) {
+  static const char *const keys[2] = {"mc", "kc"};
+  for (int i = 0; i < 2; i++) {
+    char v[32], *end;
+    if (!tw_option_get(opts, keys[i], v, sizeof v)) continue;
+    unsigned long x = strtoul(v, &end, 10);
+    if (end == v || *end || x == 0) return -1;
+    if (i == 0)
+      b->mc = clamp_size(x, mr, 8192) / mr * mr;
+    else
+      b->kc = clamp_size(x, 8, 8192) / 2 * 2; /* even: KC blocks start on a k-pair */
+  }
+  return 0;
+}
+
+/* Throughput of one core from the fp32 microkernel on cache-resident
+ * panels for about half a millisecond; 0 when the buffers cannot be had. */
+static double measure_core_flops(const tw_cpu_kernels *ks) {
+  const size_t kc = 256, mr = (size_t)ks->mr, nr = (size_t)ks->nr;
+  float *a = tw_calloc_aligned(mr * kc + nr * kc + mr * nr, sizeof(float));
+  if (!a) return 0.0;
+  float *b = a + mr * kc, *c = b + nr * kc;
+  long reps = 0;
+  double t0 = tw_now(), t;
+  do {
+    for (int i = 0; i < 16; i++) ks->ukr_f32(kc, a, b, c, nr, ks->mr, ks->nr, 1, NULL);
+    reps += 16;
+    t = tw_now() - t0;
+  } while (t < 5e-4);
+  tw_free(a);
+  return 2.0 * (double)(mr * nr * kc) * (double)reps / t;
+}
+
+static void cpu_destroy(tw_device *dev) {
+  tw_cpu_impl *impl = dev->impl;
+  if (!impl) return;
+  tw_free(impl->apack);
+  tw_free(impl->arows);
+  free(impl);
+}
+
+static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **handle) {
+  tw_cpu_impl *impl = dev->impl;
+  if (!handle) return tw_err(&dev->err, TW_EINVAL, "cpu: weight_prepare: handle is NULL");
+  *handle = NULL;
+  if (!src || !src->data) return tw_err(&dev->err, TW_EINVAL, "cpu: weight_prepare: NULL weight");
+  if (src->dtype != TW_DTYPE_F32 && src->dtype != TW_DTYPE_BF16 && src->dtype != TW_DTYPE_F16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight dtype %d is not F32, BF16 or F16",
+                  (int)src->dtype);
+  tw_dtype storage = src->storage == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : src->storage;
+  if (storage != TW_DTYPE_F32 && storage != TW_DTYPE_BF16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight storage %d is not F32 or BF16",
+                  (int)src->storage);
+  if (src->k == 0 || src->n == 0)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight is %zu x %zu; both must be > 0", src->k,
+                  src->n);
+  size_t row = src->transposed ? src->k : src->n;
+  if (src->ld < row)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight %zu x %zu%s: ld %zu < row length %zu",
+                  src->k, src->n, src->transposed ? " (transposed)" : "", src->ld, row);
+  tw_cpu_weight *w = calloc(1, sizeof *w);
+  if (!w) return tw_err(&dev->err, TW_ENOMEM, "cpu: out of memory");
+  w->k = src->k;
+  w->n = src->n;
+  w->nr = impl->ks.nr;
+  w->storage = storage;
+  w->n_panels = (src->n + (size_t)w->nr - 1) / (size_t)w->nr;
+  w->pairs = storage == TW_DTYPE_BF16 && impl->ks.bf16_pairs;
+  w->k_alloc = w->pairs ? src->k + (src->k & 1) : src->k;
+  size_t elems, elem = storage == TW_DTYPE_BF16 ? 2 : 4;
+  if (src->k > SIZE_MAX / 2 || tw_mul3_size(w->n_panels, w->k_alloc, (size_t)w->nr, &elems) ||
+      tw_mul_size(elems, elem, &elems)) {
+    free(w);
+    return tw_err(&dev->err, TW_EOVERFLOW, "cpu: weight %zu x %zu: size overflows", src->k,
+                  src->n);
+  }
+  size_t rowlen = src->k > src->n ? src->k : src->n;
+  float *rowbuf = tw_malloc_aligned(rowlen * sizeof *rowbuf);
+  w->data = tw_calloc_aligned(elems, 1);
+  if (!rowbuf || !w->data) {
+    tw_free(rowbuf);
+    tw_free(w->data);
+    free(w);
+    return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu bytes for a %zu x %zu weight",
+                  elems, src->k, src->n);
+  }
+  tw_cpu_pack_b(src, w, impl->use_f16c, rowbuf);
+  tw_free(rowbuf);
+  *handle = w;
+  return TW_OK;
+}
+
+static void cpu_weight_release(tw_device *dev, void *handle) {
+  (void)dev;
+  tw_cpu_weight *w = handle;
+  if (!w) return;
+  tw_free(w->data);
+  free(w);
+}
+
+static int cpu_gemm(tw_device *dev, const tw_direct_gemm *g) {
+  tw_cpu_impl *impl = dev->impl;
+  if (!g || !g->a || !g->c || !g->weight)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm: NULL argument (call, A, C or weight)");
+  const tw_cpu_weight *w = g->weight;
+  if (g->m == 0 || g->k == 0 || g->n == 0)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm %zux%zux%zu: every dimension must be > 0",
+                  g->m, g->k, g->n);
+  if (g->k != w->k || g->n != w->n)
+    return tw_err(&dev->err, TW_ESHAPE, "cpu: gemm %zux%zux%zu does not match the %zu x %zu weight",
+                  g->m, g->k, g->n, w->k, w->n);
+  if (w->nr != impl->ks.nr || w->pairs != (w->storage == TW_DTYPE_BF16 && impl->ks.bf16_pairs))
+    return tw_err(&dev->err, TW_EWRONGDEVICE,
+                  "cpu: weight packed %d wide, this device's %s kernels are %d wide", w->nr,
+                  impl->ks.isa, impl->ks.nr);
+  if (g->a_type != TW_DTYPE_F32 && g->a_type != TW_DTYPE_BF16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: A dtype %d is not F32 or BF16", (int)g->a_type);
+  if (g->a_compute != TW_DTYPE_DEFAULT && g->a_compute != TW_DTYPE_F32 &&
+      g->a_compute != TW_DTYPE_BF16)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: A compute type %d is not F32 or BF16",
+                  (int)g->a_compute);
+  if (g->lda < g->k || g->ldc < g->n)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm %zux%zux%zu: lda %zu < K or ldc %zu < N",
+                  g->m, g->k, g->n, g->lda, g->ldc);
+  return tw_cpu_gemm_run(dev, g, w);
+}
+
+static const tw_device_iface cpu_iface = {
+    .destroy = cpu_destroy,
+    .weight_prepare = cpu_weight_prepare,
+    .weight_release = cpu_weight_release,
+    .gemm = cpu_gemm,
+};
+
+int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
+  *out = NULL;
+  const char *force = getenv("TW_CPU_KERNEL");
+  tw_cpu_kernels ks;
+  if (tw_cpu_kernels_select(force, &ks))
+    return tw_err(NULL, TW_EUNSUPPORTED,
+                  "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
+                  "(generic, avx2, avx512, avx512bf16)", force ? force : "");
+  tw_device *dev = tw_device_alloc(&cpu_iface, "cpu");
+  tw_cpu_impl *impl = dev ? calloc(1, sizeof *impl) : NULL;
+  if (!impl) {
+    tw_device_destroy(dev);
+    return tw_err(NULL, TW_ENOMEM, "cpu: out of memory");
+  }
+  dev->impl = impl;
+  dev->pool = cfg ? cfg->pool : NULL;
+  impl->ks = ks;
+  impl->use_f16c = strcmp(ks.isa, "generic") != 0;
+  impl->n_threads = tw_threadpool_size(dev->pool);
+  size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10);
+  impl->blk = blocking_for(&ks, l1, l2);
+  const char *opts = cfg ? cfg->options : NULL;
+  if (apply_options(opts, &impl->blk, (size_t)ks.mr)) {
+    tw_device_destroy(dev);
+    return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
+  }
+  size_t mr = (size_t)ks.mr;
+  /* rounded up to 64 bytes: each thread's buffer starts on its own line */
+  impl->apack_elems = ((impl->blk.mc + mr - 1) / mr * mr * impl->blk.kc + 15) / 16 * 16;
+  impl->apack = tw_malloc_aligned((size_t)impl->n_threads * impl->apack_elems * sizeof(float));
+  if (!impl->apack) {
+    tw_device_destroy(dev);
+    return tw_err(NULL, TW_ENOMEM, "cpu: cannot allocate packing buffers");
+  }
+  tw_kernel_info *ki = &dev->kernels[0];
+  snprintf(ki->name, sizeof ki->name, "any");
+  ki->flags = TW_KERNEL_ANY_SHAPE | TW_KERNEL_ACCUM_K;
+  dev->n_kernels = 1;
+  /* Rough figures: the microkernel timed on one core (falling back to
+   * 2.5 GHz x 32 flops per cycle) times the threads, at 90%; host memory,
+   * so copies are memcpy-speed. */
+  double per_core = measure_core_flops(&ks);
+  if (per_core <= 0) per_core = 2.5e9 * 32.0;
+  dev->costs.flops_per_s = 0.9 * per_core * impl->n_threads;
+  dev->costs.invoke_s = 2e-6;
+  dev->costs.submit_s = 0.0;
+  dev->costs.h2d_bytes_per_s = dev->costs.d2h_bytes_per_s = 20e9;
+  dev->costs.host_memory = 1;
+  *out = dev;
+  return TW_OK;
+}
+
+const char *tw_cpu_device_isa(const tw_device *dev) {
+  return ((const tw_cpu_impl *)dev->impl)->ks.isa;
+}

@@ -1,0 +1,186 @@
+/* The cpu device's GEMM: BLIS's loops (M x N chunks handed to threads, then
+ * pc, jr, ir) around the microkernel, threads split over M and N (never K),
+ * a bf16 x bf16 path where the kernel set has one, and a streaming path for
+ * small M.  See docs/microkernel.md. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "device/cpu/cpu.h"
+
+typedef struct gemm_job {
+  const tw_direct_gemm *g;
+  const tw_cpu_weight *w;
+  const tw_cpu_impl *impl;
+  tw_ukr_fn ukr;
+  tw_ukr_dp_fn ukr_dp; /* bf16 x bf16 path; A packed as k-pairs */
+  tw_cpu_blocking blk;
+  int round_a;
+  size_t mc, nc_panels;       /* chunk: mc rows x nc_panels NR-panels */
+  size_t m_chunks, n_chunks;
+  atomic_size_t next;         /* next chunk to hand out */
+} gemm_job;
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* [lo, hi) of `total` units split into `parts` nearly equal ranges. */
+static void split_range(size_t total, int parts, int index, size_t *lo, size_t *hi) {
+  *lo = total * (size_t)index / (size_t)parts;
+  *hi = total * (size_t)(index + 1) / (size_t)parts;
+}
+
+/* Macro-kernel: one packed A block (mc x kc) times the weight's panels
+ * [jp0, jp1) at depth pc, into C rows i0.. */
+static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_t mc, size_t pc,
+                         size_t kc, size_t jp0, size_t jp1) {
+  const tw_direct_gemm *g = j->g;
+  const tw_cpu_weight *w = j->w;
+  const size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)w->nr;
+  const size_t elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
+  const int accumulate = pc > 0, last = pc + kc == w->k;
+  for (size_t jp = jp0; jp < jp1; jp++) {
+    const char *bp = (const char *)w->data + (jp * w->k_alloc + pc) * nr * elem;
+    size_t col = jp * nr;
+    int n = (int)min_size(nr, g->n - col);
+    const float *bias = last && g->bias ? g->bias + col : NULL;
+    for (size_t ir = 0; ir < mc; ir += mr) {
+      int m = (int)min_size(mr, mc - ir);
+      float *c = g->c + (i0 + ir) * g->ldc + col;
+      if (j->ukr_dp)
+        j->ukr_dp(kc, (const uint32_t *)(const void *)apack + ir * ((kc + 1) / 2), bp, c, g->ldc,
+                  m, n, accumulate, bias);
+      else
+        j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
+    }
+  }
+}
+
+/* One chunk: rows [ic, ic + mc) x panels [jp0, jp1), every KC block. */
+static void run_chunk(const gemm_job *j, float *apack, size_t ic, size_t jp0, size_t jp1) {
+  const tw_direct_gemm *g = j->g;
+  size_t mc = min_size(j->mc, g->m - ic);
+  for (size_t pc = 0; pc < g->k; pc += j->blk.kc) {
+    size_t kc = min_size(j->blk.kc, g->k - pc);
+    if (j->ukr_dp)
+      tw_cpu_pack_a_pairs(&j->impl->ks, g->a, g->a_type, g->lda, ic, mc, pc, kc,
+                          (uint32_t *)(void *)apack);
+    else
+      tw_cpu_pack_a(&j->impl->ks, g->a, g->a_type, g->lda, j->round_a, ic, mc, pc, kc, apack);
+    macro_kernel(j, apack, ic, mc, pc, kc, jp0, jp1);
+  }
+}
+
+/* Each thread takes chunks from a shared counter until none are left.  Which
+ * thread computes a chunk does not change its bits: every C element is summed
+ * by the same kernel over the same KC blocks in the same order. */
+static void gemm_task(void *arg, size_t task, int thread) {
+  (void)task;
+  gemm_job *j = arg;
+  float *apack = j->impl->apack + (size_t)thread * j->impl->apack_elems;
+  const size_t total = j->m_chunks * j->n_chunks;
+  for (;;) {
+    size_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    if (c >= total) break;
+    size_t jp0 = (c % j->n_chunks) * j->nc_panels;
+    size_t jp1 = min_size(jp0 + j->nc_panels, j->w->n_panels);
+    run_chunk(j, apack, (c / j->n_chunks) * j->mc, jp0, jp1);
+  }
+}
+
+/* Chunks: MC rows by the whole N, made smaller (MC down to 4 MR, then N
+ * split) until there are at least 6 per thread, so that a thread slowed by
+ * other processes leaves its share to the others. */
+static void choose_chunks(gemm_job *j, int threads) {
+  const size_t mr = (size_t)j->impl->ks.mr, np = j->w->n_panels;
+  const size_t want = threads > 1 ? 6 * (size_t)threads : 1;
+  size_t mc = j->blk.mc;
+  while (mc > 4 * mr && (j->g->m + mc - 1) / mc < want) mc = (mc / 2 + mr - 1) / mr * mr;
+  size_t m_chunks = (j->g->m + mc - 1) / mc;
+  size_t n_chunks = m_chunks >= want ? 1 : min_size((want + m_chunks - 1) / m_chunks, np);
+  j->mc = mc;
+  j->m_chunks = m_chunks;
+  j->nc_panels = (np + n_chunks - 1) / n_chunks;
+  j->n_chunks = (np + j->nc_panels - 1) / j->nc_panels;
+}
+
+typedef struct gemv_job {
+  const tw_direct_gemm *g;
+  const tw_cpu_weight *w;
+  tw_gemv_fn gemv;
+  const float *a;
+  size_t lda;
+  int parts;
+} gemv_job;
+
+static void gemv_task(void *arg, size_t task, int thread) {
+  (void)thread;
+  const gemv_job *j = arg;
+  const tw_direct_gemm *g = j->g;
+  const tw_cpu_weight *w = j->w;
+  const size_t nr = (size_t)w->nr, elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
+  size_t p0, p1;
+  split_range(w->n_panels, j->parts, (int)task, &p0, &p1);
+  for (size_t jp = p0; jp < p1; jp++) {
+    size_t col = jp * nr;
+    const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
+    j->gemv((int)g->m, g->k, j->a, j->lda, bp, g->c + col, g->ldc, (int)min_size(nr, g->n - col),
+            g->bias ? g->bias + col : NULL);
+  }
+}
+
+static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
+                        int round_a) {
+  tw_cpu_impl *impl = dev->impl;
+  gemv_job j = {.g = g, .w = w};
+  j.gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
+  if (g->a_type == TW_DTYPE_F32 && !round_a) {
+    j.a = g->a;
+    j.lda = g->lda;
+  } else {
+    size_t need = g->m * g->k;
+    if (need > impl->arows_cap) {
+      float *p = tw_malloc_aligned(need * sizeof *p);
+      if (!p) return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu floats for A", need);
+      tw_free(impl->arows);
+      impl->arows = p;
+      impl->arows_cap = need;
+    }
+    for (size_t i = 0; i < g->m; i++) {
+      float *d = impl->arows + i * g->k;
+      if (g->a_type == TW_DTYPE_BF16) {
+        tw_bf16_to_fp32_n((const tw_bf16 *)g->a + i * g->lda, d, g->k);
+      } else {
+        const float *s = (const float *)g->a + i * g->lda;
+        for (size_t p = 0; p < g->k; p++) d[p] = tw_round_bf16(s[p]);
+      }
+    }
+    j.a = impl->arows;
+    j.lda = g->k;
+  }
+  /* One more thread per 2 MiB of weight: waking a thread costs about as
+   * much as streaming ~1 MiB, so smaller weights run on the caller alone. */
+  size_t bytes = w->n_panels * w->k_alloc * (size_t)w->nr * (w->storage == TW_DTYPE_BF16 ? 2 : 4);
+  size_t parts = min_size((size_t)tw_threadpool_size(dev->pool), w->n_panels);
+  parts = min_size(parts, bytes / (2u << 20));
+  j.parts = parts > 1 ? (int)parts : 1;
+  tw_threadpool_run(dev->pool, (size_t)j.parts, gemv_task, &j);
+  return TW_OK;
+}
+
+int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w) {
+  tw_cpu_impl *impl = dev->impl;
+  int round_a = g->a_compute != TW_DTYPE_F32 && g->a_type == TW_DTYPE_F32;
+  if (g->m <= TW_CPU_GEMV_MAX_M) return gemm_small_m(dev, g, w, round_a);
+  gemm_job j = {.g = g, .w = w, .impl = impl, .round_a = round_a};
+  int bf16 = w->storage == TW_DTYPE_BF16;
+  j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
+  if (bf16 && g->a_compute != TW_DTYPE_F32) j.ukr_dp = impl->ks.ukr_dp;
+  j.blk = impl->blk;
+  int threads = tw_threadpool_size(dev->pool);
+  if (threads > impl->n_threads) threads = impl->n_threads;
+  choose_chunks(&j, threads);
+  atomic_init(&j.next, 0);
+  size_t tasks = min_size((size_t)threads, j.m_chunks * j.n_chunks);
+  tw_threadpool_run(dev->pool, tasks, gemm_task, &j);
+  return TW_OK;
+}

@@ -1,0 +1,155 @@
+/* Packing for the cpu device: A per call into MR-tall panels (fp32, rounded
+ * to bf16 when the call computes in bf16), B once at prepare time into
+ * NR-wide panels stored as fp32 or bf16.  Layouts: docs/microkernel.md. */
+#include <string.h>
+
+#include "device/cpu/cpu.h"
+
+void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
+                         size_t kc, int mr, float *d) {
+  const size_t umr = (size_t)mr;
+  for (size_t ii = 0; ii < rows; ii++) {
+    if (a_bf16) {
+      const tw_bf16 *s = (const tw_bf16 *)a + ii * lda;
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_bf16_to_fp32(s[p]);
+    } else if (round) {
+      const float *s = (const float *)a + ii * lda;
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = tw_round_bf16(s[p]);
+    } else {
+      const float *s = (const float *)a + ii * lda;
+      for (size_t p = 0; p < kc; p++) d[p * umr + ii] = s[p];
+    }
+  }
+  for (size_t ii = rows; ii < umr; ii++)
+    for (size_t p = 0; p < kc; p++) d[p * umr + ii] = 0.0f;
+}
+
+void tw_cpu_pack_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                   int round_bf16, size_t i0, size_t mc, size_t p0, size_t kc, float *dst) {
+  const size_t mr = (size_t)ks->mr, elem = a_type == TW_DTYPE_BF16 ? 2 : 4;
+  const int a_bf16 = a_type == TW_DTYPE_BF16;
+  for (size_t r = 0; r < mc; r += mr) {
+    size_t rows = mc - r < mr ? mc - r : mr;
+    const void *src = (const char *)a + ((i0 + r) * lda + p0) * elem;
+    if (ks->pack_a)
+      ks->pack_a(src, a_bf16, lda, round_bf16, rows, kc, dst + r * kc);
+    else
+      tw_cpu_pack_a_panel(src, a_bf16, lda, round_bf16, rows, kc, ks->mr, dst + r * kc);
+  }
+}
+
+void tw_cpu_pack_a_pairs_panel(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                               int mr, uint32_t *dst) {
+  const size_t umr = (size_t)mr, pairs = (kc + 1) / 2;
+  for (size_t ii = 0; ii < umr; ii++)
+    for (size_t q = 0; q < pairs; q++) {
+      uint32_t w = 0;
+      for (size_t h = 0; h < 2; h++) {
+        size_t p = 2 * q + h;
+        if (ii >= rows || p >= kc) continue;
+        tw_bf16 v = a_bf16 ? ((const tw_bf16 *)a)[ii * lda + p]
+                           : tw_fp32_to_bf16(((const float *)a)[ii * lda + p]);
+        w |= (uint32_t)v << (16 * h);
+      }
+      dst[q * umr + ii] = w;
+    }
+}
+
+void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                         size_t i0, size_t mc, size_t p0, size_t kc, uint32_t *dst) {
+  const size_t mr = (size_t)ks->mr, elem = a_type == TW_DTYPE_BF16 ? 2 : 4;
+  const size_t panel = mr * ((kc + 1) / 2);
+  const int a_bf16 = a_type == TW_DTYPE_BF16;
+  for (size_t r = 0; r < mc; r += mr) {
+    size_t rows = mc - r < mr ? mc - r : mr;
+    const void *src = (const char *)a + ((i0 + r) * lda + p0) * elem;
+    uint32_t *d = dst + r / mr * panel;
+    if (ks->pack_a_pairs)
+      ks->pack_a_pairs(src, a_bf16, lda, rows, kc, d);
+    else
+      tw_cpu_pack_a_pairs_panel(src, a_bf16, lda, rows, kc, ks->mr, d);
+  }
+}
+
+float tw_cpu_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
+  if (exp == 0x1f) {
+    u = sign | 0x7f800000u | (man << 13);
+  } else if (exp == 0) {
+    float f = (float)man * 0x1p-24f; /* subnormal (or zero): exact in fp32 */
+    memcpy(&u, &f, sizeof u);
+    u |= sign;
+  } else {
+    u = sign | ((exp + 112u) << 23) | (man << 13);
+  }
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* Row `r` of the source (K x N: row p; transposed N x K: column j of W) as
+ * `len` floats. */
+static void source_row(const tw_weight_src *src, size_t r, size_t len, int use_f16c, float *out) {
+  size_t off = r * src->ld;
+  if (src->dtype == TW_DTYPE_F32) {
+    memcpy(out, (const float *)src->data + off, len * sizeof *out);
+  } else if (src->dtype == TW_DTYPE_BF16) {
+    const tw_bf16 *s = (const tw_bf16 *)src->data + off;
+    for (size_t i = 0; i < len; i++) out[i] = tw_bf16_to_fp32(s[i]);
+  } else {
+    const uint16_t *s = (const uint16_t *)src->data + off;
+#if defined(__x86_64__) || defined(__i386__)
+    if (use_f16c) {
+      tw_f16_to_f32_n_avx2(s, out, len);
+      return;
+    }
+#else
+    (void)use_f16c;
+#endif
+    for (size_t i = 0; i < len; i++) out[i] = tw_cpu_f16_to_f32(s[i]);
+  }
+}
+
+/* Stores row p of W (n values, j = 0..n-1), panel by panel. */
+static void put_row(tw_cpu_weight *w, size_t p, const float *row) {
+  const size_t nr = (size_t)w->nr, panel_elems = w->k_alloc * nr;
+  for (size_t jp = 0; jp < w->n_panels; jp++) {
+    size_t j0 = jp * nr, cols = w->n - j0 < nr ? w->n - j0 : nr;
+    if (w->storage == TW_DTYPE_BF16) {
+      tw_bf16 *d = (tw_bf16 *)w->data + jp * panel_elems;
+      for (size_t jj = 0; jj < cols; jj++)
+        d[tw_cpu_bf16_index(p, (int)jj, w->nr, w->pairs)] = tw_fp32_to_bf16(row[j0 + jj]);
+    } else {
+      memcpy((float *)w->data + jp * panel_elems + p * nr, row + j0, cols * sizeof(float));
+    }
+  }
+}
+
+/* Stores column j of W (k values, p = 0..k-1) into its panel. */
+static void put_column(tw_cpu_weight *w, size_t j, const float *col) {
+  const size_t nr = (size_t)w->nr, jj = j % nr;
+  const size_t base = j / nr * w->k_alloc * nr;
+  if (w->storage == TW_DTYPE_BF16) {
+    tw_bf16 *d = (tw_bf16 *)w->data + base;
+    for (size_t p = 0; p < w->k; p++)
+      d[tw_cpu_bf16_index(p, (int)jj, w->nr, w->pairs)] = tw_fp32_to_bf16(col[p]);
+  } else {
+    float *d = (float *)w->data + base + jj;
+    for (size_t p = 0; p < w->k; p++) d[p * nr] = col[p];
+  }
+}
+
+void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {
+  if (src->transposed) {
+    for (size_t j = 0; j < src->n; j++) {
+      source_row(src, j, src->k, use_f16c, rowbuf);
+      put_column(w, j, rowbuf);
+    }
+  } else {
+    for (size_t p = 0; p < src->k; p++) {
+      source_row(src, p, src->n, use_f16c, rowbuf);
+      put_row(w, p, rowbuf);
+    }
+  }
+}

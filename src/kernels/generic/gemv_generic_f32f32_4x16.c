@@ -1,0 +1,18 @@
+/* Portable small-M kernel: up to 4 rows of A against one K x 16 fp32 panel. */
+#include "device/cpu/kernels.h"
+
+#define NR 16
+
+void tw_gemv_generic_f32f32_4x16(int m, size_t k, const float *a, size_t lda, const void *bv,
+                                 float *c, size_t ldc, int n, const float *bias) {
+  const float *b = bv;
+  float acc[TW_CPU_GEMV_MAX_M][NR] = {{0}};
+  for (size_t p = 0; p < k; p++) {
+    const float *bp = b + p * NR;
+    for (int i = 0; i < m; i++) {
+      float ai = a[(size_t)i * lda + p];
+      for (int j = 0; j < NR; j++) acc[i][j] += ai * bp[j];
+    }
+  }
+  tw_ukr_store_tile(&acc[0][0], NR, c, ldc, m, n, 0, bias);
+}

@@ -1,0 +1,259 @@
+/* cpu microkernels, each kernel set this CPU runs: every m <= MR, n <= NR,
+ * several odd k, beta 0 (C not read: it holds NaN) and 1, with and without
+ * bias; the small-M kernels likewise.  Panels are packed here by hand from
+ * the layout in docs/microkernel.md; expected values are fp64 sums. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/cpu/cpu.h"
+#include "device/cpu/kernels.h"
+#include "tw_test.h"
+
+static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16"};
+
+/* |x - ref| within the fp32 bound (k + 3) u sum|terms|. */
+static int close_enough(float x, double ref, double abs_sum, size_t k) {
+  double tol = (double)(k + 3) * 0x1p-24 * abs_sum + 1e-30;
+  return fabs((double)x - ref) <= tol;
+}
+
+/* B (k x nr, fp32 values) into a packed panel of the given storage, in the
+ * set's bf16 layout (a k-pair panel gets a zero row when k is odd). */
+static void pack_panel(const float *b, size_t k, int nr, int bf16, int pairs, void *out) {
+  if (bf16 && pairs && (k & 1))
+    memset((tw_bf16 *)out + k * (size_t)nr, 0, (size_t)nr * sizeof(tw_bf16));
+  for (size_t p = 0; p < k; p++)
+    for (int j = 0; j < nr; j++) {
+      float v = b[p * (size_t)nr + (size_t)j];
+      if (bf16)
+        ((tw_bf16 *)out)[tw_cpu_bf16_index(p, j, nr, pairs)] = tw_fp32_to_bf16(v);
+      else
+        ((float *)out)[p * (size_t)nr + (size_t)j] = v;
+    }
+}
+
+static void test_ukr(const tw_cpu_kernels *ks, tw_rng *rng) {
+  static const size_t ks_list[] = {1, 2, 7, 33, 129};
+  const int mr = ks->mr, nr = ks->nr;
+  const size_t ldc = (size_t)nr + 5;
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
+    float *bq = malloc(k * (size_t)nr * sizeof *bq);
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(float));
+    float c[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)];
+    float bias[TW_CPU_MAX_NR];
+    tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f);
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+      pack_panel(b, k, nr, bf16, ks->bf16_pairs, bp);
+      for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = bf16 ? tw_round_bf16(b[i]) : b[i];
+      tw_ukr_fn ukr = bf16 ? ks->ukr_bf16 : ks->ukr_f32;
+      for (int m = 1; m <= mr; m++)
+        for (int n = 1; n <= nr; n++)
+          for (int mode = 0; mode < 4; mode++) {
+            int acc = mode & 1;
+            const float *bb = (mode & 2) ? bias : NULL;
+            for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+              c[i] = c0[i] = acc ? (float)tw_rng_uniform(rng) : NAN;
+            ukr(k, a, bp, c, ldc, m, n, acc, bb);
+            int bad = 0;
+            for (int i = 0; i < mr; i++)
+              for (int j = 0; j < (int)ldc; j++) {
+                size_t at = (size_t)i * ldc + (size_t)j;
+                if (i >= m || j >= n) {
+                  /* outside the m x n corner: untouched (NaN stays NaN) */
+                  if (memcmp(&c[at], &c0[at], sizeof c[at]) != 0) bad++;
+                  continue;
+                }
+                double s = 0, abs_sum = 0;
+                for (size_t p = 0; p < k; p++) {
+                  double t = (double)a[p * (size_t)mr + (size_t)i] * bq[p * (size_t)nr + (size_t)j];
+                  s += t;
+                  abs_sum += fabs(t);
+                }
+                if (acc) s += c0[at], abs_sum += fabs(c0[at]);
+                if (bb) s += bb[j], abs_sum += fabs(bb[j]);
+                if (!close_enough(c[at], s, abs_sum, k)) bad++;
+              }
+            CHECK_MSG(bad == 0, "%s ukr %s m=%d n=%d k=%zu acc=%d bias=%d: %d bad", ks->isa,
+                      bf16 ? "bf16" : "f32", m, n, k, acc, bb != NULL, bad);
+          }
+    }
+    free(a);
+    free(b);
+    free(bq);
+    free(bp);
+  }
+}
+
+static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
+  static const size_t ks_list[] = {1, 3, 5, 37, 300};
+  const int nr = ks->nr;
+  const size_t lda = 301 + 3, ldc = (size_t)nr + 3;
+  float a[TW_CPU_GEMV_MAX_M * (301 + 3)], bias[TW_CPU_MAX_NR];
+  tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -1.0f, 1.0f);
+  tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    float *b = malloc(k * (size_t)nr * sizeof *b), *bq = malloc(k * (size_t)nr * sizeof *bq);
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(float));
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+      pack_panel(b, k, nr, bf16, ks->bf16_pairs, bp);
+      for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = bf16 ? tw_round_bf16(b[i]) : b[i];
+      tw_gemv_fn gemv = bf16 ? ks->gemv_bf16 : ks->gemv_f32;
+      for (int m = 1; m <= TW_CPU_GEMV_MAX_M; m++)
+        for (int n = 1; n <= nr; n++)
+          for (int with_bias = 0; with_bias <= 1; with_bias++) {
+            float c[TW_CPU_GEMV_MAX_M * (TW_CPU_MAX_NR + 3)];
+            for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) c[i] = NAN;
+            gemv(m, k, a, lda, bp, c, ldc, n, with_bias ? bias : NULL);
+            int bad = 0;
+            for (int i = 0; i < TW_CPU_GEMV_MAX_M; i++)
+              for (int j = 0; j < (int)ldc; j++) {
+                float x = c[(size_t)i * ldc + (size_t)j];
+                if (i >= m || j >= n) {
+                  if (!isnan(x)) bad++;
+                  continue;
+                }
+                double s = 0, abs_sum = 0;
+                for (size_t p = 0; p < k; p++) {
+                  double t = (double)a[(size_t)i * lda + p] * bq[p * (size_t)nr + (size_t)j];
+                  s += t;
+                  abs_sum += fabs(t);
+                }
+                if (with_bias) s += bias[j], abs_sum += fabs(bias[j]);
+                if (!close_enough(x, s, abs_sum, k)) bad++;
+              }
+            CHECK_MSG(bad == 0, "%s gemv %s m=%d n=%d k=%zu bias=%d: %d bad", ks->isa,
+                      bf16 ? "bf16" : "f32", m, n, k, with_bias, bad);
+          }
+    }
+    free(b);
+    free(bq);
+    free(bp);
+  }
+}
+
+/* The bf16 x bf16 kernel: A packed as k-pairs by the portable packer (from
+ * fp32, so rounded), B in the k-pair layout; expected from the rounded
+ * values in fp64. */
+static void test_ukr_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
+  if (!ks->ukr_dp) return;
+  static const size_t ks_list[] = {1, 2, 7, 33, 128};
+  const int mr = ks->mr, nr = ks->nr;
+  const size_t ldc = (size_t)nr + 5;
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
+    uint32_t *ap = malloc((k + 1) / 2 * (size_t)mr * sizeof *ap);
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(tw_bf16));
+    float c[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)];
+    float bias[TW_CPU_MAX_NR];
+    tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f); /* row-major mr x k */
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+    pack_panel(b, k, nr, 1, 1, bp);
+    tw_cpu_pack_a_pairs_panel(a, 0, k, (size_t)mr, k, mr, ap);
+    for (int m = 1; m <= mr; m++)
+      for (int n = 1; n <= nr; n++)
+        for (int mode = 0; mode < 4; mode++) {
+          int acc = mode & 1;
+          const float *bb = (mode & 2) ? bias : NULL;
+          for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+            c[i] = c0[i] = acc ? (float)tw_rng_uniform(rng) : NAN;
+          ks->ukr_dp(k, ap, bp, c, ldc, m, n, acc, bb);
+          int bad = 0;
+          for (int i = 0; i < mr; i++)
+            for (int j = 0; j < (int)ldc; j++) {
+              size_t at = (size_t)i * ldc + (size_t)j;
+              if (i >= m || j >= n) {
+                if (memcmp(&c[at], &c0[at], sizeof c[at]) != 0) bad++;
+                continue;
+              }
+              double s = 0, abs_sum = 0;
+              for (size_t p = 0; p < k; p++) {
+                double t = (double)tw_round_bf16(a[(size_t)i * k + p]) *
+                           tw_round_bf16(b[p * (size_t)nr + (size_t)j]);
+                s += t;
+                abs_sum += fabs(t);
+              }
+              if (acc) s += c0[at], abs_sum += fabs(c0[at]);
+              if (bb) s += bb[j], abs_sum += fabs(bb[j]);
+              if (!close_enough(c[at], s, abs_sum, k)) bad++;
+            }
+          CHECK_MSG(bad == 0, "%s ukr_dp m=%d n=%d k=%zu acc=%d bias=%d: %d bad", ks->isa, m, n,
+                    k, acc, bb != NULL, bad);
+        }
+    free(a);
+    free(b);
+    free(ap);
+    free(bp);
+  }
+}
+
+/* A set's own packer gives the same bits as the portable one: fp32 A with
+ * and without bf16 rounding (ties, NaN, inf, -0 included), bf16 A, every
+ * row count, column counts around the vector width. */
+static void test_pack_a(const tw_cpu_kernels *ks, tw_rng *rng) {
+  if (!ks->pack_a) return;
+  static const size_t kcs[] = {1, 5, 15, 16, 17, 33, 100};
+  const int mr = ks->mr;
+  const size_t lda = 107;
+  float a[TW_CPU_MAX_MR * 107];
+  tw_bf16 ab[TW_CPU_MAX_MR * 107];
+  tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -3.0f, 3.0f);
+  uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0xff800001u, 0x7f800000u,
+                         0x80000000u, 0x7f7fffffu, 0x00000001u};
+  for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+    memcpy(&a[i * 13 % (sizeof a / sizeof a[0])], &specials[i], 4);
+  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) ab[i] = tw_fp32_to_bf16(a[i]);
+  float got[TW_CPU_MAX_MR * 100], want[TW_CPU_MAX_MR * 100];
+  for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0]; ki++)
+    for (int rows = 1; rows <= mr; rows++)
+      for (int mode = 0; mode < 3; mode++) {
+        size_t kc = kcs[ki];
+        const void *src = mode == 2 ? (const void *)(ab + 2) : (const void *)(a + 2);
+        memset(got, 0x55, sizeof got);
+        memset(want, 0x55, sizeof want);
+        ks->pack_a(src, mode == 2, lda, mode == 1, (size_t)rows, kc, got);
+        tw_cpu_pack_a_panel(src, mode == 2, lda, mode == 1, (size_t)rows, kc, mr, want);
+        CHECK_MSG(memcmp(got, want, sizeof got) == 0, "%s pack_a rows=%d kc=%zu mode=%d", ks->isa,
+                  rows, kc, mode);
+        if (!ks->pack_a_pairs || mode == 1) continue;
+        uint32_t gw[TW_CPU_MAX_MR * 50], ww[TW_CPU_MAX_MR * 50];
+        memset(gw, 0x55, sizeof gw);
+        memset(ww, 0x55, sizeof ww);
+        ks->pack_a_pairs(src, mode == 2, lda, (size_t)rows, kc, gw);
+        tw_cpu_pack_a_pairs_panel(src, mode == 2, lda, (size_t)rows, kc, mr, ww);
+        CHECK_MSG(memcmp(gw, ww, sizeof gw) == 0, "%s pack_a_pairs rows=%d kc=%zu bf16=%d",
+                  ks->isa, rows, kc, mode == 2);
+      }
+}
+
+int main(void) {
+  tw_rng rng = {12345};
+  int ran = 0;
+  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+    tw_cpu_kernels ks;
+    if (tw_cpu_kernels_select(isas[i], &ks)) {
+      printf("kernel set %s: not available on this CPU, skipped\n", isas[i]);
+      continue;
+    }
+    CHECK(strcmp(ks.isa, isas[i]) == 0);
+    CHECK(ks.mr >= 1 && ks.mr <= TW_CPU_MAX_MR && ks.nr >= 2 && ks.nr <= TW_CPU_MAX_NR &&
+          ks.nr % 2 == 0);
+    test_ukr(&ks, &rng);
+    test_gemv(&ks, &rng);
+    test_pack_a(&ks, &rng);
+    test_ukr_dp(&ks, &rng);
+    ran++;
+  }
+  CHECK(ran >= 1);
+  tw_cpu_kernels ks;
+  CHECK(tw_cpu_kernels_select("no-such-isa", &ks) == -1);
+  return tw_test_finish("test_cpu_kernels");
+}
