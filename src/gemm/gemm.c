@@ -69,6 +69,10 @@ int tw_gemm_ex(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_ty
   tw_gemm_options o = opts ? *opts : (tw_gemm_options){0};
   tw_dtype a_compute = o.a_compute == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : o.a_compute;
   tw_device *dev = ctx->dev;
+  int forced = -1;
+  if (o.kernel && (forced = find_kernel(dev, o.kernel)) < 0)
+    return tw_err(&ctx->err, TW_ENOTFOUND, "gemm: device %s has no kernel '%s'", dev->name,
+                  o.kernel);
   tw_plan plan;
   memset(&plan, 0, sizeof plan);
   if (dev->iface->gemm) {
@@ -82,13 +86,10 @@ int tw_gemm_ex(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_ty
     req.m = m;
     req.k = k;
     req.n = w->n;
-    req.kernel = -1;
+    req.kernel = forced;
     req.host_k_loop = o.host_k_loop;
     req.max_batch = o.max_batch > 0 ? (size_t)o.max_batch : 0;
     req.weight_bytes = w->buf->bytes;
-    if (o.kernel && (req.kernel = find_kernel(dev, o.kernel)) < 0)
-      return tw_err(&ctx->err, TW_ENOTFOUND, "gemm: device %s has no kernel '%s'", dev->name,
-                    o.kernel);
     if ((rc = lookup_plan(ctx, &req, &plan))) return rc;
   }
   tw_gemm_stats st;
