@@ -16,6 +16,8 @@ typedef struct tw_cpu_weight {
   int pairs;        /* bf16 in the k-pair layout (tw_cpu_bf16_index) */
   tw_dtype storage; /* F32 or BF16 */
   void *data;       /* n_panels * k_alloc * nr elements, 64-byte aligned */
+  float *rowbuf;    /* max(k, n) floats: packing scratch, kept for updates */
+  int transposed;   /* layout of the source it was packed from */
 } tw_cpu_weight;
 
 /* Cache blocking (docs/microkernel.md). */
@@ -53,7 +55,6 @@ void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_
                          size_t kc, int mr, float *dst);
 /* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
-float tw_cpu_f16_to_f32(uint16_t h);
 
 /* gemm.c: runs a validated call. Returns TW_OK or TW_ENOMEM. */
 int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w);

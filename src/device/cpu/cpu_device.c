@@ -134,18 +134,37 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
                   src->n);
   }
   size_t rowlen = src->k > src->n ? src->k : src->n;
-  float *rowbuf = tw_malloc_aligned(rowlen * sizeof *rowbuf);
+  w->transposed = src->transposed;
+  w->rowbuf = tw_malloc_aligned(rowlen * sizeof *w->rowbuf);
   w->data = tw_calloc_aligned(elems, 1);
-  if (!rowbuf || !w->data) {
-    tw_free(rowbuf);
+  if (!w->rowbuf || !w->data) {
+    tw_free(w->rowbuf);
     tw_free(w->data);
     free(w);
     return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu bytes for a %zu x %zu weight",
                   elems, src->k, src->n);
   }
-  tw_cpu_pack_b(src, w, impl->use_f16c, rowbuf);
-  tw_free(rowbuf);
+  tw_cpu_pack_b(src, w, impl->use_f16c, w->rowbuf);
   *handle = w;
+  return TW_OK;
+}
+
+/* Repacks new values of the same shape into the weight's panels: no
+ * allocation, so per-call B operands (attention's K^T and V) stay cheap. */
+static int cpu_weight_update(tw_device *dev, const tw_weight_src *src, void *handle) {
+  tw_cpu_impl *impl = dev->impl;
+  tw_cpu_weight *w = handle;
+  tw_dtype storage = src->storage == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : src->storage;
+  if (!w || !src || !src->data)
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight_update: NULL weight or data");
+  if (src->k != w->k || src->n != w->n || storage != w->storage ||
+      src->transposed != w->transposed)
+    return tw_err(&dev->err, TW_ESHAPE, "cpu: weight_update: %zu x %zu does not match %zu x %zu",
+                  src->k, src->n, w->k, w->n);
+  if (src->ld < (src->transposed ? src->k : src->n))
+    return tw_err(&dev->err, TW_EINVAL, "cpu: weight_update: ld %zu is smaller than a row",
+                  src->ld);
+  tw_cpu_pack_b(src, w, impl->use_f16c, w->rowbuf);
   return TW_OK;
 }
 
@@ -154,6 +173,7 @@ static void cpu_weight_release(tw_device *dev, void *handle) {
   tw_cpu_weight *w = handle;
   if (!w) return;
   tw_free(w->data);
+  tw_free(w->rowbuf);
   free(w);
 }
 
@@ -188,6 +208,7 @@ static const tw_device_iface cpu_iface = {
     .destroy = cpu_destroy,
     .weight_prepare = cpu_weight_prepare,
     .weight_release = cpu_weight_release,
+    .weight_update = cpu_weight_update,
     .gemm = cpu_gemm,
 };
 

@@ -3,6 +3,7 @@
  * NR-wide panels stored as fp32 or bf16.  Layouts: docs/microkernel.md. */
 #include <string.h>
 
+#include "core/fp16.h"
 #include "device/cpu/cpu.h"
 
 void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
@@ -71,23 +72,6 @@ void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_typ
   }
 }
 
-float tw_cpu_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
-  if (exp == 0x1f) {
-    u = sign | 0x7f800000u | (man << 13);
-  } else if (exp == 0) {
-    float f = (float)man * 0x1p-24f; /* subnormal (or zero): exact in fp32 */
-    memcpy(&u, &f, sizeof u);
-    u |= sign;
-  } else {
-    u = sign | ((exp + 112u) << 23) | (man << 13);
-  }
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
 /* Row `r` of the source (K x N: row p; transposed N x K: column j of W) as
  * `len` floats. */
 static void source_row(const tw_weight_src *src, size_t r, size_t len, int use_f16c, float *out) {
@@ -107,7 +91,7 @@ static void source_row(const tw_weight_src *src, size_t r, size_t len, int use_f
 #else
     (void)use_f16c;
 #endif
-    for (size_t i = 0; i < len; i++) out[i] = tw_cpu_f16_to_f32(s[i]);
+    for (size_t i = 0; i < len; i++) out[i] = tw_fp16_to_fp32(s[i]);
   }
 }
 
