@@ -17,6 +17,9 @@ echo
 echo "== the Whisper-base encoder, one 30 s window (tilewhisper bench --encoder)"
 "$tw" bench --encoder
 echo
+echo "== the cpu device against OpenBLAS and the machine's peak (tilewhisper bench --gemm)"
+"$tw" bench --gemm
+echo
 if "$tw" --version | grep -qE "^devices:.* opencl( |$)"; then
   echo "== the seed's strategies on the OpenCL device, measured (tilewhisper bench --opencl)"
   "$tw" bench --opencl || echo "(no usable OpenCL platform on this machine)"

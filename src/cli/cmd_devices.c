@@ -18,6 +18,13 @@ int tw_cli_version(void) {
   return 0;
 }
 
+static void format_rate(char *buf, size_t cap, double value, const char *unit) {
+  if (value > 0)
+    snprintf(buf, cap, "%.4g %s", value, unit);
+  else
+    snprintf(buf, cap, "n/a %s", unit);
+}
+
 static void print_device(const tw_device *dev, int json, int first) {
   const tw_device_costs *c = &dev->costs;
   if (json) {
@@ -38,10 +45,14 @@ static void print_device(const tw_device *dev, int json, int first) {
     return;
   }
   printf("%s\n", dev->name);
-  printf("  costs: %.3g us/invocation, %.3g us/submission, %.3g GB/s to device, %.3g GB/s back, "
-         "%.4g GFLOP/s%s\n",
-         c->invoke_s * 1e6, c->submit_s * 1e6, c->h2d_bytes_per_s * 1e-9,
-         c->d2h_bytes_per_s * 1e-9, c->flops_per_s * 1e-9, c->host_memory ? ", host memory" : "");
+  char bw_to[32], bw_from[32], rate[32];
+  /* a zero figure means the device does not charge that cost separately */
+  format_rate(bw_to, sizeof bw_to, c->h2d_bytes_per_s * 1e-9, "GB/s");
+  format_rate(bw_from, sizeof bw_from, c->d2h_bytes_per_s * 1e-9, "GB/s");
+  format_rate(rate, sizeof rate, c->flops_per_s * 1e-9, "GFLOP/s");
+  printf("  costs: %.3g us/invocation, %.3g us/submission, %s to device, %s back, %s%s\n",
+         c->invoke_s * 1e6, c->submit_s * 1e6, bw_to, bw_from, rate,
+         c->host_memory ? ", host memory" : "");
   for (int i = 0; i < dev->n_kernels; i++) {
     const tw_kernel_info *k = &dev->kernels[i];
     if (k->flags & TW_KERNEL_ANY_SHAPE)
