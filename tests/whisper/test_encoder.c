@@ -266,7 +266,7 @@ int main(void) {
   test_flops();
   test_bad_input(m);
   test_create_oom(m);
-  static const char *const short_devices[] = {"ref", "fixed", "emu", NULL};
+  static const char *const short_devices[] = {"ref", "fixed", "emu", "opencl", NULL};
   test_devices(m, 100, short_devices);
   /* both ways of computing P V_h, whichever the device would choose */
   static const char *const pv_devices[] = {"fixed", NULL};
