@@ -59,20 +59,38 @@ static void decode(const tw_plan *p, size_t idx, size_t *i, size_t *j, size_t *p
   }
 }
 
-static void convert_a(tw_context *ctx, const tw_plan *p, size_t m, size_t k, const void *a,
-                      tw_dtype a_type, size_t lda) {
-  tw_bf16 *dst = ctx->scratch.a_host;
-  for (size_t i = 0; i < p->m_pad; i++) {
+/* Host-side row loops (A to padded bf16, C back to the caller) run over the
+ * context's pool in blocks of rows; each row is independent, so the result
+ * does not depend on the thread count. */
+enum { ROWS_PER_TASK = 64 };
+
+typedef struct rows_job {
+  exec *e;
+  size_t m, k;
+  const void *a;
+  tw_dtype a_type;
+  size_t lda;
+  float *c;
+  size_t ldc;
+} rows_job;
+
+static void convert_a_rows(void *arg, size_t task, int thread) {
+  (void)thread;
+  const rows_job *j = arg;
+  const tw_plan *p = j->e->p;
+  tw_bf16 *dst = j->e->ctx->scratch.a_host;
+  size_t end = (task + 1) * ROWS_PER_TASK < p->m_pad ? (task + 1) * ROWS_PER_TASK : p->m_pad;
+  for (size_t i = task * ROWS_PER_TASK; i < end; i++) {
     tw_bf16 *row = dst + i * p->k_pad;
-    if (i >= m) {
+    if (i >= j->m) {
       memset(row, 0, p->k_pad * sizeof *row);
       continue;
     }
-    if (a_type == TW_DTYPE_BF16)
-      memcpy(row, (const tw_bf16 *)a + i * lda, k * sizeof *row);
+    if (j->a_type == TW_DTYPE_BF16)
+      memcpy(row, (const tw_bf16 *)j->a + i * j->lda, j->k * sizeof *row);
     else
-      tw_fp32_to_bf16_n((const float *)a + i * lda, row, k);
-    memset(row + k, 0, (p->k_pad - k) * sizeof *row);
+      tw_fp32_to_bf16_n((const float *)j->a + i * j->lda, row, j->k);
+    memset(row + j->k, 0, (p->k_pad - j->k) * sizeof *row);
   }
 }
 
@@ -224,24 +242,35 @@ static int prepare_buffers(exec *e, size_t m, size_t k, const void *a, tw_dtype 
   int rc = grow_dev(e->dev, &s->a_dev, a_elems * 2);
   if (!rc) rc = grow_dev(e->dev, &s->c_dev, c_dev_bytes);
   if (rc) return tw_err(&ctx->err, rc, "gemm: device buffers: %s", e->dev->err.msg);
-  convert_a(ctx, p, m, k, a, a_type, lda);
+  rows_job job = {.e = e, .m = m, .k = k, .a = a, .a_type = a_type, .lda = lda};
+  tw_threadpool_run(ctx->pool, (p->m_pad + ROWS_PER_TASK - 1) / ROWS_PER_TASK, convert_a_rows,
+                    &job);
   return TW_OK;
 }
 
 /* C_host (fp32, or bf16 when the kernel writes bf16) -> caller's C + bias. */
-static void deliver(exec *e, size_t m, float *c, size_t ldc) {
+static void deliver_rows(void *arg, size_t task, int thread) {
+  (void)thread;
+  const rows_job *j = arg;
+  const exec *e = j->e;
   const tw_plan *p = e->p;
   const float *bias = e->w->bias;
   const tw_scratch *s = &e->ctx->scratch;
   int bf16_out = e->out_elem == 2 && !p->host_k;
-  for (size_t i = 0; i < m; i++) {
-    float *crow = c + i * ldc;
-    for (size_t j = 0; j < e->w->n; j++) {
-      size_t idx = i * p->n_pad + j;
+  size_t end = (task + 1) * ROWS_PER_TASK < j->m ? (task + 1) * ROWS_PER_TASK : j->m;
+  for (size_t i = task * ROWS_PER_TASK; i < end; i++) {
+    float *crow = j->c + i * j->ldc;
+    for (size_t col = 0; col < e->w->n; col++) {
+      size_t idx = i * p->n_pad + col;
       float v = bf16_out ? tw_bf16_to_fp32(((const tw_bf16 *)s->c_host)[idx]) : s->c_host[idx];
-      crow[j] = bias ? v + bias[j] : v;
+      crow[col] = bias ? v + bias[col] : v;
     }
   }
+}
+
+static void deliver(exec *e, size_t m, float *c, size_t ldc) {
+  rows_job job = {.e = e, .m = m, .c = c, .ldc = ldc};
+  tw_threadpool_run(e->ctx->pool, (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK, deliver_rows, &job);
 }
 
 static int run_direct(tw_context *ctx, size_t m, const void *a, tw_dtype a_type, size_t lda,

@@ -21,38 +21,52 @@ static float source_value(const void *data, tw_dtype dtype, size_t idx) {
   return dtype == TW_DTYPE_BF16 ? tw_bf16_to_fp32(h) : tw_fp16_to_fp32(h);
 }
 
-/* Transposed sources (N x K) are read in blocks of 64 K-values so that both
- * the reads and the 64 destination rows stay in cache. */
-static void convert_transposed(const tw_weight *w, const void *data, size_t ld) {
-  enum { BLOCK = 64 };
-  for (size_t p0 = 0; p0 < w->k; p0 += BLOCK) {
-    size_t pn = w->k - p0 < BLOCK ? w->k - p0 : BLOCK;
-    for (size_t j = 0; j < w->n; j++)
-      for (size_t q = 0; q < pn; q++)
-        w->staging[(p0 + q) * w->n_pad + j] =
-            tw_fp32_to_bf16(source_value(data, w->dtype, j * ld + p0 + q));
-  }
-}
+/* Rows of the padded bf16 copy, converted in blocks of 64 (K) rows over the
+ * context's pool.  Transposed sources (N x K) are read 64 K-values at a time
+ * so that both the reads and the 64 destination rows stay in cache. */
+enum { CONVERT_ROWS = 64 };
 
-void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
-  tw_bf16 *dst = w->staging;
-  if (w->transposed) convert_transposed(w, data, ld);
-  for (size_t p = 0; p < w->k_pad; p++) {
-    tw_bf16 *row = dst + p * w->n_pad;
+typedef struct convert_job {
+  const tw_weight *w;
+  const void *data;
+  size_t ld;
+} convert_job;
+
+static void convert_block(void *arg, size_t task, int thread) {
+  (void)thread;
+  const convert_job *job = arg;
+  const tw_weight *w = job->w;
+  size_t p0 = task * CONVERT_ROWS;
+  size_t p1 = p0 + CONVERT_ROWS < w->k_pad ? p0 + CONVERT_ROWS : w->k_pad;
+  size_t valid = p1 < w->k ? p1 : (p0 < w->k ? w->k : p0); /* rows [p0, valid) hold data */
+  if (w->transposed) {
+    for (size_t j = 0; j < w->n; j++)
+      for (size_t p = p0; p < valid; p++)
+        w->staging[p * w->n_pad + j] =
+            tw_fp32_to_bf16(source_value(job->data, w->dtype, j * job->ld + p));
+  }
+  for (size_t p = p0; p < p1; p++) {
+    tw_bf16 *row = w->staging + p * w->n_pad;
     if (p >= w->k) {
       memset(row, 0, w->n_pad * sizeof *row);
       continue;
     }
     if (!w->transposed) {
       if (w->dtype == TW_DTYPE_BF16) {
-        memcpy(row, (const unsigned char *)data + p * ld * 2, w->n * sizeof *row);
+        memcpy(row, (const unsigned char *)job->data + p * job->ld * 2, w->n * sizeof *row);
       } else {
         for (size_t j = 0; j < w->n; j++)
-          row[j] = tw_fp32_to_bf16(source_value(data, w->dtype, p * ld + j));
+          row[j] = tw_fp32_to_bf16(source_value(job->data, w->dtype, p * job->ld + j));
       }
     }
     memset(row + w->n, 0, (w->n_pad - w->n) * sizeof *row);
   }
+}
+
+void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
+  convert_job job = {.w = w, .data = data, .ld = ld};
+  tw_threadpool_run(w->ctx->pool, (w->k_pad + CONVERT_ROWS - 1) / CONVERT_ROWS, convert_block,
+                    &job);
 }
 
 static int check_desc(tw_context *ctx, const tw_weight_desc *d, const char *name) {
