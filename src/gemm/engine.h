@@ -40,6 +40,7 @@ struct tw_context {
   uint64_t plan_clock;
   tw_scratch scratch;
   tw_plan last_plan; /* plan of the last successful call */
+  size_t resident_bytes; /* device memory held by live weights */
 };
 
 struct tw_weight {

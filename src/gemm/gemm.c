@@ -89,7 +89,7 @@ int tw_gemm_ex(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_ty
     req.kernel = forced;
     req.host_k_loop = o.host_k_loop;
     req.max_batch = o.max_batch > 0 ? (size_t)o.max_batch : 0;
-    req.weight_bytes = w->buf->bytes;
+    req.weight_bytes = ctx->resident_bytes; /* every live weight, not only this one */
     if ((rc = lookup_plan(ctx, &req, &plan))) return rc;
   }
   tw_gemm_stats st;

@@ -27,7 +27,7 @@ typedef struct tw_plan_request {
   int kernel;        /* forced kernel index, or -1 */
   int host_k_loop;   /* force partial sums over K on the host */
   size_t max_batch;  /* 0 = no cap beyond the device's */
-  size_t weight_bytes; /* device memory the resident weight already takes */
+  size_t weight_bytes; /* device memory resident weights already take */
 } tw_plan_request;
 
 typedef struct tw_plan {

@@ -119,6 +119,7 @@ static int prepare_queued(tw_context *ctx, tw_weight *w, const tw_weight_desc *d
   if (!w->staging) return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", w->name);
   int rc = dev->iface->buffer_alloc(dev, bytes, &w->buf);
   if (rc) return tw_err(&ctx->err, rc, "weight %s: %s", w->name, dev->err.msg);
+  ctx->resident_bytes += bytes;
   return tw_weight_update(w, d->data, d->ld);
 }
 
@@ -196,7 +197,10 @@ void tw_weight_destroy(tw_weight *w) {
   if (!w) return;
   tw_device *dev = w->ctx->dev;
   if (w->handle && dev->iface->weight_release) dev->iface->weight_release(dev, w->handle);
-  if (w->buf) dev->iface->buffer_free(dev, w->buf);
+  if (w->buf) {
+    w->ctx->resident_bytes -= w->buf->bytes;
+    dev->iface->buffer_free(dev, w->buf);
+  }
   tw_free(w->staging);
   tw_free(w->bias);
   free(w);
