@@ -3,10 +3,11 @@
  * A plan fixes the kernel, the loop order, whether partial products over K
  * are summed on the host (kernels that cannot accumulate, as in the seed) and
  * how many invocations go into one submission.  Its predicted time comes
- * from the device's cost figures only (see docs/planner.md):
+ * from the device's cost figures only (docs/planner.md), with I invocations
+ * in S submissions, compute c = I*invoke + flops/rate and transfers x:
  *
- *   serial:     S*submit + I*invoke + bytes/bandwidth + flops/rate + host adds
- *   overlapped: S*submit + x + (S-1)*max(x, c) + c + I*invoke... per submission
+ *   serial:     S*submit + c + x (+ host adds for the host K loop)
+ *   overlapped: S*submit + x/S + (S-1)*max(x/S, c/S) + c/S (+ host adds)
  *
  * The planner never looks at a device's name. */
 #ifndef TW_GEMM_PLAN_H
