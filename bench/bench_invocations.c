@@ -104,18 +104,6 @@ static double modeled(const char *profile, const tw_strategy_counts *n) {
                               n->bytes_from_device, n->padded_flops);
 }
 
-static void rel_error(const float *c, const double *ref, size_t count, double *rel, double *mx) {
-  double num = 0, den = 0;
-  *mx = 0;
-  for (size_t i = 0; i < count; i++) {
-    double d = (double)c[i] - ref[i];
-    num += d * d;
-    den += ref[i] * ref[i];
-    if (fabs(d) > *mx) *mx = fabs(d);
-  }
-  *rel = den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 /* Case 3001x512x512: every strategy counted and (unless count-only) run. */
 static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
   enum { M = 3001, K = 512, N = 512 };
@@ -151,7 +139,7 @@ static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
                       st.bytes_to_device == r->n.bytes_to_device &&
                       st.bytes_from_device == r->n.bytes_from_device;
     r->wall_s = st.total_s;
-    rel_error(c, ref, (size_t)M * N, &r->rel_err, &r->max_abs);
+    r->rel_err = tw_reference_rel_error(c, N, ref, N, M, N, &r->max_abs);
   }
   free(a), free(w), free(c), free(ref);
   return rc;

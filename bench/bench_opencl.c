@@ -95,16 +95,6 @@ static void fill(float *x, size_t n, unsigned long long *s) {
   }
 }
 
-static double rel_frobenius(const float *c, const double *ref, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = (double)c[i] - ref[i];
-    num += d * d;
-    den += ref[i] * ref[i];
-  }
-  return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 static int add_mat(bcase *bc, size_t m, size_t k, size_t n, const float *a, int with_ref,
                    unsigned long long *seed) {
   mat *x = &bc->mats[bc->n++];
@@ -258,7 +248,8 @@ static int run_strategy(bench_env *env, bcase *bc, const strategy *s, result *ou
     out->rel_err = 0;
     for (int i = 0; i < bc->n; i++)
       if (bc->mats[i].ref) {
-        double e = rel_frobenius(bc->mats[i].c, bc->mats[i].ref, bc->mats[i].m * bc->mats[i].n);
+        double e = tw_reference_rel_error(bc->mats[i].c, bc->mats[i].n, bc->mats[i].ref,
+                                          bc->mats[i].n, bc->mats[i].m, bc->mats[i].n, NULL);
         if (e > out->rel_err) out->rel_err = e;
       }
   }

@@ -1,5 +1,4 @@
 /* tilewhisper gemm M K N: one GEMM on a device, its plan, cost and error. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,23 +73,6 @@ static void fill(float *x, size_t n, unsigned long long *state) {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
     x[i] = (float)((double)(*state >> 11) * 0x1.0p-52 - 1.0);
   }
-}
-
-static void errors(const gemm_data *d, size_t m, size_t n, double *rel_r, double *rel_u,
-                   double *max_abs) {
-  double num_r = 0, num_u = 0, den_r = 0, den_u = 0, mx = 0;
-  for (size_t i = 0; i < m * n; i++) {
-    double er = d->c[i] - d->ref_r[i], eu = d->c[i] - d->ref_u[i];
-    num_r += er * er;
-    num_u += eu * eu;
-    den_r += d->ref_r[i] * d->ref_r[i];
-    den_u += d->ref_u[i] * d->ref_u[i];
-    if (er < 0) er = -er;
-    if (er > mx) mx = er;
-  }
-  *rel_r = den_r > 0 ? sqrt(num_r / den_r) : 0;
-  *rel_u = den_u > 0 ? sqrt(num_u / den_u) : 0;
-  *max_abs = mx;
 }
 
 static void print_human(const gemm_args *g, tw_context *ctx, const tw_gemm_stats *st,
@@ -188,7 +170,8 @@ int tw_cli_gemm(int argc, char **argv) {
     goto out;
   }
   double rel_r, rel_u, max_abs;
-  errors(&d, m, n, &rel_r, &rel_u, &max_abs);
+  rel_r = tw_reference_rel_error(d.c, n, d.ref_r, n, m, n, &max_abs);
+  rel_u = tw_reference_rel_error(d.c, n, d.ref_u, n, m, n, NULL);
   if (g.json)
     print_json(&g, ctx, &st, rel_r, rel_u, max_abs);
   else

@@ -1,5 +1,6 @@
 #include "gemm/reference.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "tilewhisper/bf16.h"
@@ -34,3 +35,17 @@ int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t l
   return TW_OK;
 }
 
+
+double tw_reference_rel_error(const float *x, size_t ldx, const double *ref, size_t ldr,
+                              size_t m, size_t n, double *max_abs) {
+  double num = 0, den = 0, mx = 0;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double d = (double)x[i * ldx + j] - ref[i * ldr + j];
+      num += d * d;
+      den += ref[i * ldr + j] * ref[i * ldr + j];
+      if (fabs(d) > mx || d != d) mx = fabs(d);
+    }
+  if (max_abs) *max_abs = mx;
+  return den > 0 ? sqrt(num / den) : sqrt(num);
+}

@@ -12,4 +12,10 @@ int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t l
                           const float *b, size_t ldb, const float *bias, double *c, size_t ldc,
                           int round_inputs);
 
+/* ||x - ref||_F / ||ref||_F over m x n (leading dimensions ldx, ldr);
+ * ||x - ref||_F when ref is all zero.  *max_abs (may be NULL) gets
+ * max |x - ref|, NaN-aware.  The error figure every test and bench reports. */
+double tw_reference_rel_error(const float *x, size_t ldx, const double *ref, size_t ldr,
+                              size_t m, size_t n, double *max_abs);
+
 #endif

@@ -116,7 +116,7 @@ static int run_case(tw_device *dev, tw_rng *rng, size_t m, size_t k, size_t n, c
     CHECK(dev->iface->gemm(dev, &g) == TW_OK);
     CHECK_MSG(memcmp(c, c2, m * ldc * sizeof *c) == 0, "%s: two runs differ", what);
     double max_abs;
-    double err = tw_rel_frobenius(c, ldc, ref, n, m, n, &max_abs);
+    double err = tw_reference_rel_error(c, ldc, ref, n, m, n, &max_abs);
     CHECK_MSG(err <= 1e-5, "%s %zux%zux%zu src=%d st=%d a=%d ac=%d tr=%d bias=%d: rel err %.3g",
               what, m, k, n, x.src, x.storage, x.a_type, x.a_compute, x.transposed, x.bias, err);
     int pad_ok = 1;

@@ -309,7 +309,7 @@ static void strategy_counts(void) {
     CHECK(st.invocations == sc.invocations && st.submissions == sc.submissions);
     CHECK(st.bytes_to_device == sc.bytes_to_device);
     CHECK(st.bytes_from_device == sc.bytes_from_device);
-    double rel = tw_rel_frobenius(c, N, ref, N, M, N, NULL);
+    double rel = tw_reference_rel_error(c, N, ref, N, M, N, NULL);
     CHECK_MSG(rel <= 1e-6, "%s: rel err %.3g vs the bf16-input reference",
               tw_strategy_get(id)->name, rel);
     /* the device's own modeled time = the seed profile's on the counts */

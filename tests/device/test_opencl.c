@@ -146,8 +146,8 @@ static void seed_counts(tw_context *ctx, tw_context *ctx_acc, problem *p) {
               (unsigned long long)cases[i].inv);
     CHECK(tw_context_last_plan(c)->host_k == (cases[i].host_k || !cases[i].accum_ctx) ||
           cases[i].inv == 1);
-    double eb = tw_rel_frobenius(p->c, p->n, p->ref_r, p->n, p->m, p->n, NULL);
-    double eu = tw_rel_frobenius(p->c, p->n, p->ref_u, p->n, p->m, p->n, NULL);
+    double eb = tw_reference_rel_error(p->c, p->n, p->ref_r, p->n, p->m, p->n, NULL);
+    double eu = tw_reference_rel_error(p->c, p->n, p->ref_u, p->n, p->m, p->n, NULL);
     CHECK_MSG(eb <= BF16_BOUND && eu <= FP32_BOUND, "%s: rel err %.3g / %.3g", cases[i].kernel,
               eb, eu);
     printf("  3001x512x512 %-12s host_k=%d: %5llu invocations, %llu submissions, rel err %.2e, "
@@ -170,7 +170,7 @@ static void against_ref(tw_context *ocl) {
     CHECK(c_ref != NULL && problem_run(ref, &p, NULL, NULL) == TW_OK);
     for (size_t q = 0; c_ref && q < mn; q++) c_ref[q] = p.c[q];
     CHECK(problem_run(ocl, &p, NULL, NULL) == TW_OK);
-    double e = c_ref ? tw_rel_frobenius(p.c, p.n, c_ref, p.n, p.m, p.n, NULL) : 1.0;
+    double e = c_ref ? tw_reference_rel_error(p.c, p.n, c_ref, p.n, p.m, p.n, NULL) : 1.0;
     CHECK_MSG(e <= BF16_BOUND, "%zux%zux%zu: opencl vs ref rel diff %.3g", p.m, p.k, p.n, e);
     printf("  vs ref %4zux%4zux%4zu: rel diff %.2e\n", p.m, p.k, p.n, e);
     free(c_ref);

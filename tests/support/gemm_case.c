@@ -51,8 +51,8 @@ gemm_case_result gemm_case_check(tw_context *ctx, const gemm_case *gc,
   tw_weight_destroy(wt);
   if (!r.status) {
     r.rel_err_bf16 =
-        tw_rel_frobenius(c, gc->n, gc->ref_rounded, gc->n, gc->m, gc->n, &r.max_abs_err);
-    r.rel_err_fp32 = tw_rel_frobenius(c, gc->n, gc->ref_exact, gc->n, gc->m, gc->n, NULL);
+        tw_reference_rel_error(c, gc->n, gc->ref_rounded, gc->n, gc->m, gc->n, &r.max_abs_err);
+    r.rel_err_fp32 = tw_reference_rel_error(c, gc->n, gc->ref_exact, gc->n, gc->m, gc->n, NULL);
   }
   free(c);
   return r;

@@ -33,20 +33,6 @@ void tw_fill_uniform(tw_rng *r, float *x, size_t n, float lo, float hi) {
   for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)tw_rng_uniform(r);
 }
 
-double tw_rel_frobenius(const float *x, size_t ldx, const double *ref, size_t ldr, size_t m,
-                        size_t n, double *max_abs) {
-  double num = 0, den = 0, mx = 0;
-  for (size_t i = 0; i < m; i++)
-    for (size_t j = 0; j < n; j++) {
-      double d = (double)x[i * ldx + j] - ref[i * ldr + j];
-      num += d * d;
-      den += ref[i * ldr + j] * ref[i * ldr + j];
-      if (fabs(d) > mx || d != d) mx = fabs(d);
-    }
-  if (max_abs) *max_abs = mx;
-  return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 const char *tw_test_data(const char *file) {
   static char path[4096];
   const char *dir = getenv("TW_TEST_DATA");

@@ -48,10 +48,6 @@ void tw_fill_uniform(tw_rng *r, float *x, size_t n, float lo, float hi);
 
 #include "gemm/reference.h"
 
-/* ||x - ref||_F / ||ref||_F over m x n, and max |x - ref|. */
-double tw_rel_frobenius(const float *x, size_t ldx, const double *ref, size_t ldr, size_t m,
-                        size_t n, double *max_abs);
-
 /* Path of a fixture in tests/data (from $TW_TEST_DATA). */
 const char *tw_test_data(const char *file);
 

@@ -64,7 +64,7 @@ static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, in
   CHECK_MSG(rc == TW_OK, "%s run: %s", dev, tw_encoder_last_error(enc));
   if (rc == TW_OK) {
     const size_t n = (size_t)m->hp.n_audio_state;
-    double max_abs, e = tw_rel_frobenius(out, n, ref, n, (size_t)n_ctx, n, &max_abs);
+    double max_abs, e = tw_reference_rel_error(out, n, ref, n, (size_t)n_ctx, n, &max_abs);
     const double bound = fp32 ? FP32_BOUND : BF16_BOUND;
     printf("  %-6s %s n_ctx %4d %s: rel frobenius %.3e (bound %.0e), max abs %.3e, %.3f s, "
            "%llu calls, %llu invocations\n",
