@@ -138,6 +138,16 @@ int tw_option_get(const char *options, const char *key, char *value, size_t cap)
   return 0;
 }
 
+int tw_option_number(const char *options, const char *key, double *value) {
+  char v[64];
+  if (!tw_option_get(options, key, v, sizeof v)) return 0;
+  char *end;
+  double d = strtod(v, &end);
+  if (end == v || *end != '\0' || d != d) return -1;
+  *value = d;
+  return 1;
+}
+
 int tw_host_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out) {
   *out = NULL;
   tw_dbuf *b = calloc(1, sizeof *b);

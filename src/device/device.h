@@ -173,6 +173,9 @@ int tw_cmd_validate(const tw_device *dev, const tw_cmd *cmd);
 /* Looks up "key" in a "k=v,k=v" option string; copies its value. Returns 1
  * if found, 0 if not. */
 int tw_option_get(const char *options, const char *key, char *value, size_t cap);
+/* "key" as a whole decimal number: 1 and *value set when present and well
+ * formed, 0 when absent, -1 when malformed.  Callers check the range. */
+int tw_option_number(const char *options, const char *key, double *value);
 
 /* Host-memory buffers (for devices whose memory is host memory). */
 int tw_host_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out);

@@ -49,11 +49,10 @@ int tw_emu_profile_get(const char *name, tw_emu_profile *out) {
 /* Reads a non-negative number option; returns 1 if set, 0 if absent, -1 if
  * malformed. */
 static int number_option(const char *options, const char *key, double *value) {
-  char v[64];
-  if (!tw_option_get(options, key, v, sizeof v)) return 0;
-  char *end;
-  double d = strtod(v, &end);
-  if (end == v || *end != '\0' || !(d >= 0) || d > 1e18) return -1;
+  double d = 0;
+  int got = tw_option_number(options, key, &d);
+  if (got <= 0) return got;
+  if (!(d >= 0) || d > 1e18) return -1;
   *value = d;
   return 1;
 }

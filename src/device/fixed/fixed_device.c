@@ -21,12 +21,10 @@ static const tw_device_iface fixed_iface = {
     .wait = tw_sync_wait,
 };
 
+/* A positive number option, `fallback` when absent, -1 when malformed. */
 static double option_number(const char *options, const char *key, double fallback) {
-  char v[64];
-  if (!tw_option_get(options, key, v, sizeof v)) return fallback;
-  char *end;
-  double d = strtod(v, &end);
-  return (end != v && *end == '\0' && d > 0) ? d : -1.0;
+  double d = fallback;
+  return tw_option_number(options, key, &d) < 0 || !(d > 0) ? -1.0 : d;
 }
 
 int tw_fixed_device_create(const tw_device_config *cfg, tw_device **out) {
