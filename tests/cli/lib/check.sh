@@ -15,3 +15,11 @@ finish() { # finish NAME: prints the tally, returns non-zero on any failure
   echo "$1: $pass passed, $fail failed"
   [ "$fail" -eq 0 ]
 }
+check_expr() { # check_expr NAME 'SHELL EXPRESSION': $? inside is the previous command's
+  local status=$?
+  if (exit "$status"); eval "$2"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAILED: $1" >&2
+  fi
+}
