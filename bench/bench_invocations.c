@@ -115,11 +115,9 @@ static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
   }
   int rc = execute && (!a || !w || !c || !ref) ? TW_ENOMEM : TW_OK;
   uint64_t s = 0x5eed;
-  for (size_t i = 0; execute && !rc && i < (size_t)M * K + (size_t)K * N; i++) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull; /* LCG, uniform in [-1, 1) */
-    float v = (float)((double)(s >> 11) * 0x1p-52 - 1.0);
-    if (i < (size_t)M * K) a[i] = v;
-    else w[i - (size_t)M * K] = v;
+  if (execute && !rc) {
+    tw_reference_fill_uniform(a, (size_t)M * K, &s);
+    tw_reference_fill_uniform(w, (size_t)K * N, &s);
   }
   if (execute && !rc) rc = tw_reference_gemm_f64(M, K, N, a, K, w, N, NULL, ref, N, 0);
   for (int id = 0; !rc && id < TW_STRATEGY_COUNT; id++) {

@@ -88,15 +88,8 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static void fill(float *x, size_t n, unsigned long long *s) {
-  for (size_t i = 0; i < n; i++) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    x[i] = (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-  }
-}
-
 static int add_mat(bcase *bc, size_t m, size_t k, size_t n, const float *a, int with_ref,
-                   unsigned long long *seed) {
+                   uint64_t *seed) {
   mat *x = &bc->mats[bc->n++];
   memset(x, 0, sizeof *x);
   x->m = m;
@@ -106,7 +99,7 @@ static int add_mat(bcase *bc, size_t m, size_t k, size_t n, const float *a, int 
   x->w = malloc(sizeof(float) * k * n);
   x->c = malloc(sizeof(float) * m * n);
   if (!x->w || !x->c) return TW_ENOMEM;
-  fill(x->w, k * n, seed);
+  tw_reference_fill_uniform(x->w, k * n, seed);
   if (with_ref) {
     x->ref = malloc(sizeof(double) * m * n);
     if (!x->ref) return TW_ENOMEM;
@@ -129,18 +122,18 @@ static void case_free(bcase *bc) {
 
 static int case_init(bcase *bc, int encoder, bench_env *env) {
   memset(bc, 0, sizeof *bc);
-  unsigned long long seed = 12345;
+  uint64_t seed = 12345;
   size_t rows = encoder ? 1500 : 3001;
   bc->name = encoder ? "encoder-base-6x(qkvo,fc1,fc2)" : "3001x512x512";
   bc->acts[0] = malloc(sizeof(float) * rows * 512);
   bc->acts[1] = encoder ? malloc(sizeof(float) * rows * 2048) : NULL;
   if (!bc->acts[0] || (encoder && !bc->acts[1])) return TW_ENOMEM;
-  fill(bc->acts[0], rows * 512, &seed);
+  tw_reference_fill_uniform(bc->acts[0], rows * 512, &seed);
   int rc = TW_OK;
   if (!encoder) {
     rc = add_mat(bc, rows, 512, 512, bc->acts[0], 1, &seed);
   } else {
-    fill(bc->acts[1], rows * 2048, &seed);
+    tw_reference_fill_uniform(bc->acts[1], rows * 2048, &seed);
     for (int layer = 0; layer < 6 && !rc; layer++) {
       for (int q = 0; q < 4 && !rc; q++)
         rc = add_mat(bc, rows, 512, 512, bc->acts[0], layer == 0 && q == 0, &seed);

@@ -67,14 +67,6 @@ static void data_free(gemm_data *d) {
   free(d->ref_u);
 }
 
-/* Uniform [-1, 1) from a 64-bit LCG: reproducible inputs for a given seed. */
-static void fill(float *x, size_t n, unsigned long long *state) {
-  for (size_t i = 0; i < n; i++) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    x[i] = (float)((double)(*state >> 11) * 0x1.0p-52 - 1.0);
-  }
-}
-
 static void print_human(const gemm_args *g, tw_context *ctx, const tw_gemm_stats *st,
                         double rel_r, double rel_u, double max_abs) {
   const tw_plan *p = tw_context_last_plan(ctx);
@@ -151,10 +143,10 @@ int tw_cli_gemm(int argc, char **argv) {
     fprintf(stderr, "tilewhisper gemm: out of memory for %zux%zux%zu\n", m, k, n);
     goto out;
   }
-  unsigned long long state = (unsigned long long)g.seed;
-  fill(d.a, m * k, &state);
-  fill(d.w, k * n, &state);
-  fill(d.bias, n, &state);
+  uint64_t state = (uint64_t)g.seed;
+  tw_reference_fill_uniform(d.a, m * k, &state);
+  tw_reference_fill_uniform(d.w, k * n, &state);
+  tw_reference_fill_uniform(d.bias, n, &state);
   tw_weight_desc wd = {.data = d.w, .dtype = TW_DTYPE_F32, .k = k, .n = n, .ld = n,
                        .bias = d.bias, .name = "W"};
   tw_gemm_options go = {.kernel = g.kernel, .host_k_loop = g.host_k};

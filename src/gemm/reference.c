@@ -49,3 +49,10 @@ double tw_reference_rel_error(const float *x, size_t ldx, const double *ref, siz
   if (max_abs) *max_abs = mx;
   return den > 0 ? sqrt(num / den) : sqrt(num);
 }
+
+void tw_reference_fill_uniform(float *x, size_t n, uint64_t *state) {
+  for (size_t i = 0; i < n; i++) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    x[i] = (float)((double)(*state >> 11) * 0x1.0p-52 - 1.0);
+  }
+}

@@ -7,10 +7,15 @@
 #define TW_GEMM_REFERENCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t lda,
                           const float *b, size_t ldb, const float *bias, double *c, size_t ldc,
                           int round_inputs);
+
+/* Reproducible test inputs: n values uniform in [-1, 1) from a 64-bit LCG
+ * whose state is advanced in place (so consecutive calls continue it). */
+void tw_reference_fill_uniform(float *x, size_t n, uint64_t *state);
 
 /* ||x - ref||_F / ||ref||_F over m x n (leading dimensions ldx, ldr);
  * ||x - ref||_F when ref is all zero.  *max_abs (may be NULL) gets
