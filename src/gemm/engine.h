@@ -17,16 +17,17 @@ typedef struct tw_plan_entry {
   uint64_t last_use;
 } tw_plan_entry;
 
-/* Host staging and device buffers reused across calls; grown, never shrunk. */
+/* Host staging and device buffers reused across calls; grown, never shrunk.
+ * Every capacity is in bytes. */
 typedef struct tw_scratch {
-  tw_bf16 *a_host;   /* m_pad x k_pad bf16, padded A */
-  size_t a_host_cap; /* elements */
-  float *c_host;     /* m_pad x n_pad fp32 result staging */
+  tw_bf16 *a_host; /* m_pad x k_pad bf16, padded A */
+  size_t a_host_cap;
+  float *c_host; /* m_pad x n_pad fp32 result staging */
   size_t c_host_cap;
-  void *partials;    /* host copies of partial tiles (host K loop) */
-  size_t partials_cap; /* bytes */
-  tw_cmd *cmds;      /* command list of one submission */
-  size_t cmds_cap;   /* bytes */
+  void *partials; /* host copies of partial tiles (host K loop) */
+  size_t partials_cap;
+  tw_cmd *cmds; /* command list of one submission */
+  size_t cmds_cap;
   tw_dbuf *a_dev, *c_dev;
 } tw_scratch;
 

@@ -221,16 +221,13 @@ static int prepare_buffers(exec *e, size_t m, size_t k, const void *a, tw_dtype 
   tw_scratch *s = &ctx->scratch;
   size_t a_elems = p->m_pad * p->k_pad, c_elems = p->m_pad * p->n_pad;
   size_t partial_bytes = p->host_k ? 2 * p->batch * e->tile_elems * e->out_elem : 0;
-  size_t a_cap = s->a_host_cap * 2, c_cap = s->c_host_cap * sizeof(float);
   /* worst case per invocation: A write + kernel + C read */
   size_t cmd_bytes = 3 * p->batch * sizeof(tw_cmd);
-  if (grow_host((void **)&s->a_host, &a_cap, a_elems * 2) ||
-      grow_host((void **)&s->c_host, &c_cap, c_elems * sizeof(float)) ||
+  if (grow_host((void **)&s->a_host, &s->a_host_cap, a_elems * 2) ||
+      grow_host((void **)&s->c_host, &s->c_host_cap, c_elems * sizeof(float)) ||
       grow_host(&s->partials, &s->partials_cap, partial_bytes) ||
       grow_host((void **)&s->cmds, &s->cmds_cap, cmd_bytes))
     return tw_err(&ctx->err, TW_ENOMEM, "gemm %zux%zux%zu: out of host memory", m, k, p->n_pad);
-  s->a_host_cap = a_cap / 2;
-  s->c_host_cap = c_cap / sizeof(float);
   size_t c_dev_bytes = p->host_k ? partial_bytes : c_elems * e->out_elem;
   /* The planner budgets device memory for this call's buffers only: scratch
    * kept from an earlier call must not hold memory while the other grows. */
