@@ -3,7 +3,6 @@
 #ifndef TW_BENCH_BENCH_H
 #define TW_BENCH_BENCH_H
 
-#include "core/threadpool.h"
 
 /* `tilewhisper bench`: the invocation study.  The seed's (3001,512)@(512,512)
  * and one Whisper-base encoder pass under every dispatch strategy, on the
@@ -27,13 +26,13 @@ int tw_bench_opencl(int argc, char **argv);
  * Returns a process exit code. */
 int tw_bench_gemm(int argc, char **argv);
 
-/* bench_machine.c: measured machine limits on `pool`'s threads, from the
- * median of `runs` timed runs (its time in *median_s).  FMA peak in flop/s
+/* bench_machine.c: measured machine limits on `threads` threads at once,
+ * from the median of `runs` timed runs (its time in *median_s).  FMA peak in flop/s
  * (the faster of 256- and 512-bit FMAs); read bandwidth in bytes/s; copy
  * bandwidth in bytes moved (read + written) per second. */
-double tw_bench_fma_peak(tw_threadpool *pool, int runs, double *median_s);
-double tw_bench_read_bw(tw_threadpool *pool, int runs, double *median_s);
-double tw_bench_copy_bw(tw_threadpool *pool, int runs, double *median_s);
+double tw_bench_fma_peak(int threads, int runs, double *median_s);
+double tw_bench_read_bw(int threads, int runs, double *median_s);
+double tw_bench_copy_bw(int threads, int runs, double *median_s);
 
 /* Median of n doubles (sorts v). */
 double tw_bench_median(double *v, int n);

@@ -11,12 +11,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "core/mem.h"
-#include "core/timing.h"
-#include "device/emu/profile.h"
-#include "whisper/encoder.h"
-#include "whisper/mel.h"
-#include "whisper/model.h"
+#include "tilewhisper/tilewhisper.h"
 
 static const char *USAGE =
     "usage: tilewhisper bench --encoder [--size tiny|base|small|...] [--runs N] [--no-emu] [--no-cpu]\n"
@@ -33,15 +28,17 @@ static const char *USAGE =
 typedef struct enc_bench {
   const char *size;
   int runs, emu, cpu, json;
-  tw_whisper_model *model;
-  float *window; /* [n_mels][3000] */
+  char path[64];       /* the synthetic model file, removed at the end */
+  tw_model_info info;
+  float *pcm;          /* 30 s of test signal */
+  size_t n_pcm;
 } enc_bench;
 
 /* 30 s of a speech-like test signal (harmonics gliding in pitch, with an
- * amplitude envelope and a little noise) -> log-mel -> window 0. */
-static int make_window(enc_bench *b) {
+ * amplitude envelope and a little noise); its log-mel is window 0. */
+static int make_signal(enc_bench *b) {
   size_t n = 30 * 16000;
-  float *x = malloc(n * sizeof *x), *mel = NULL;
+  float *x = malloc(n * sizeof *x);
   if (!x) return TW_ENOMEM;
   unsigned long long s = 12345;
   for (size_t i = 0; i < n; i++) {
@@ -52,35 +49,32 @@ static int make_window(enc_bench *b) {
     double noise = ((double)(s >> 11) * 0x1.0p-53 - 0.5) * 0.02;
     x[i] = (float)(0.1 * v * (0.6 + 0.4 * sin(TWO_PI * 2.0 * t)) + noise);
   }
-  tw_errbuf err = {{0}};
-  tw_mel *mc = NULL;
-  size_t frames = 0;
-  int rc = tw_mel_create(b->model->mel_filters, b->model->n_mel, 1, &mc, &err);
-  if (!rc) rc = tw_mel_compute(mc, x, n, &mel, &frames, &err);
-  b->window = tw_malloc_aligned((size_t)b->model->n_mel * TW_MEL_WINDOW_FRAMES * sizeof(float));
-  if (!rc && !b->window) rc = TW_ENOMEM;
-  if (!rc) rc = tw_mel_window(mel, b->model->n_mel, frames, 0, b->window, &err);
-  if (rc) fprintf(stderr, "bench --encoder: log-mel: %s\n", err.msg);
-  tw_mel_destroy(mc);
-  free(mel);
-  free(x);
-  return rc;
+  b->pcm = x;
+  b->n_pcm = n;
+  return TW_OK;
 }
 
+/* Written once, loaded once per device (a model's weights live on its
+ * device). */
 static int make_model(enc_bench *b) {
-  char path[] = "/tmp/tilewhisper-bench-XXXXXX";
-  int fd = mkstemp(path);
+  snprintf(b->path, sizeof b->path, "/tmp/tilewhisper-bench-XXXXXX");
+  int fd = mkstemp(b->path);
   if (fd < 0) {
     fprintf(stderr, "bench --encoder: cannot create a temporary model file\n");
+    b->path[0] = '\0';
     return TW_EIO;
   }
   close(fd);
   tw_synth_options so = {.size = b->size, .seed = 1};
-  tw_errbuf err = {{0}};
-  int rc = tw_whisper_synth_write(&so, path, &err);
-  if (!rc) rc = tw_whisper_model_load(path, &b->model, &err);
-  unlink(path); /* the mapping stays valid after the name is gone */
-  if (rc) fprintf(stderr, "bench --encoder: synthetic %s model: %s\n", b->size, err.msg);
+  tw_model_options mo;
+  tw_model_options_init(&mo);
+  mo.inspect_only = 1;
+  tw_model *m = NULL;
+  int rc = tw_synth_model_write(&so, b->path);
+  if (!rc) rc = tw_model_load_file(b->path, &mo, &m);
+  if (!rc) rc = tw_model_get_info(m, &b->info);
+  tw_model_destroy(m);
+  if (rc) fprintf(stderr, "bench --encoder: synthetic %s model: %s\n", b->size, tw_last_error());
   return rc;
 }
 
@@ -91,42 +85,41 @@ typedef struct pass_result {
   int runs;
 } pass_result;
 
-static int run_device(enc_bench *b, const char *device, const char *dev_opts, int threads,
-                      int runs, int warmup, pass_result *r) {
+static int run_device(enc_bench *b, const char *device, int threads, int runs, int warmup,
+                      pass_result *r) {
   memset(r, 0, sizeof *r);
-  tw_context_options co;
-  tw_context_options_init(&co);
-  co.device = device;
-  co.device_options = dev_opts;
-  co.threads = threads;
-  tw_context *ctx = NULL;
-  tw_encoder *enc = NULL;
-  tw_errbuf err = {{0}};
-  int rc = tw_context_create(&co, &ctx);
+  tw_model_options mo;
+  tw_model_options_init(&mo);
+  mo.device = device;
+  mo.threads = threads;
+  tw_state_options so;
+  tw_state_options_init(&so);
+  so.threads = threads;
+  tw_model *model = NULL;
+  tw_state *st = NULL;
+  int rc = tw_model_load_file(b->path, &mo, &model);
+  if (!rc) rc = tw_state_create(model, &so, &st);
+  if (!rc) rc = tw_state_set_pcm(st, b->pcm, b->n_pcm, NULL);
   if (rc) {
     fprintf(stderr, "bench --encoder: %s: %s\n", device, tw_last_error());
-    return rc;
-  }
-  if ((rc = tw_encoder_create(b->model, ctx, NULL, &enc, &err))) {
-    fprintf(stderr, "bench --encoder: %s: %s\n", device, err.msg);
-    tw_context_destroy(ctx);
+    tw_state_destroy(st);
+    tw_model_destroy(model);
     return rc;
   }
   double times[64];
-  float *out;
-  tw_encoder_timings t;
+  tw_encode_stats t;
   /* a warm-up run takes the engine's first-use allocations out of the figures */
-  if (warmup) rc = tw_encoder_run(enc, b->window, &out, &t);
+  if (warmup) rc = tw_encode_window(st, 0, NULL, &t);
   for (int i = 0; i < runs && !rc; i++) {
-    rc = tw_encoder_run(enc, b->window, &out, &t);
+    rc = tw_encode_window(st, 0, NULL, &t);
     times[i] = t.total_s;
     r->gemm_s += t.gemm_s / runs;
     r->conv_s += t.conv_s / runs;
     r->ln_post_s += t.ln_post_s / runs;
-    for (int l = 0; l < t.n_layers; l++) r->layers_s += t.layer_s[l] / runs;
+    r->layers_s += t.layers_s / runs;
   }
   if (rc) {
-    fprintf(stderr, "bench --encoder: %s: %s\n", device, tw_encoder_last_error(enc));
+    fprintf(stderr, "bench --encoder: %s: %s\n", device, tw_state_last_error(st));
   } else {
     r->median_s = tw_bench_median(times, runs);
     r->flops = t.flops;
@@ -134,8 +127,8 @@ static int run_device(enc_bench *b, const char *device, const char *dev_opts, in
     r->modeled_s = t.modeled_device_s;
     r->runs = runs;
   }
-  tw_encoder_destroy(enc);
-  tw_context_destroy(ctx);
+  tw_state_destroy(st);
+  tw_model_destroy(model);
   return rc;
 }
 
@@ -156,7 +149,7 @@ static void print_cpu(const enc_bench *b, int threads, const pass_result *r) {
          30.0 / r->median_s);
   printf("      stages: conv %.3f s, %d layers %.3f s, ln_post %.4f s; in GEMMs %.3f s, "
          "elsewhere %.3f s\n",
-         r->conv_s, b->model->hp.n_audio_layer, r->layers_s, r->ln_post_s, r->gemm_s,
+         r->conv_s, b->info.n_audio_layer, r->layers_s, r->ln_post_s, r->gemm_s,
          r->median_s - r->gemm_s);
   if (!strcmp(b->size, "base"))
     printf("      whisper.cpp (quoted, not measured here): %.1f s -> %.1fx faster\n", ref,
@@ -167,10 +160,8 @@ static void print_cpu(const enc_bench *b, int threads, const pass_result *r) {
  * runs, and the seed profile (a flat 54.4 ms per invocation) follows from the
  * count. */
 static void print_emu(const enc_bench *b, const char *label, const pass_result *r) {
-  tw_emu_profile seed;
-  double seed_s = tw_emu_profile_get("seed", &seed) == TW_OK
-                      ? tw_emu_profile_model(&seed, r->invocations, 0, 0, 0, 0)
-                      : 0;
+  double seed_s = 0;
+  tw_study_modeled_time("seed", r->invocations, 0, 0, 0, 0, &seed_s);
   if (b->json) {
     printf("{\"case\":\"encoder-%s-1500\",\"device\":\"emu\",\"kernels\":\"%s\","
            "\"invocations\":%llu,\"modeled_s\":{\"seed\":%.6f,\"xdna1\":%.6f},"
@@ -205,20 +196,19 @@ int tw_bench_encoder(int argc, char **argv) {
     }
   }
   int rc = make_model(&b);
-  if (!rc) rc = make_window(&b);
+  if (!rc) rc = make_signal(&b);
   if (!b.json && !rc)
     printf("encoder bench: synthetic %s model (%d layers, n_state %d), one 30 s window "
-           "(1500 positions, %.1f GFLOP), bf16 activations and weights\n",
-           b.size, b.model->hp.n_audio_layer, b.model->hp.n_audio_state,
-           tw_encoder_flops(&b.model->hp, 1500) * 1e-9);
+           "(%d positions), bf16 activations and weights\n",
+           b.size, b.info.n_audio_layer, b.info.n_audio_state, b.info.n_audio_ctx);
   pass_result r;
   for (int threads = 1; threads <= 2 && !rc && b.cpu; threads++)
-    if (!(rc = run_device(&b, "cpu", NULL, threads, b.runs, 1, &r))) print_cpu(&b, threads, &r);
-  if (b.emu && !rc && !(rc = run_device(&b, "emu", "profile=xdna1", 2, 1, 0, &r)))
+    if (!(rc = run_device(&b, "cpu", threads, b.runs, 1, &r))) print_cpu(&b, threads, &r);
+  if (b.emu && !rc && !(rc = run_device(&b, "emu:profile=xdna1", 2, 1, 0, &r)))
     print_emu(&b, "seed's kernels (planned):", &r);
-  if (b.emu && !rc && !(rc = run_device(&b, "emu", "profile=xdna1,large=1", 2, 1, 0, &r)))
+  if (b.emu && !rc && !(rc = run_device(&b, "emu:profile=xdna1,large=1", 2, 1, 0, &r)))
     print_emu(&b, "larger shapes (planned-large):", &r);
-  tw_whisper_model_free(b.model);
-  tw_free(b.window);
+  if (b.path[0]) unlink(b.path);
+  free(b.pcm);
   return rc ? 1 : 0;
 }

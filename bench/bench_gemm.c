@@ -8,10 +8,8 @@
 #include <string.h>
 
 #include "bench.h"
-#include "core/mem.h"
-#include "core/timing.h"
-#include "device/cpu/cpu.h"
-#include "device/device.h"
+#include "clock.h"
+#include "tilewhisper/tilewhisper.h"
 
 #ifdef TW_HAVE_OPENBLAS
 #include <cblas.h>
@@ -38,9 +36,14 @@ typedef struct result {
   int runs;
 } result;
 
+/* One timed call: C = A . W through the engine on a stream, or OpenBLAS. */
 typedef struct call {
-  tw_device *dev;
-  tw_direct_gemm g;
+  tw_stream *s;
+  size_t m, k, n;
+  const float *a;
+  float *c;
+  const tw_weight *weight;
+  tw_gemm_options opts;
 #ifdef TW_HAVE_OPENBLAS
   int openblas;
   const float *w;
@@ -50,12 +53,13 @@ typedef struct call {
 static int call_run(call *c) {
 #ifdef TW_HAVE_OPENBLAS
   if (c->openblas) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->g.m, (int)c->g.n, (int)c->g.k,
-                1.0f, c->g.a, (int)c->g.lda, c->w, (int)c->g.n, 0.0f, c->g.c, (int)c->g.ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->m, (int)c->n, (int)c->k, 1.0f,
+                c->a, (int)c->k, c->w, (int)c->n, 0.0f, c->c, (int)c->n);
     return 0;
   }
 #endif
-  return c->dev->iface->gemm(c->dev, &c->g);
+  return tw_gemm_ex(c->s, c->m, c->k, c->a, TW_DTYPE_F32, c->k, c->weight, c->c, c->n, &c->opts,
+                    NULL);
 }
 
 /* Times the calls of one shape run by run in turn (A B C A B C ...), so that
@@ -67,16 +71,16 @@ static int time_calls(call *calls, int n, const shape *s, int runs, result *out)
   if (runs > 64) runs = 64;
   for (int i = 0; i < n; i++) {
     if (call_run(&calls[i])) return -1; /* warm up */
-    double t0 = tw_now();
+    double t0 = tw_cli_now();
     if (call_run(&calls[i])) return -1;
-    double once = tw_now() - t0;
+    double once = tw_cli_now() - t0;
     reps[i] = once > 0 ? (long)(0.02 / once) + 1 : 1;
   }
   for (int r = 0; r < runs; r++)
     for (int i = 0; i < n; i++) {
-      double t0 = tw_now();
+      double t0 = tw_cli_now();
       for (long k = 0; k < reps[i]; k++) call_run(&calls[i]);
-      t[i][r] = (tw_now() - t0) / (double)reps[i];
+      t[i][r] = (tw_cli_now() - t0) / (double)reps[i];
     }
   for (int i = 0; i < n; i++) {
     out[i].median_s = tw_bench_median(t[i], runs);
@@ -114,20 +118,27 @@ static void emit(const bench_opts *o, const shape *s, const char *impl, int thre
 }
 
 static int bench_threads(const bench_opts *o, int threads) {
-  tw_threadpool *pool = NULL;
   tw_device *dev = NULL;
-  if (tw_threadpool_create(threads, &pool)) return 1;
-  tw_device_config cfg = {.pool = pool, .options = o->options};
-  int rc = tw_device_create("cpu", &cfg, &dev);
-  if (rc) {
+  tw_stream *stream = NULL;
+  tw_device_options dopt;
+  tw_device_options_init(&dopt);
+  dopt.threads = threads;
+  dopt.options = o->options;
+  tw_stream_options sopt;
+  tw_stream_options_init(&sopt);
+  sopt.borrow_device_pool = 1;
+  tw_device_info info;
+  if (tw_device_create(&dopt, &dev) || tw_stream_create(dev, &sopt, &stream) ||
+      tw_device_query(dev, &info)) {
     fprintf(stderr, "bench: cpu device: %s\n", tw_last_error());
-    tw_threadpool_destroy(pool);
+    tw_stream_destroy(stream);
+    tw_device_destroy(dev);
     return 1;
   }
   double peak_s, rbw_s, cbw_s;
-  double peak = tw_bench_fma_peak(pool, o->runs, &peak_s);
-  double rbw = tw_bench_read_bw(pool, o->runs, &rbw_s);
-  double cbw = tw_bench_copy_bw(pool, o->runs, &cbw_s);
+  double peak = tw_bench_fma_peak(threads, o->runs, &peak_s);
+  double rbw = tw_bench_read_bw(threads, o->runs, &rbw_s);
+  double cbw = tw_bench_copy_bw(threads, o->runs, &cbw_s);
   if (o->json) {
     printf("{\"shape\":\"-\",\"impl\":\"fma-peak\",\"threads\":%d,\"gflops\":%.3f,"
            "\"median_s\":%.6g,\"runs\":%d}\n", threads, peak * 1e-9, peak_s, o->runs);
@@ -137,7 +148,7 @@ static int bench_threads(const bench_opts *o, int threads) {
            "\"median_s\":%.6g,\"runs\":%d}\n", threads, cbw * 1e-9, cbw_s, o->runs);
   } else {
     printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
-           "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", tw_cpu_device_isa(dev), peak * 1e-9,
+           "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", info.detail, peak * 1e-9,
            rbw * 1e-9, cbw * 1e-9);
     printf("%-16s %-11s %2s %9s %8s %7s\n", "shape MxKxN", "impl", "t", "GFLOP/s", "%peak",
            "/blas");
@@ -157,11 +168,11 @@ static int bench_threads(const bench_opts *o, int threads) {
     char name[64];
     snprintf(name, sizeof name, "%zux%zux%zu", s->m, s->k, s->n);
     if (o->only && strcmp(o->only, name) != 0) continue;
-    float *a = tw_malloc_aligned(s->m * s->k * sizeof(float));
-    float *w = tw_malloc_aligned(s->k * s->n * sizeof(float));
-    float *c = tw_malloc_aligned(s->m * s->n * sizeof(float));
+    float *a = malloc(s->m * s->k * sizeof(float));
+    float *w = malloc(s->k * s->n * sizeof(float));
+    float *c = malloc(s->m * s->n * sizeof(float));
     if (!a || !w || !c) {
-      tw_free(a), tw_free(w), tw_free(c);
+      free(a), free(w), free(c);
       status = 1;
       break;
     }
@@ -173,31 +184,27 @@ static int bench_threads(const bench_opts *o, int threads) {
      * bf16 dot-product one), to compare the weight storages alone */
     call calls[4];
     const char *names[4] = {"tw-bf16", "tw-fp32", "tw-bf16-a32", "openblas"};
-    void *handles[2] = {NULL, NULL};
+    tw_weight *handles[2] = {NULL, NULL};
     int n_calls = 0;
     for (int st = 0; st < 2; st++) {
-      tw_weight_src src = {.data = w, .dtype = TW_DTYPE_F32, .k = s->k, .n = s->n, .ld = s->n,
-                           .storage = st ? TW_DTYPE_F32 : TW_DTYPE_BF16};
-      if (dev->iface->weight_prepare(dev, &src, &handles[st])) {
-        fprintf(stderr, "bench: prepare: %s\n", dev->err.msg);
+      tw_weight_desc d = {.data = w, .dtype = TW_DTYPE_F32, .k = s->k, .n = s->n, .ld = s->n,
+                          .storage = st ? TW_DTYPE_F32 : TW_DTYPE_BF16, .name = "W"};
+      if (tw_weight_prepare(dev, &d, &handles[st])) {
+        fprintf(stderr, "bench: prepare: %s\n", tw_device_last_error(dev));
         status = 1;
         break;
       }
-      calls[n_calls++] = (call){.dev = dev,
-                                .g = {.m = s->m, .k = s->k, .n = s->n, .a = a,
-                                      .a_type = TW_DTYPE_F32, .lda = s->k,
-                                      .a_compute = st ? TW_DTYPE_F32 : TW_DTYPE_BF16,
-                                      .weight = handles[st], .c = c, .ldc = s->n}};
+      calls[n_calls++] = (call){.s = stream, .m = s->m, .k = s->k, .n = s->n, .a = a, .c = c,
+                                .weight = handles[st],
+                                .opts = {.a_compute = st ? TW_DTYPE_F32 : TW_DTYPE_BF16}};
     }
     if (n_calls == 2) {
       calls[n_calls] = calls[0];
-      calls[n_calls++].g.a_compute = TW_DTYPE_F32;
+      calls[n_calls++].opts.a_compute = TW_DTYPE_F32;
     }
 #ifdef TW_HAVE_OPENBLAS
     if (n_calls == 3)
-      calls[n_calls++] = (call){.g = {.m = s->m, .k = s->k, .n = s->n, .a = a, .lda = s->k,
-                                      .c = c, .ldc = s->n},
-                                .openblas = 1,
+      calls[n_calls++] = (call){.m = s->m, .k = s->k, .n = s->n, .a = a, .c = c, .openblas = 1,
                                 .w = w};
 #endif
     result r[4];
@@ -208,11 +215,11 @@ static int bench_threads(const bench_opts *o, int threads) {
     } else {
       status = 1;
     }
-    for (int st = 0; st < 2; st++) dev->iface->weight_release(dev, handles[st]);
-    tw_free(a), tw_free(w), tw_free(c);
+    for (int st = 0; st < 2; st++) tw_weight_destroy(handles[st]);
+    free(a), free(w), free(c);
   }
+  tw_stream_destroy(stream);
   tw_device_destroy(dev);
-  tw_threadpool_destroy(pool);
   return status;
 }
 

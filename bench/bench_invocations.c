@@ -11,9 +11,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "device/emu/profile.h"
-#include "gemm/reference.h"
-#include "gemm/strategy.h"
+#include "strategy.h"
 #include "tilewhisper/tilewhisper.h"
 
 #define MAX_PROFILES 4
@@ -28,7 +26,7 @@ typedef struct bench_opts {
 typedef struct bench_row {
   const char *case_name;
   int strategy;
-  tw_strategy_counts n;
+  tw_gemm_stats n;
   int executed, counts_match;
   double wall_s, rel_err, max_abs;
 } bench_row;
@@ -80,32 +78,37 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
   return 0;
 }
 
-static tw_context *make_context(const bench_opts *o, int large) {
+/* An emu device (the seed's kernels, or large=1) and one stream on it. */
+static tw_stream *make_stream(const bench_opts *o, int large, tw_device **dev) {
   char options[128];
   snprintf(options, sizeof options, "profile=%s,call_us=%ld%s", o->profile, o->call_us,
            large ? ",large=1" : "");
-  tw_context_options co;
-  tw_context_options_init(&co);
-  co.device = "emu";
-  co.device_options = options;
-  co.threads = 1;
-  tw_context *ctx = NULL;
-  if (tw_context_create(&co, &ctx)) {
+  tw_device_options d;
+  tw_device_options_init(&d);
+  d.name = "emu";
+  d.options = options;
+  d.threads = 1;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *s = NULL;
+  if (tw_device_create(&d, dev) || tw_stream_create(*dev, &so, &s)) {
     fprintf(stderr, "tilewhisper bench: emu device (%s): %s\n", options, tw_last_error());
     return NULL;
   }
-  return ctx;
+  return s;
 }
 
-static double modeled(const char *profile, const tw_strategy_counts *n) {
-  tw_emu_profile p;
-  if (tw_emu_profile_get(profile, &p)) return -1;
-  return tw_emu_profile_model(&p, n->invocations, n->submissions, n->bytes_to_device,
-                              n->bytes_from_device, n->padded_flops);
+static double modeled(const char *profile, const tw_gemm_stats *n) {
+  double s;
+  if (tw_study_modeled_time(profile, n->invocations, n->submissions, n->bytes_to_device,
+                            n->bytes_from_device, n->padded_flops, &s))
+    return -1;
+  return s;
 }
 
 /* Case 3001x512x512: every strategy counted and (unless count-only) run. */
-static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
+static int run_seed_case(tw_stream *ctx[2], int execute, bench_row *rows) {
   enum { M = 3001, K = 512, N = 512 };
   float *a = NULL, *w = NULL, *c = NULL;
   double *ref = NULL;
@@ -121,7 +124,7 @@ static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
   }
   if (execute && !rc) rc = tw_reference_gemm_f64(M, K, N, a, K, w, N, NULL, ref, N, 0);
   for (int id = 0; !rc && id < TW_STRATEGY_COUNT; id++) {
-    tw_context *cx = ctx[tw_strategy_get(id)->large];
+    tw_stream *cx = ctx[tw_strategy_get(id)->large];
     bench_row *r = &rows[id];
     *r = (bench_row){.case_name = "3001x512x512", .strategy = id, .executed = execute};
     tw_gemm_stats st;
@@ -130,7 +133,7 @@ static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
     if (!rc) rc = tw_strategy_run(cx, id, M, K, N, a, w, c, &st);
     if (rc) {
       fprintf(stderr, "tilewhisper bench: %s: %s\n", tw_strategy_get(id)->name,
-              tw_context_last_error(cx));
+              tw_stream_last_error(cx));
       break;
     }
     r->counts_match = st.invocations == r->n.invocations && st.submissions == r->n.submissions &&
@@ -146,7 +149,7 @@ static int run_seed_case(tw_context *ctx[2], int execute, bench_row *rows) {
 /* One Whisper-base encoder pass (d_model 512, 8 heads of 64, d_ff 2048, 6
  * layers) as GEMMs on `rows` frames: shape, count per pass, and whether B is
  * a per-call operand (attention's K^T and V) rather than a resident weight. */
-static int count_encoder(tw_context *ctx[2], size_t rows, const char *name, bench_row *out) {
+static int count_encoder(tw_stream *ctx[2], size_t rows, const char *name, bench_row *out) {
   const struct {
     size_t m, k, n, count;
     int b_per_call;
@@ -158,15 +161,15 @@ static int count_encoder(tw_context *ctx[2], size_t rows, const char *name, benc
       {rows, rows, 64, 8 * 6, 1},     /* softmax(.) V per head */
   };
   for (int id = 0; id < TW_STRATEGY_COUNT; id++) {
-    tw_context *cx = ctx[tw_strategy_get(id)->large];
+    tw_stream *cx = ctx[tw_strategy_get(id)->large];
     bench_row *r = &out[id];
     *r = (bench_row){.case_name = name, .strategy = id};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
-      tw_strategy_counts n;
+      tw_gemm_stats n;
       int rc = tw_strategy_count(cx, id, g[i].m, g[i].k, g[i].n, g[i].b_per_call, &n);
       if (rc) {
         fprintf(stderr, "tilewhisper bench: %s %s: %s\n", name, tw_strategy_get(id)->name,
-                tw_context_last_error(cx));
+                tw_stream_last_error(cx));
         return rc;
       }
       r->n.invocations += n.invocations * g[i].count;
@@ -191,7 +194,7 @@ static int seed_claim(const bench_row *r, unsigned *inv, double *sec) {
 }
 
 static void print_json(const bench_row *r) {
-  const char *const *profiles = tw_emu_profile_names();
+  const char *const *profiles = tw_study_profiles();
   printf("{\"case\":\"%s\",\"strategy\":\"%s\",\"invocations\":%llu,\"submissions\":%llu,"
          "\"bytes_to_device\":%llu,\"bytes_from_device\":%llu,\"modeled_s\":{",
          r->case_name, tw_strategy_get(r->strategy)->name, (unsigned long long)r->n.invocations,
@@ -221,7 +224,7 @@ static void print_seconds(double s) {
 }
 
 static void print_table(const bench_row *rows, int executed) {
-  const char *const *profiles = tw_emu_profile_names();
+  const char *const *profiles = tw_study_profiles();
   printf("  %-15s %11s %11s %9s %9s", "strategy", "invocations", "submissions", "MiB->dev",
          "MiB<-dev");
   for (int p = 0; profiles[p]; p++) printf("  %11s", profiles[p]);
@@ -267,7 +270,7 @@ static void print_human(const bench_opts *o, const bench_row *rows) {
            c ? "3001" : "1500");
     print_table(rows + (c + 1) * TW_STRATEGY_COUNT, 0);
   }
-  tw_strategy_counts proj = rows[TW_STRATEGY_NAIVE].n;
+  tw_gemm_stats proj = rows[TW_STRATEGY_NAIVE].n;
   proj.invocations *= 24, proj.submissions *= 24, proj.bytes_to_device *= 24;
   proj.bytes_from_device *= 24, proj.padded_flops *= 24;
   printf("\nThe seed's 65.5 min is Q/K/V/O only: 24 x 163.7 s at 3001 rows; the same 24 naive\n"
@@ -279,12 +282,13 @@ int tw_bench_invocations(int argc, char **argv) {
   bench_opts o;
   int a = parse_args(argc, argv, &o);
   if (a) return usage(a > 0 ? stdout : stderr, a > 0 ? 0 : 2);
-  tw_emu_profile check;
-  if (tw_emu_profile_get(o.profile, &check) || !strcmp(o.profile, "custom")) {
+  double check;
+  if (tw_study_modeled_time(o.profile, 0, 0, 0, 0, 0, &check) || !strcmp(o.profile, "custom")) {
     fprintf(stderr, "tilewhisper bench: --profile must be seed or xdna1\n");
     return 2;
   }
-  tw_context *ctx[2] = {make_context(&o, 0), make_context(&o, 1)};
+  tw_device *dev[2] = {NULL, NULL};
+  tw_stream *ctx[2] = {make_stream(&o, 0, &dev[0]), make_stream(&o, 1, &dev[1])};
   bench_row rows[3 * TW_STRATEGY_COUNT];
   int rc = ctx[0] && ctx[1] ? TW_OK : TW_EDEVICE;
   if (!rc) rc = run_seed_case(ctx, !o.count_only, rows);
@@ -296,7 +300,9 @@ int tw_bench_invocations(int argc, char **argv) {
     else
       print_human(&o, rows);
   }
-  tw_context_destroy(ctx[0]);
-  tw_context_destroy(ctx[1]);
+  for (int i = 0; i < 2; i++) {
+    tw_stream_destroy(ctx[i]);
+    tw_device_destroy(dev[i]);
+  }
   return rc ? 1 : 0;
 }

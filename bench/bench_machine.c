@@ -2,12 +2,13 @@
  * accumulators to cover FMA latency on two pipes) and memory bandwidth
  * (read-only sum and copy over buffers much larger than the last-level
  * cache), each on every thread of a pool at once. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
-#include "core/mem.h"
-#include "core/timing.h"
+#include "clock.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -17,7 +18,37 @@
 #define FMA_ITERS 20000000L
 #define BW_BYTES (256u << 20)
 
-static double fma_peak_width(tw_threadpool *pool, int runs, int wide, double *median_s);
+static double fma_peak_width(int threads, int runs, int wide, double *median_s);
+
+/* Runs fn(arg, t, t) on `threads` threads at once (the caller is thread 0)
+ * and waits for all: the benchmarks measure the machine, not a pool. */
+typedef void (*bench_task_fn)(void *arg, size_t task, int thread);
+typedef struct bench_thread {
+  bench_task_fn fn;
+  void *arg;
+  size_t task;
+} bench_thread;
+
+static void *bench_thread_main(void *p) {
+  bench_thread *t = p;
+  t->fn(t->arg, t->task, (int)t->task);
+  return NULL;
+}
+
+static void run_parallel(int threads, bench_task_fn fn, void *arg) {
+  pthread_t tid[64];
+  bench_thread bt[64];
+  int started = 0;
+  if (threads > 64) threads = 64;
+  for (int i = 1; i < threads; i++) {
+    bt[i] = (bench_thread){fn, arg, (size_t)i};
+    if (pthread_create(&tid[i], NULL, bench_thread_main, &bt[i]) != 0) break;
+    started = i;
+  }
+  fn(arg, 0, 0);
+  for (int i = started + 1; i < threads; i++) fn(arg, (size_t)i, i); /* threads that did not start */
+  for (int i = 1; i <= started; i++) pthread_join(tid[i], NULL);
+}
 
 double tw_bench_median(double *v, int n) {
   for (int i = 1; i < n; i++)
@@ -80,13 +111,13 @@ static void fma_task(void *arg, size_t task, int thread) {
 }
 
 /* The faster of the 256-bit and 512-bit loops (medians of `runs` each). */
-double tw_bench_fma_peak(tw_threadpool *pool, int runs, double *median_s) {
-  double best = fma_peak_width(pool, runs, 0, median_s);
+double tw_bench_fma_peak(int threads, int runs, double *median_s) {
+  double best = fma_peak_width(threads, runs, 0, median_s);
 #ifdef BENCH_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) {
     double wide_s;
-    double wide = fma_peak_width(pool, runs, 1, &wide_s);
+    double wide = fma_peak_width(threads, runs, 1, &wide_s);
     if (wide > best) {
       best = wide;
       *median_s = wide_s;
@@ -96,8 +127,7 @@ double tw_bench_fma_peak(tw_threadpool *pool, int runs, double *median_s) {
   return best;
 }
 
-static double fma_peak_width(tw_threadpool *pool, int runs, int wide, double *median_s) {
-  int threads = tw_threadpool_size(pool);
+static double fma_peak_width(int threads, int runs, int wide, double *median_s) {
   fma_job j = {.iters = FMA_ITERS, .wide = wide};
 #ifdef BENCH_X86
   double flops_per_iter = 12.0 * 8.0 * 2.0;
@@ -106,11 +136,11 @@ static double fma_peak_width(tw_threadpool *pool, int runs, int wide, double *me
 #endif
   double t[64];
   if (runs > 64) runs = 64;
-  tw_threadpool_run(pool, (size_t)threads, fma_task, &j); /* warm up, clocks up */
+  run_parallel(threads, fma_task, &j); /* warm up, clocks up */
   for (int r = 0; r < runs; r++) {
-    double t0 = tw_now();
-    tw_threadpool_run(pool, (size_t)threads, fma_task, &j);
-    t[r] = tw_now() - t0;
+    double t0 = tw_cli_now();
+    run_parallel(threads, fma_task, &j);
+    t[r] = tw_cli_now() - t0;
   }
   *median_s = tw_bench_median(t, runs);
   return (double)threads * (double)j.iters * flops_per_iter / *median_s;
@@ -163,36 +193,36 @@ static void copy_task(void *arg, size_t task, int thread) {
   memcpy(j->dst + lo, j->src + lo, (hi - lo) * sizeof(float));
 }
 
-static double bw_run(tw_threadpool *pool, int runs, int copy, double *median_s) {
+static double bw_run(int threads, int runs, int copy, double *median_s) {
   size_t n = BW_BYTES / sizeof(float);
-  float *src = tw_malloc_aligned(BW_BYTES), *dst = copy ? tw_malloc_aligned(BW_BYTES) : NULL;
+  float *src = aligned_alloc(64, BW_BYTES), *dst = copy ? aligned_alloc(64, BW_BYTES) : NULL;
   if (!src || (copy && !dst)) {
-    tw_free(src);
-    tw_free(dst);
+    free(src);
+    free(dst);
     *median_s = 0.0;
     return 0.0;
   }
   for (size_t i = 0; i < n; i++) src[i] = (float)(i & 255);
   if (dst) memset(dst, 0, BW_BYTES);
-  bw_job j = {.src = src, .dst = dst, .n = n, .parts = tw_threadpool_size(pool)};
-  tw_task_fn fn = copy ? copy_task : read_task;
+  bw_job j = {.src = src, .dst = dst, .n = n, .parts = threads};
+  bench_task_fn fn = copy ? copy_task : read_task;
   double t[64];
   if (runs > 64) runs = 64;
-  tw_threadpool_run(pool, (size_t)j.parts, fn, &j);
+  run_parallel(j.parts, fn, &j);
   for (int r = 0; r < runs; r++) {
-    double t0 = tw_now();
-    tw_threadpool_run(pool, (size_t)j.parts, fn, &j);
-    t[r] = tw_now() - t0;
+    double t0 = tw_cli_now();
+    run_parallel(j.parts, fn, &j);
+    t[r] = tw_cli_now() - t0;
   }
-  tw_free(src);
-  tw_free(dst);
+  free(src);
+  free(dst);
   *median_s = tw_bench_median(t, runs);
   return (copy ? 2.0 : 1.0) * (double)BW_BYTES / *median_s;
 }
 
-double tw_bench_read_bw(tw_threadpool *pool, int runs, double *median_s) {
-  return bw_run(pool, runs, 0, median_s);
+double tw_bench_read_bw(int threads, int runs, double *median_s) {
+  return bw_run(threads, runs, 0, median_s);
 }
-double tw_bench_copy_bw(tw_threadpool *pool, int runs, double *median_s) {
-  return bw_run(pool, runs, 1, median_s);
+double tw_bench_copy_bw(int threads, int runs, double *median_s) {
+  return bw_run(threads, runs, 1, median_s);
 }

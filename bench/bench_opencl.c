@@ -5,10 +5,11 @@
  * encoder matmul set (6 layers x Q, K, V, O 1500x512x512, fc1 1500x512x2048,
  * fc2 1500x2048x512; weights resident, prepared once).  Strategies:
  *
- *   naive          the seed's loop, on the device interface directly: per
- *                  64x64x64 invocation, allocate three device buffers,
- *                  convert both tiles on the host, write, run, read, wait,
- *                  free, and add the partial tile into C on the host
+ *   naive          the seed's loop (tw_study_tile_gemm) on a device of its
+ *                  own: per 64x64x64 invocation, allocate three device
+ *                  buffers, convert both tiles on the host, write, run,
+ *                  read, wait, free, and add the partial tile into C on the
+ *                  host
  *   seed-MxKxN     the engine with that fixed kernel and the host K loop
  *                  (weights resident; 3008 / 376 / 192 invocations)
  *   devk-MxKxNa    the same shapes accumulating over K on the device
@@ -27,21 +28,17 @@
 #include <string.h>
 
 #include "bench.h"
-#include "core/timing.h"
-#include "device/device.h"
-#include "gemm/context.h"
-#include "gemm/reference.h"
+#include "clock.h"
 #include "tilewhisper/tilewhisper.h"
 
 #define MAX_MATS 36
-#define TILE 64
 
 typedef struct mat {
   size_t m, k, n;
   const float *a; /* shared activations */
   float *w, *c;
   double *ref; /* fp64 reference (bf16-rounded inputs), or NULL */
-  tw_weight *wt[2]; /* prepared on each engine context */
+  tw_weight *wt[2]; /* prepared on each engine device */
 } mat;
 
 typedef struct bcase {
@@ -76,10 +73,11 @@ typedef struct result {
   double wall_s, flops, rel_err;
 } result;
 
+/* dev[0]: the default kernel set, dev[1]: the accumulating set, dev[2]:
+ * the naive loop's own device; one stream each. */
 typedef struct bench_env {
-  tw_context *ctx[2];
-  tw_device *naive_dev;
-  int naive_kernel;
+  tw_device *dev[3];
+  tw_stream *ctx[3];
   int runs, json, skip_naive_encoder;
 } bench_env;
 
@@ -146,63 +144,28 @@ static int case_init(bcase *bc, int encoder, bench_env *env) {
     for (int c = 0; c < 2 && !rc; c++) {
       tw_weight_desc d = {.data = x->w, .dtype = TW_DTYPE_F32, .k = x->k, .n = x->n, .ld = x->n,
                           .name = "bench"};
-      rc = tw_weight_prepare(env->ctx[c], &d, &x->wt[c]);
+      rc = tw_weight_prepare(env->dev[c], &d, &x->wt[c]);
     }
   }
   return rc;
 }
 
-/* The seed's strategy for one matmul, on the device interface. */
+/* The seed's strategy for one matmul. */
 static int naive_gemm(bench_env *env, const mat *x, result *r) {
-  tw_device *dev = env->naive_dev;
-  size_t mt = (x->m + TILE - 1) / TILE, nt = (x->n + TILE - 1) / TILE,
-         kt = (x->k + TILE - 1) / TILE;
-  tw_bf16 at[TILE * TILE], bt[TILE * TILE];
-  float ct[TILE * TILE];
-  memset(x->c, 0, sizeof(float) * x->m * x->n);
-  for (size_t i = 0; i < mt; i++)
-    for (size_t j = 0; j < nt; j++)
-      for (size_t p = 0; p < kt; p++) {
-        for (size_t r0 = 0; r0 < TILE; r0++)
-          for (size_t c0 = 0; c0 < TILE; c0++) {
-            size_t ar = i * TILE + r0, ac = p * TILE + c0, br = p * TILE + r0, bcol = j * TILE + c0;
-            at[r0 * TILE + c0] =
-                ar < x->m && ac < x->k ? tw_fp32_to_bf16(x->a[ar * x->k + ac]) : 0;
-            bt[r0 * TILE + c0] =
-                br < x->k && bcol < x->n ? tw_fp32_to_bf16(x->w[br * x->n + bcol]) : 0;
-          }
-        tw_dbuf *da = NULL, *db = NULL, *dc = NULL;
-        int rc = dev->iface->buffer_alloc(dev, sizeof at, &da);
-        if (!rc) rc = dev->iface->buffer_alloc(dev, sizeof bt, &db);
-        if (!rc) rc = dev->iface->buffer_alloc(dev, sizeof ct, &dc);
-        tw_cmd cmds[4] = {
-            {.op = TW_CMD_WRITE, .buf = da, .bytes = sizeof at, .src = at},
-            {.op = TW_CMD_WRITE, .buf = db, .bytes = sizeof bt, .src = bt},
-            {.op = TW_CMD_KERNEL, .kernel = env->naive_kernel, .a = da, .b = db, .c = dc,
-             .lda = TILE, .ldb = TILE, .ldc = TILE, .m = TILE, .k = TILE, .n = TILE},
-            {.op = TW_CMD_READ, .buf = dc, .bytes = sizeof ct, .dst = ct}};
-        uint64_t fence;
-        if (!rc) rc = dev->iface->submit(dev, cmds, 4, &fence);
-        if (!rc) rc = dev->iface->wait(dev, fence, NULL);
-        dev->iface->buffer_free(dev, da);
-        dev->iface->buffer_free(dev, db);
-        dev->iface->buffer_free(dev, dc);
-        if (rc) return rc;
-        for (size_t r0 = 0; r0 < TILE && i * TILE + r0 < x->m; r0++)
-          for (size_t c0 = 0; c0 < TILE && j * TILE + c0 < x->n; c0++)
-            x->c[(i * TILE + r0) * x->n + j * TILE + c0] += ct[r0 * TILE + c0];
-        r->inv++;
-        r->subs++;
-        r->to += sizeof at + sizeof bt;
-        r->from += sizeof ct;
-      }
+  tw_gemm_stats st;
+  int rc = tw_study_tile_gemm(env->ctx[2], x->m, x->k, x->n, x->a, x->w, x->c, 1, &st);
+  if (rc) return rc;
+  r->inv += st.invocations;
+  r->subs += st.submissions;
+  r->to += st.bytes_to_device;
+  r->from += st.bytes_from_device;
   return TW_OK;
 }
 
 /* One pass over the case; *r gets counts and the pass's time. */
 static int run_once(bench_env *env, bcase *bc, const strategy *s, result *r) {
   memset(r, 0, sizeof *r);
-  double t0 = tw_now(), device_s = 0;
+  double t0 = tw_cli_now(), device_s = 0;
   for (int i = 0; i < bc->n; i++) {
     mat *x = &bc->mats[i];
     r->flops += 2.0 * (double)x->m * (double)x->k * (double)x->n;
@@ -222,7 +185,7 @@ static int run_once(bench_env *env, bcase *bc, const strategy *s, result *r) {
     r->from += st.bytes_from_device;
     device_s += st.compute_s;
   }
-  r->wall_s = s->kernel_only ? device_s : tw_now() - t0;
+  r->wall_s = s->kernel_only ? device_s : tw_cli_now() - t0;
   return TW_OK;
 }
 
@@ -270,10 +233,11 @@ static void print_result(const bench_env *env, const bcase *bc, const strategy *
 }
 
 /* Strategies whose kernel the device lacks (e.g. "any" on `fixed`) are skipped. */
-static int has_kernel(tw_context *ctx, const char *name) {
-  const tw_device *dev = tw_context_device(ctx);
-  for (int i = 0; name && i < dev->n_kernels; i++)
-    if (!strcmp(dev->kernels[i].name, name)) return 1;
+static int has_kernel(const tw_device *dev, const char *name) {
+  tw_device_info info;
+  if (!dev || tw_device_query(dev, &info)) return 0;
+  for (int i = 0; name && i < info.n_kernels; i++)
+    if (!strcmp(info.kernels[i].name, name)) return 1;
   return name == NULL;
 }
 
@@ -292,8 +256,8 @@ static int bench_case(bench_env *env, int encoder) {
   double naive_s = 0;
   for (size_t i = 0; i < N_STRATEGIES && !rc; i++) {
     const strategy *s = &STRATEGIES[i];
-    if (s->naive && (!env->naive_dev || (encoder && env->skip_naive_encoder))) continue;
-    if (!s->naive && !has_kernel(env->ctx[s->ctx], s->kernel)) continue;
+    if (s->naive && (!env->ctx[2] || (encoder && env->skip_naive_encoder))) continue;
+    if (!s->naive && !has_kernel(env->dev[s->ctx], s->kernel)) continue;
     result r;
     rc = run_strategy(env, &bc, s, &r);
     if (rc) {
@@ -307,27 +271,29 @@ static int bench_case(bench_env *env, int encoder) {
   return rc;
 }
 
-static int setup(bench_env *env, const char *device, int threads) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = device;
+static int open_one(bench_env *env, int i, const char *device, const char *kernels, int threads) {
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = device;
   o.threads = threads;
-  int rc = tw_context_create(&o, &env->ctx[0]);
-  if (!rc) {
-    o.kernels = "64x64x64a,64x64x512a,128x64x512a";
-    rc = tw_context_create(&o, &env->ctx[1]);
-  }
+  o.kernels = kernels;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  int rc = tw_device_create(&o, &env->dev[i]);
+  if (!rc) rc = tw_stream_create(env->dev[i], &so, &env->ctx[i]);
+  return rc;
+}
+
+static int setup(bench_env *env, const char *device, int threads) {
+  int rc = open_one(env, 0, device, NULL, threads);
+  if (!rc) rc = open_one(env, 1, device, "64x64x64a,64x64x512a,128x64x512a", threads);
   if (rc) return rc;
-  /* the naive loop owns a device of its own, as the seed's script did */
-  tw_device_config cfg = {0};
-  rc = tw_device_create(device, &cfg, &env->naive_dev);
-  if (rc) return rc;
-  env->naive_kernel = -1;
-  for (int i = 0; i < env->naive_dev->n_kernels; i++)
-    if (!strcmp(env->naive_dev->kernels[i].name, "64x64x64")) env->naive_kernel = i;
-  if (env->naive_kernel < 0) {
-    tw_device_destroy(env->naive_dev);
-    env->naive_dev = NULL;
+  /* the naive loop owns a device of its own, as the seed's script did; it
+   * needs the seed's 64x64x64 kernel */
+  if (has_kernel(env->dev[0], "64x64x64") && open_one(env, 2, device, NULL, threads)) {
+    tw_device_destroy(env->dev[2]);
+    env->dev[2] = NULL;
   }
   return TW_OK;
 }
@@ -364,19 +330,18 @@ int tw_bench_opencl(int argc, char **argv) {
   if (rc) {
     fprintf(stderr, "bench --opencl: %s: %s\n", device, tw_last_error());
   } else {
-    if (!env.json) {
-      const tw_device *dev = tw_context_device(env.ctx[0]);
+    tw_device_info d;
+    if (!env.json && !tw_device_query(env.dev[0], &d))
       printf("device %s: %.2f us/invocation, %.1f us/submission, %.2f / %.2f GB/s, "
              "%.1f GFLOP/s (the device's cost figures)\n",
-             dev->name, dev->costs.invoke_s * 1e6, dev->costs.submit_s * 1e6,
-             dev->costs.h2d_bytes_per_s * 1e-9, dev->costs.d2h_bytes_per_s * 1e-9,
-             dev->costs.flops_per_s * 1e-9);
-    }
+             d.name, d.invoke_s * 1e6, d.submit_s * 1e6, d.h2d_bytes_per_s * 1e-9,
+             d.d2h_bytes_per_s * 1e-9, d.flops_per_s * 1e-9);
     if (!only || !strcmp(only, "seed")) rc = bench_case(&env, 0);
     if (!rc && (!only || !strcmp(only, "encoder"))) rc = bench_case(&env, 1);
   }
-  tw_device_destroy(env.naive_dev);
-  tw_context_destroy(env.ctx[0]);
-  tw_context_destroy(env.ctx[1]);
+  for (int i = 0; i < 3; i++) {
+    tw_stream_destroy(env.ctx[i]);
+    tw_device_destroy(env.dev[i]);
+  }
   return rc ? 1 : 0;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tilewhisper/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,8 +40,8 @@ static inline float tw_bf16_to_fp32(tw_bf16 h) {
 static inline float tw_round_bf16(float f) { return tw_bf16_to_fp32(tw_fp32_to_bf16(f)); }
 
 /* Bulk conversions; vectorized where the CPU allows.  n may be 0. */
-void tw_fp32_to_bf16_n(const float *src, tw_bf16 *dst, size_t n);
-void tw_bf16_to_fp32_n(const tw_bf16 *src, float *dst, size_t n);
+TW_API void tw_fp32_to_bf16_n(const float *src, tw_bf16 *dst, size_t n);
+TW_API void tw_bf16_to_fp32_n(const tw_bf16 *src, float *dst, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,30 +1,35 @@
 /* The BF16 tile GEMM engine.
  *
- * A context owns one device, a plan cache, a thread pool and running totals.
- * Weights are prepared once (converted, laid out and made resident on the
- * device) and then used by any number of tw_gemm calls on that context:
+ * Two objects, as in whisper.cpp's context/state split:
+ *  - a device (device.h), shared: weights are prepared on it once
+ *    (converted, laid out and made resident) and then only read;
+ *  - a stream, one per thread of work: the plan cache, scratch buffers,
+ *    statistics, the last error message and a worker pool.
  *
  *     C (M x N, fp32, row-major) = A (M x K, fp32 or bf16) . W (K x N) [+ bias]
  *
- * Ownership: tw_context_create/tw_weight_prepare allocate; the matching
- * _destroy frees and accepts NULL.  A weight must be destroyed before its
- * context.  Input arrays are only read during the call and may be freed right
- * after it; the weight keeps its own copy of the data and of the bias.  C is
- * written only when the call succeeds (a failing call leaves C untouched).
- * One context must not be used from two threads at once. */
+ * Threads: any number of streams may run tw_gemm on one device's weights at
+ * the same time; one stream must not be used from two threads at once.
+ * Ownership: tw_stream_create/tw_weight_prepare allocate; the matching
+ * _destroy frees and accepts NULL.  Weights and streams must be destroyed
+ * before their device.  Input arrays are only read during the call; the
+ * weight keeps its own copy of the data and of the bias.  C is written only
+ * when the call succeeds (a failing call leaves C untouched). */
 #ifndef TILEWHISPER_GEMM_H
 #define TILEWHISPER_GEMM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tilewhisper/device.h"
+#include "tilewhisper/export.h"
 #include "tilewhisper/status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct tw_context tw_context;
+typedef struct tw_stream tw_stream;
 typedef struct tw_weight tw_weight;
 
 /* 0 means "the default" wherever a dtype is optional. */
@@ -35,27 +40,30 @@ typedef enum tw_dtype {
   TW_DTYPE_F16 = 3 /* IEEE half; accepted as a weight source only */
 } tw_dtype;
 
-typedef struct tw_context_options {
-  /* "cpu" (default), "ref", "fixed", "emu", "opencl" or "opencl:P.D". */
-  const char *device;
-  /* Worker threads for host-side work and the CPU device; 0 = all cores. */
+typedef struct tw_stream_options {
+  /* Worker threads of the stream's own pool; 0 = all cores. */
   int threads;
-  /* Kernel set for fixed-shape devices: "MxKxN[a],..." where a trailing 'a'
-   * marks a kernel that accumulates over K on the device.  NULL = default. */
-  const char *kernels;
-  /* Device-specific "key=value,key=value" options; NULL = defaults. */
-  const char *device_options;
-} tw_context_options;
+  /* 1: run on the device's pool instead of starting threads; only for a
+   * stream that never runs while another user of that pool does (such as
+   * the only stream of a device). */
+  int borrow_device_pool;
+  /* Scratch reserved at creation for products up to m x k x n (0 = none),
+   * so that calls within that size never allocate. */
+  size_t reserve_m, reserve_k, reserve_n;
+} tw_stream_options;
 
-void tw_context_options_init(tw_context_options *opts);
+TW_API void tw_stream_options_init(tw_stream_options *opts);
 
-int tw_context_create(const tw_context_options *opts, tw_context **out);
-void tw_context_destroy(tw_context *ctx);
+/* opts may be NULL (own pool on all cores, nothing reserved). */
+TW_API int tw_stream_create(tw_device *dev, const tw_stream_options *opts, tw_stream **out);
+TW_API void tw_stream_destroy(tw_stream *s);
+/* Reserves scratch for products up to m x k x n (see tw_stream_options). */
+TW_API int tw_stream_reserve(tw_stream *s, size_t m, size_t k, size_t n);
 
-/* Message of the last failing call on this context ("" if none). */
-const char *tw_context_last_error(const tw_context *ctx);
-const char *tw_context_device_name(const tw_context *ctx);
-int tw_context_threads(const tw_context *ctx);
+/* Message of the last failing call on this stream ("" if none). */
+TW_API const char *tw_stream_last_error(const tw_stream *s);
+TW_API tw_device *tw_stream_device(const tw_stream *s);
+TW_API int tw_stream_threads(const tw_stream *s);
 
 typedef struct tw_weight_desc {
   /* K x N row-major with leading dimension ld (>= N); or, when `transposed`
@@ -71,16 +79,19 @@ typedef struct tw_weight_desc {
   const char *name; /* optional, used in error messages */
 } tw_weight_desc;
 
-int tw_weight_prepare(tw_context *ctx, const tw_weight_desc *desc, tw_weight **out);
-void tw_weight_destroy(tw_weight *w);
+/* Prepares a weight on the device (messages: tw_device_last_error).  Not
+ * to be called while another thread prepares on the same device. */
+TW_API int tw_weight_prepare(tw_device *dev, const tw_weight_desc *desc, tw_weight **out);
+TW_API void tw_weight_destroy(tw_weight *w);
 
 /* Replaces the weight's values in place (same shape, dtype and layout as at
  * prepare time, new data pointer and leading dimension), reusing its device
  * storage: no allocation.  For operands that change per call but are used as
- * the B side of a GEMM, such as attention's K^T and V. */
-int tw_weight_update(tw_weight *w, const void *data, size_t ld);
-size_t tw_weight_k(const tw_weight *w);
-size_t tw_weight_n(const tw_weight *w);
+ * the B side of a GEMM, such as attention's K^T and V: such a weight belongs
+ * to one stream, which does the conversion work and gets any error. */
+TW_API int tw_weight_update(tw_stream *s, tw_weight *w, const void *data, size_t ld);
+TW_API size_t tw_weight_k(const tw_weight *w);
+TW_API size_t tw_weight_n(const tw_weight *w);
 
 /* What one call cost.  Times in seconds.  `predicted_s` is the planner's
  * estimate from the device's cost figures; `modeled_device_s` is the device's
@@ -114,16 +125,36 @@ typedef struct tw_gemm_options {
 
 /* A is m x k with leading dimension lda >= k; k must equal the weight's K.
  * C is m x N with ldc >= N.  stats may be NULL. */
-int tw_gemm(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
+TW_API int tw_gemm(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
             const tw_weight *w, float *c, size_t ldc, tw_gemm_stats *stats);
 
-int tw_gemm_ex(tw_context *ctx, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
+TW_API int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
                const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
                tw_gemm_stats *stats);
 
+/* What a call of that shape would cost on the stream's device, without
+ * running it: the plan's invocations, submissions, bytes and padded flops,
+ * and its predicted time (the other fields 0).  `b_per_call` adds the upload
+ * of a K x N weight refilled for the call (as attention's operands are). */
+TW_API int tw_gemm_plan(tw_stream *s, size_t m, size_t k, size_t n, const tw_gemm_options *opts,
+                        int b_per_call, tw_gemm_stats *out);
+
+/* How the stream's last successful product was run. */
+typedef struct tw_plan_info {
+  int direct;          /* one invocation of an any-shape kernel (cpu) */
+  char kernel[32];     /* the kernel's name ("any" when direct) */
+  int column_order;    /* invocations walk columns of C first (else rows) */
+  int host_k;          /* partial products over K summed on the host */
+  size_t batch;        /* invocations per submission */
+  size_t m_tiles, k_tiles, n_tiles;
+  size_t m_pad, k_pad, n_pad; /* the problem padded to whole tiles */
+} tw_plan_info;
+
+TW_API int tw_stream_last_plan_info(const tw_stream *s, tw_plan_info *out);
+
 /* Running totals since creation or the last reset. */
-void tw_context_stats(const tw_context *ctx, tw_gemm_stats *out);
-void tw_context_stats_reset(tw_context *ctx);
+TW_API void tw_stream_stats(const tw_stream *s, tw_gemm_stats *out);
+TW_API void tw_stream_stats_reset(tw_stream *s);
 
 #ifdef __cplusplus
 }

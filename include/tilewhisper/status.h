@@ -4,9 +4,13 @@
  * below; results travel through out-parameters.  The codes, their names and
  * their one-line meanings are generated from one X-macro so they cannot drift
  * apart.  A longer message naming the file, offset, tensor or shape is kept
- * per context (tw_context_last_error) and per thread (tw_last_error). */
+ * by the object the call was made on (tw_stream_last_error,
+ * tw_device_last_error, tw_model_last_error, tw_state_last_error) and per
+ * thread (tw_last_error). */
 #ifndef TILEWHISPER_STATUS_H
 #define TILEWHISPER_STATUS_H
+
+#include "tilewhisper/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,16 +40,16 @@ typedef enum tw_status {
 } tw_status;
 
 /* Short fixed meaning of a status code; never NULL. */
-const char *tw_strerror(int status);
+TW_API const char *tw_strerror(int status);
 
 /* Symbolic name of a status code ("TW_EINVAL"); never NULL. */
-const char *tw_status_name(int status);
+TW_API const char *tw_status_name(int status);
 
 /* Detailed message of the last error raised on this thread by any
- * tilewhisper call (including calls without a context, such as
- * tw_context_create).  Empty string when none.  The pointer stays valid until
+ * tilewhisper call (including calls without an object, such as
+ * tw_device_create).  Empty string when none.  The pointer stays valid until
  * the next failing call on this thread. */
-const char *tw_last_error(void);
+TW_API const char *tw_last_error(void);
 
 #ifdef __cplusplus
 }

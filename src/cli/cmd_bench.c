@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "cli/cli.h"
+#include "cli.h"
 
 typedef int (*bench_fn)(int argc, char **argv);
 

@@ -2,18 +2,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/args.h"
-#include "cli/cli.h"
-#include "device/device.h"
+#include "args.h"
+#include "cli.h"
 #include "tilewhisper/tilewhisper.h"
 
 int tw_cli_version(void) {
   printf("tilewhisper %s\n", tw_version());
   printf("devices:");
-  for (const char *const *n = tw_device_names(); *n; n++) printf(" %s", *n);
-#ifndef TW_HAVE_OPENCL
-  printf(" (opencl: not in this build)");
-#endif
+  int opencl = 0;
+  for (const char *const *n = tw_device_kinds(); *n; n++) {
+    printf(" %s", *n);
+    opencl |= strcmp(*n, "opencl") == 0;
+  }
+  if (!opencl) printf(" (opencl: not in this build)");
   printf("\n");
   return 0;
 }
@@ -25,43 +26,41 @@ static void format_rate(char *buf, size_t cap, double value, const char *unit) {
     snprintf(buf, cap, "n/a %s", unit);
 }
 
-static void print_device(const tw_device *dev, int json, int first) {
-  const tw_device_costs *c = &dev->costs;
+static void print_device(const tw_device_info *d, int json, int first) {
   if (json) {
-    printf("%s{\"name\":\"%s\",\"invoke_s\":%.6g,\"submit_s\":%.6g,\"h2d_bytes_per_s\":%.6g,"
-           "\"d2h_bytes_per_s\":%.6g,\"flops_per_s\":%.6g,\"mem_bytes\":%zu,\"kernels\":[",
-           first ? "" : ",", dev->name, c->invoke_s, c->submit_s, c->h2d_bytes_per_s,
-           c->d2h_bytes_per_s, c->flops_per_s, c->mem_bytes);
-    for (int i = 0; i < dev->n_kernels; i++) {
-      const tw_kernel_info *k = &dev->kernels[i];
+    char esc[2 * sizeof d->detail];
+    printf("%s{\"name\":\"%s\",\"detail\":\"%s\",\"invoke_s\":%.6g,\"submit_s\":%.6g,"
+           "\"h2d_bytes_per_s\":%.6g,\"d2h_bytes_per_s\":%.6g,\"flops_per_s\":%.6g,"
+           "\"mem_bytes\":%zu,\"kernels\":[",
+           first ? "" : ",", d->name, tw_json_escape(d->detail, esc, sizeof esc), d->invoke_s,
+           d->submit_s, d->h2d_bytes_per_s, d->d2h_bytes_per_s, d->flops_per_s, d->mem_bytes);
+    for (int i = 0; i < d->n_kernels; i++) {
+      const tw_kernel_desc *k = &d->kernels[i];
       printf("%s{\"name\":\"%s\",\"m\":%d,\"k\":%d,\"n\":%d,\"accumulates_k\":%s,"
              "\"any_shape\":%s,\"bf16_out\":%s,\"dev_mem_bytes\":%zu}",
-             i ? "," : "", k->name, k->mk, k->kk, k->nk,
-             k->flags & TW_KERNEL_ACCUM_K ? "true" : "false",
-             k->flags & TW_KERNEL_ANY_SHAPE ? "true" : "false",
-             k->flags & TW_KERNEL_OUT_BF16 ? "true" : "false", k->dev_mem_bytes);
+             i ? "," : "", k->name, k->m, k->k, k->n, k->accumulates_k ? "true" : "false",
+             k->any_shape ? "true" : "false", k->bf16_out ? "true" : "false", k->dev_mem_bytes);
     }
     printf("]}");
     return;
   }
-  printf("%s\n", dev->name);
+  printf("%s%s%s\n", d->name, d->detail[0] ? ": " : "", d->detail);
   char bw_to[32], bw_from[32], rate[32];
   /* a zero figure means the device does not charge that cost separately */
-  format_rate(bw_to, sizeof bw_to, c->h2d_bytes_per_s * 1e-9, "GB/s");
-  format_rate(bw_from, sizeof bw_from, c->d2h_bytes_per_s * 1e-9, "GB/s");
-  format_rate(rate, sizeof rate, c->flops_per_s * 1e-9, "GFLOP/s");
+  format_rate(bw_to, sizeof bw_to, d->h2d_bytes_per_s * 1e-9, "GB/s");
+  format_rate(bw_from, sizeof bw_from, d->d2h_bytes_per_s * 1e-9, "GB/s");
+  format_rate(rate, sizeof rate, d->flops_per_s * 1e-9, "GFLOP/s");
   printf("  costs: %.3g us/invocation, %.3g us/submission, %s to device, %s back, %s%s\n",
-         c->invoke_s * 1e6, c->submit_s * 1e6, bw_to, bw_from, rate,
-         c->host_memory ? ", host memory" : "");
-  for (int i = 0; i < dev->n_kernels; i++) {
-    const tw_kernel_info *k = &dev->kernels[i];
-    if (k->flags & TW_KERNEL_ANY_SHAPE)
-      printf("  kernel %-14s any shape%s\n", k->name,
-             k->flags & TW_KERNEL_ACCUM_K ? ", accumulates over K" : "");
+         d->invoke_s * 1e6, d->submit_s * 1e6, bw_to, bw_from, rate,
+         d->host_memory ? ", host memory" : "");
+  for (int i = 0; i < d->n_kernels; i++) {
+    const tw_kernel_desc *k = &d->kernels[i];
+    if (k->any_shape)
+      printf("  kernel %-14s any shape%s\n", k->name, k->accumulates_k ? ", accumulates over K" : "");
     else
-      printf("  kernel %-14s %dx%d . %dx%d%s%s, %zu bytes per invocation\n", k->name, k->mk,
-             k->kk, k->kk, k->nk, k->flags & TW_KERNEL_ACCUM_K ? ", accumulates over K" : "",
-             k->flags & TW_KERNEL_OUT_BF16 ? ", bf16 output" : "", k->dev_mem_bytes);
+      printf("  kernel %-14s %dx%d . %dx%d%s%s, %zu bytes per invocation\n", k->name, k->m, k->k,
+             k->k, k->n, k->accumulates_k ? ", accumulates over K" : "",
+             k->bf16_out ? ", bf16 output" : "", k->dev_mem_bytes);
   }
 }
 
@@ -73,16 +72,22 @@ int tw_cli_devices(int argc, char **argv) {
   }
   if (json) printf("[");
   int first = 1, status = 0;
-  for (const char *const *n = tw_device_names(); *n; n++) {
+  for (const char *const *n = tw_device_kinds(); *n; n++) {
     tw_device *dev;
-    tw_device_config cfg = {0};
-    int rc = tw_device_create(*n, &cfg, &dev);
+    tw_device_options o;
+    tw_device_options_init(&o);
+    o.name = *n;
+    o.threads = 1; /* nothing is prepared: no workers needed */
+    tw_device_info info;
+    int rc = tw_device_create(&o, &dev);
+    if (!rc) rc = tw_device_query(dev, &info);
     if (rc) {
       fprintf(stderr, "tilewhisper devices: %s: %s\n", *n, tw_last_error());
       status = 1;
+      tw_device_destroy(dev);
       continue;
     }
-    print_device(dev, json, first);
+    print_device(&info, json, first);
     first = 0;
     tw_device_destroy(dev);
   }

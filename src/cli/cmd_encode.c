@@ -11,14 +11,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cli/args.h"
-#include "cli/cli.h"
-#include "core/mem.h"
-#include "core/timing.h"
-#include "whisper/audio.h"
-#include "whisper/encoder.h"
-#include "whisper/mel.h"
-#include "whisper/model.h"
+#include "args.h"
+#include "cli.h"
+#include "clock.h"
+#include "tilewhisper/tilewhisper.h"
 
 static const char *USAGE =
     "tilewhisper encode -m MODEL AUDIO [--device cpu|emu|fixed|ref|...] [--threads N] [--fp32]\n"
@@ -58,29 +54,24 @@ static int parse(int argc, char **argv, encode_args *a) {
 
 /* Everything one run holds, released by session_free. */
 typedef struct session {
-  tw_whisper_model *model;
-  float *samples, *mel, *window;
+  tw_model *model;
+  tw_model_info info;
+  tw_state *state;
+  float *samples;
   size_t n_samples, n_frames, n_windows;
-  tw_mel *melctx;
-  tw_context *ctx;
-  tw_encoder *enc;
   FILE *out;
   /* seconds per stage; encoder stages summed over windows */
   double load_s, audio_s, mel_s, prepare_s, conv_s, ln_post_s, encoder_s;
-  double layer_s[TW_ENCODER_MAX_LAYERS];
+  double layer_s[TW_ENCODE_MAX_LAYERS];
   unsigned long long invocations;
   double flops, modeled_s;
 } session;
 
 static void session_free(session *s) {
   if (s->out) fclose(s->out);
-  tw_encoder_destroy(s->enc);
-  tw_context_destroy(s->ctx);
-  tw_mel_destroy(s->melctx);
-  tw_free(s->window);
-  tw_free(s->mel);
-  tw_free(s->samples);
-  tw_whisper_model_free(s->model);
+  tw_state_destroy(s->state);
+  tw_audio_free(s->samples);
+  tw_model_destroy(s->model);
 }
 
 static int fail(const char *what, int rc, const char *msg) {
@@ -88,55 +79,46 @@ static int fail(const char *what, int rc, const char *msg) {
   return 1;
 }
 
-/* Model, device context, audio, mel and encoder, each timed. */
+/* Model (its weights prepared on the device), state, audio and mel, each
+ * timed. */
 static int prepare(const encode_args *a, session *s) {
-  tw_errbuf err = {{0}};
-  double t = tw_now();
-  int rc = tw_whisper_model_load(a->model, &s->model, &err);
-  if (rc) return fail("loading the model", rc, err.msg);
-  s->load_s = tw_now() - t, t = tw_now();
-  tw_context_options co;
-  tw_context_options_init(&co);
-  co.device = a->device;
-  co.threads = (int)a->threads;
-  if ((rc = tw_context_create(&co, &s->ctx))) return fail("opening the device", rc, tw_last_error());
-  s->prepare_s = tw_now() - t, t = tw_now();
-  if ((rc = tw_audio_load(a->audio, &s->samples, &s->n_samples, &err)))
-    return fail("reading the audio", rc, err.msg);
-  s->audio_s = tw_now() - t, t = tw_now();
-  const int threads = tw_context_threads(s->ctx);
-  if ((rc = tw_mel_create(s->model->mel_filters, s->model->n_mel, threads, &s->melctx, &err)) ||
-      (rc = tw_mel_compute(s->melctx, s->samples, s->n_samples, &s->mel, &s->n_frames, &err)))
-    return fail("computing the log-mel", rc, err.msg);
-  s->n_windows = tw_mel_n_windows(s->n_frames);
+  double t = tw_cli_now();
+  tw_model_options mo;
+  tw_model_options_init(&mo);
+  mo.device = a->device;
+  mo.threads = (int)a->threads;
+  mo.fp32 = a->fp32;
+  int rc = tw_model_load_file(a->model, &mo, &s->model);
+  if (rc) return fail("loading the model", rc, tw_last_error());
+  tw_model_get_info(s->model, &s->info);
+  s->load_s = tw_cli_now() - t, t = tw_cli_now();
+  tw_state_options so;
+  tw_state_options_init(&so);
+  so.threads = (int)a->threads;
+  if ((rc = tw_state_create(s->model, &so, &s->state)))
+    return fail("preparing the encoder", rc, tw_last_error());
+  s->prepare_s = tw_cli_now() - t, t = tw_cli_now();
+  if ((rc = tw_audio_read_file(a->audio, &s->samples, &s->n_samples)))
+    return fail("reading the audio", rc, tw_last_error());
+  s->audio_s = tw_cli_now() - t, t = tw_cli_now();
+  if ((rc = tw_state_set_pcm(s->state, s->samples, s->n_samples, &s->n_frames)))
+    return fail("computing the log-mel", rc, tw_state_last_error(s->state));
+  size_t content = tw_state_content_frames(s->state);
+  s->n_windows = (content + TW_N_FRAMES - 1) / TW_N_FRAMES;
   if (s->n_windows == 0) s->n_windows = 1; /* silence still makes one window */
-  s->mel_s = tw_now() - t, t = tw_now();
-  tw_encoder_options eo;
-  tw_encoder_options_init(&eo);
-  eo.fp32 = a->fp32;
-  if ((rc = tw_encoder_create(s->model, s->ctx, &eo, &s->enc, &err)))
-    return fail("preparing the encoder", rc, err.msg);
-  s->prepare_s += tw_now() - t;
-  const size_t frames = (size_t)tw_encoder_n_frames(s->enc);
-  if (frames != TW_MEL_WINDOW_FRAMES)
-    return fail("preparing the encoder", TW_ESHAPE, "model window is not 3000 frames");
-  if (!(s->window = tw_malloc_aligned((size_t)s->model->n_mel * frames * sizeof(float))))
-    return fail("preparing the encoder", TW_ENOMEM, "mel window");
+  s->mel_s = tw_cli_now() - t;
   if (a->out && !(s->out = fopen(a->out, "wb"))) return fail("opening the output", TW_EIO, a->out);
   return 0;
 }
 
-/* Every window through the encoder; output appended to s->out. */
+/* Every 30 s window through the encoder; output appended to s->out. */
 static int encode(session *s) {
-  const size_t n_out = (size_t)tw_encoder_n_ctx(s->enc) * (size_t)tw_encoder_n_state(s->enc);
-  tw_errbuf err = {{0}};
+  const size_t n_out = (size_t)s->info.n_audio_ctx * (size_t)s->info.n_audio_state;
   for (size_t w = 0; w < s->n_windows; w++) {
-    int rc = tw_mel_window(s->mel, s->model->n_mel, s->n_frames, w, s->window, &err);
-    if (rc) return fail("cutting a mel window", rc, err.msg);
-    float *out;
-    tw_encoder_timings t;
-    if ((rc = tw_encoder_run(s->enc, s->window, &out, &t)))
-      return fail("running the encoder", rc, tw_encoder_last_error(s->enc));
+    const float *out;
+    tw_encode_stats t;
+    int rc = tw_encode_window(s->state, w * TW_N_FRAMES, &out, &t);
+    if (rc) return fail("running the encoder", rc, tw_state_last_error(s->state));
     s->conv_s += t.conv_s, s->ln_post_s += t.ln_post_s, s->encoder_s += t.total_s;
     for (int l = 0; l < t.n_layers; l++) s->layer_s[l] += t.layer_s[l];
     s->invocations += t.invocations;
@@ -154,12 +136,12 @@ static int write_sidecar(const encode_args *a, const session *s) {
   FILE *f = fopen(path, "w");
   if (!f) return fail("writing the sidecar", TW_EIO, path);
   fprintf(f, "{\"shape\": [%zu, %d, %d], \"dtype\": \"float32\", \"layout\": \"row-major\", ",
-          s->n_windows, tw_encoder_n_ctx(s->enc), tw_encoder_n_state(s->enc));
+          s->n_windows, s->info.n_audio_ctx, s->info.n_audio_state);
   fprintf(f, "\"model\": \"%s\", ", tw_json_escape(a->model, esc, sizeof esc));
   fprintf(f, "\"audio\": \"%s\", ", tw_json_escape(a->audio, esc, sizeof esc));
   fprintf(f, "\"window\": {\"frames\": %d, \"seconds\": 30, \"count\": %zu}, ",
-          TW_MEL_WINDOW_FRAMES, s->n_windows);
-  fprintf(f, "\"device\": \"%s\", \"fp32\": %s}\n", tw_context_device_name(s->ctx),
+          TW_N_FRAMES, s->n_windows);
+  fprintf(f, "\"device\": \"%s\", \"fp32\": %s}\n", s->info.encoder_device,
           a->fp32 ? "true" : "false");
   return fclose(f) ? fail("writing the sidecar", TW_EIO, path) : 0;
 }
@@ -173,7 +155,8 @@ static void report(const encode_args *a, const session *s, double wall_s) {
   const double audio_len = (double)s->n_samples / TW_SAMPLE_RATE;
   const double gflops = s->encoder_s > 0 ? s->flops / s->encoder_s * 1e-9 : 0.0;
   const double rtf = audio_len > 0 ? (s->audio_s + s->mel_s + s->encoder_s) / audio_len : 0.0;
-  const int n_layers = s->model->hp.n_audio_layer;
+  const int n_layers = s->info.n_audio_layer < TW_ENCODE_MAX_LAYERS ? s->info.n_audio_layer
+                                                                    : TW_ENCODE_MAX_LAYERS;
   char esc[2048];
   if (a->json) {
     printf("{\"model\": \"%s\", \"device\": \"%s\", \"threads\": %d, \"fp32\": %s, "
@@ -182,8 +165,7 @@ static void report(const encode_args *a, const session *s, double wall_s) {
            "\"peak_rss_mb\": %.1f, "
            "\"stages\": {\"load\": %.6f, \"audio\": %.6f, \"mel\": %.6f, \"prepare\": %.6f, "
            "\"conv\": %.6f",
-           tw_json_escape(a->model, esc, sizeof esc), tw_context_device_name(s->ctx),
-           tw_context_threads(s->ctx), a->fp32 ? "true" : "false", s->n_windows, audio_len, wall_s,
+           tw_json_escape(a->model, esc, sizeof esc), s->info.encoder_device, tw_state_threads(s->state), a->fp32 ? "true" : "false", s->n_windows, audio_len, wall_s,
            s->encoder_s, gflops, rtf, s->invocations, s->modeled_s, peak_rss_mb(), s->load_s,
            s->audio_s, s->mel_s, s->prepare_s, s->conv_s);
     for (int l = 0; l < n_layers; l++) printf(", \"layer.%d\": %.6f", l, s->layer_s[l]);
@@ -192,8 +174,7 @@ static void report(const encode_args *a, const session *s, double wall_s) {
     return;
   }
   printf("encode %s (%.2f s of audio, %zu window%s) on %s, %d threads, %s\n", a->audio, audio_len,
-         s->n_windows, s->n_windows == 1 ? "" : "s", tw_context_device_name(s->ctx),
-         tw_context_threads(s->ctx), a->fp32 ? "fp32" : "bf16");
+         s->n_windows, s->n_windows == 1 ? "" : "s", s->info.encoder_device, tw_state_threads(s->state), a->fp32 ? "fp32" : "bf16");
   printf("  load        %8.4f s\n  audio       %8.4f s\n  mel         %8.4f s\n"
          "  prepare     %8.4f s\n  conv        %8.4f s\n",
          s->load_s, s->audio_s, s->mel_s, s->prepare_s, s->conv_s);
@@ -212,7 +193,7 @@ int tw_cli_encode(int argc, char **argv) {
   if (rc) return rc;
   session s;
   memset(&s, 0, sizeof s);
-  const double start = tw_now();
+  const double start = tw_cli_now();
   rc = prepare(&a, &s);
   if (!rc) rc = encode(&s);
   if (!rc && s.out) {
@@ -221,7 +202,7 @@ int tw_cli_encode(int argc, char **argv) {
     if (fclose(f)) rc = fail("writing the output", TW_EIO, a.out);
     if (!rc) rc = write_sidecar(&a, &s);
   }
-  if (!rc) report(&a, &s, tw_now() - start);
+  if (!rc) report(&a, &s, tw_cli_now() - start);
   session_free(&s);
   return rc;
 }

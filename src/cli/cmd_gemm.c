@@ -3,11 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/args.h"
-#include "cli/cli.h"
-#include "core/timing.h"
-#include "gemm/context.h"
-#include "gemm/reference.h"
+#include "args.h"
+#include "cli.h"
 #include "tilewhisper/tilewhisper.h"
 
 static const char *USAGE =
@@ -67,20 +64,20 @@ static void data_free(gemm_data *d) {
   free(d->ref_u);
 }
 
-static void print_human(const gemm_args *g, tw_context *ctx, const tw_gemm_stats *st,
+static void print_human(const gemm_args *g, tw_stream *s, const tw_gemm_stats *st,
                         double rel_r, double rel_u, double max_abs) {
-  const tw_plan *p = tw_context_last_plan(ctx);
-  const tw_device *dev = tw_context_device(ctx);
-  printf("gemm %ldx%ldx%ld on %s (%d threads)\n", g->m, g->k, g->n, dev->name,
-         tw_context_threads(ctx));
+  tw_plan_info pi;
+  tw_stream_last_plan_info(s, &pi);
+  const tw_plan_info *p = &pi;
+  printf("gemm %ldx%ldx%ld on %s (%d threads)\n", g->m, g->k, g->n, g->device,
+         tw_stream_threads(s));
   if (p->direct) {
     printf("  plan        direct: one invocation of the device's any-shape kernel\n");
   } else {
     printf("  plan        kernel %s, %s order, K summed on the %s, %zu invocations/submission\n",
-           dev->kernels[p->kernel].name, p->order == TW_ORDER_ROWS ? "row" : "column",
-           p->host_k ? "host" : "device", p->batch);
-    printf("  tiles       %zu x %zu x %zu (padded to %zux%zux%zu)\n", p->mt, p->kt, p->nt,
-           p->m_pad, p->k_pad, p->n_pad);
+           p->kernel, p->column_order ? "column" : "row", p->host_k ? "host" : "device", p->batch);
+    printf("  tiles       %zu x %zu x %zu (padded to %zux%zux%zu)\n", p->m_tiles, p->k_tiles,
+           p->n_tiles, p->m_pad, p->k_pad, p->n_pad);
   }
   printf("  invocations %llu   submissions %llu\n", (unsigned long long)st->invocations,
          (unsigned long long)st->submissions);
@@ -98,23 +95,23 @@ static void print_human(const gemm_args *g, tw_context *ctx, const tw_gemm_stats
          rel_r, rel_u, max_abs);
 }
 
-static void print_json(const gemm_args *g, tw_context *ctx, const tw_gemm_stats *st,
+static void print_json(const gemm_args *g, tw_stream *s, const tw_gemm_stats *st,
                        double rel_r, double rel_u, double max_abs) {
-  const tw_plan *p = tw_context_last_plan(ctx);
-  const tw_device *dev = tw_context_device(ctx);
-  char esc[128];
+  tw_plan_info p;
+  tw_stream_last_plan_info(s, &p);
+  char esc[256];
   printf("{\"device\":\"%s\",\"kernel\":\"%s\",\"m\":%ld,\"k\":%ld,\"n\":%ld,\"threads\":%d,"
          "\"invocations\":%llu,\"submissions\":%llu,\"bytes_to_device\":%llu,"
          "\"bytes_from_device\":%llu,\"flops\":%.17g,\"padded_flops\":%.17g,\"wall_s\":%.9g,"
          "\"host_prep_s\":%.9g,\"transfer_s\":%.9g,\"compute_s\":%.9g,\"wait_s\":%.9g,"
          "\"predicted_s\":%.9g,\"modeled_device_s\":%.9g,\"host_k\":%s,"
          "\"rel_err_vs_bf16_inputs\":%.6g,\"rel_err_vs_fp32_inputs\":%.6g,\"max_abs_err\":%.6g}\n",
-         tw_json_escape(dev->name, esc, sizeof esc), p->direct ? "any" : dev->kernels[p->kernel].name,
-         g->m, g->k, g->n, tw_context_threads(ctx), (unsigned long long)st->invocations,
+         tw_json_escape(g->device, esc, sizeof esc), p.kernel, g->m, g->k, g->n,
+         tw_stream_threads(s), (unsigned long long)st->invocations,
          (unsigned long long)st->submissions, (unsigned long long)st->bytes_to_device,
          (unsigned long long)st->bytes_from_device, st->useful_flops, st->padded_flops,
          st->total_s, st->host_prep_s, st->transfer_s, st->compute_s, st->wait_s,
-         st->predicted_s, st->modeled_device_s, p->host_k ? "true" : "false", rel_r, rel_u,
+         st->predicted_s, st->modeled_device_s, p.host_k ? "true" : "false", rel_r, rel_u,
          max_abs);
 }
 
@@ -122,15 +119,20 @@ int tw_cli_gemm(int argc, char **argv) {
   gemm_args g;
   int rc = parse(argc, argv, &g);
   if (rc) return rc;
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = g.device;
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = g.device;
   o.kernels = g.kernels;
-  o.device_options = g.device_options;
+  o.options = g.device_options;
   o.threads = (int)g.threads;
-  tw_context *ctx;
-  if ((rc = tw_context_create(&o, &ctx))) {
+  tw_device *dev = NULL;
+  tw_stream *ctx = NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1; /* one stream: the device's workers do the work */
+  if ((rc = tw_device_create(&o, &dev)) || (rc = tw_stream_create(dev, &so, &ctx))) {
     fprintf(stderr, "tilewhisper gemm: %s: %s\n", tw_strerror(rc), tw_last_error());
+    tw_device_destroy(dev);
     return 1;
   }
   size_t m = (size_t)g.m, k = (size_t)g.k, n = (size_t)g.n;
@@ -151,9 +153,9 @@ int tw_cli_gemm(int argc, char **argv) {
                        .bias = d.bias, .name = "W"};
   tw_gemm_options go = {.kernel = g.kernel, .host_k_loop = g.host_k};
   tw_gemm_stats st;
-  if ((rc = tw_weight_prepare(ctx, &wd, &w)) ||
+  if ((rc = tw_weight_prepare(dev, &wd, &w)) ||
       (rc = tw_gemm_ex(ctx, m, k, d.a, TW_DTYPE_F32, k, w, d.c, n, &go, &st))) {
-    fprintf(stderr, "tilewhisper gemm: %s: %s\n", tw_strerror(rc), tw_context_last_error(ctx));
+    fprintf(stderr, "tilewhisper gemm: %s: %s\n", tw_strerror(rc), tw_last_error());
     goto out;
   }
   if (tw_reference_gemm_f64(m, k, n, d.a, k, d.w, n, d.bias, d.ref_r, n, 1) ||
@@ -171,7 +173,8 @@ int tw_cli_gemm(int argc, char **argv) {
   status = 0;
 out:
   tw_weight_destroy(w);
-  tw_context_destroy(ctx);
+  tw_stream_destroy(ctx);
+  tw_device_destroy(dev);
   data_free(&d);
   return status;
 }

@@ -2,67 +2,59 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "whisper/model.h"
+#include "cli.h"
+#include "tilewhisper/tilewhisper.h"
 
 static void usage(FILE *f) { fprintf(f, "usage: tilewhisper info MODEL [--json]\n"); }
-
-static const char *type_name(tw_tensor_type t) { return t == TW_TENSOR_F16 ? "f16" : "f32"; }
-
-static int encoder_complete(const tw_whisper_model *m) {
-  if (!m->enc_pos_emb || !m->conv1_w || !m->conv1_b || !m->conv2_w || !m->conv2_b ||
-      !m->enc_ln_post_w || !m->enc_ln_post_b)
-    return 0;
-  for (int l = 0; l < m->hp.n_audio_layer; l++)
-    if (!m->enc_layers[l].attn_q_w || !m->enc_layers[l].mlp_2_b) return 0;
-  return 1;
-}
 
 #define HPARAMS(X)                                                                           \
   X(n_vocab) X(n_audio_ctx) X(n_audio_state) X(n_audio_head) X(n_audio_layer) X(n_text_ctx) \
   X(n_text_state) X(n_text_head) X(n_text_layer) X(n_mels) X(ftype)
 
-static void print_json(const tw_whisper_model *m) {
+static void print_json(const char *path, const tw_model *m, const tw_model_info *in) {
   printf("{\"path\": \"");
-  for (const char *c = m->path; *c; c++) {
+  for (const char *c = path; *c; c++) {
     if (*c == '"' || *c == '\\') putchar('\\');
     if ((unsigned char)*c >= 0x20) putchar(*c);
   }
   printf("\", \"hparams\": {");
   const char *sep = "";
-#define PRINT_HP(name) printf("%s\"" #name "\": %d", sep, (int)m->hp.name), sep = ", ";
+#define PRINT_HP(name) printf("%s\"" #name "\": %d", sep, in->name), sep = ", ";
   HPARAMS(PRINT_HP)
 #undef PRINT_HP
-  printf("}, \"mel_filters\": [%d, %d], \"vocab_tokens\": %d, \"encoder_complete\": %s, "
+  printf("}, \"size\": \"%s\", \"multilingual\": %s, \"mel_filters\": [%d, 201], "
+         "\"vocab_tokens\": %d, \"encoder_complete\": %s, \"decoder_complete\": %s, "
          "\"tensors\": [",
-         m->n_mel, m->n_fft_bins, m->n_vocab_file, encoder_complete(m) ? "true" : "false");
-  for (size_t i = 0; i < m->n_tensors; i++) {
-    const tw_tensor *t = &m->tensors[i];
-    printf("%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"ne\": [", i ? "," : "", t->name,
-           type_name(t->type));
-    for (int d = 0; d < t->n_dims; d++) printf("%s%lld", d ? ", " : "", (long long)t->ne[d]);
-    printf("], \"offset\": %zu}", t->file_offset);
+         in->size, in->multilingual ? "true" : "false", in->n_mels, in->n_vocab_file,
+         in->has_encoder ? "true" : "false", in->has_decoder ? "true" : "false");
+  for (size_t i = 0; i < in->n_tensors; i++) {
+    tw_tensor_info t;
+    if (tw_model_tensor(m, i, &t)) break;
+    printf("%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"ne\": [", i ? "," : "", t.name, t.type);
+    for (int d = 0; d < t.n_dims; d++) printf("%s%lld", d ? ", " : "", (long long)t.ne[d]);
+    printf("], \"offset\": %zu}", t.file_offset);
   }
-  printf("%s]}\n", m->n_tensors ? "\n" : "");
+  printf("%s]}\n", in->n_tensors ? "\n" : "");
 }
 
-static void print_text(const tw_whisper_model *m) {
-  printf("model: %s\n", m->path);
-#define PRINT_HP(name) printf("  %-14s %d\n", #name, (int)m->hp.name);
+static void print_text(const char *path, const tw_model *m, const tw_model_info *in) {
+  printf("model: %s\n", path);
+#define PRINT_HP(name) printf("  %-14s %d\n", #name, in->name);
   HPARAMS(PRINT_HP)
 #undef PRINT_HP
-  printf("mel filters: %d x %d\nvocab: %d tokens in file\n", m->n_mel, m->n_fft_bins,
-         m->n_vocab_file);
-  printf("encoder: %s\ntensors: %zu\n", encoder_complete(m) ? "complete" : "incomplete",
-         m->n_tensors);
-  for (size_t i = 0; i < m->n_tensors; i++) {
-    const tw_tensor *t = &m->tensors[i];
+  printf("size: %s%s\nmel filters: %d x 201\nvocab: %d tokens in file\n", in->size,
+         in->multilingual ? " (multilingual)" : " (English-only)", in->n_mels, in->n_vocab_file);
+  printf("encoder: %s\ndecoder: %s\ntensors: %zu\n", in->has_encoder ? "complete" : "incomplete",
+         in->has_decoder ? "complete" : "incomplete", in->n_tensors);
+  for (size_t i = 0; i < in->n_tensors; i++) {
+    tw_tensor_info t;
+    if (tw_model_tensor(m, i, &t)) break;
     char shape[96];
     int k = snprintf(shape, sizeof shape, "[");
-    for (int d = 0; d < t->n_dims; d++)
-      k += snprintf(shape + k, sizeof shape - (size_t)k, d ? ", %lld" : "%lld", (long long)t->ne[d]);
+    for (int d = 0; d < t.n_dims; d++)
+      k += snprintf(shape + k, sizeof shape - (size_t)k, d ? ", %lld" : "%lld", (long long)t.ne[d]);
     snprintf(shape + k, sizeof shape - (size_t)k, "]");
-    printf("  %-42s %s %-22s offset %zu\n", t->name, type_name(t->type), shape, t->file_offset);
+    printf("  %-42s %s %-22s offset %zu\n", t.name, t.type, shape, t.file_offset);
   }
 }
 
@@ -86,16 +78,20 @@ int tw_cli_info(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  tw_whisper_model *m = NULL;
-  tw_errbuf err;
-  if (tw_whisper_model_load_ex(path, TW_LOAD_HEADER_ONLY, &m, &err) != 0) {
-    fprintf(stderr, "tilewhisper info: %s\n", err.msg);
+  tw_model *m = NULL;
+  tw_model_options o;
+  tw_model_options_init(&o);
+  o.inspect_only = 1;
+  tw_model_info info;
+  if (tw_model_load_file(path, &o, &m) != 0 || tw_model_get_info(m, &info) != 0) {
+    fprintf(stderr, "tilewhisper info: %s\n", tw_last_error());
+    tw_model_destroy(m);
     return 1;
   }
   if (json)
-    print_json(m);
+    print_json(path, m, &info);
   else
-    print_text(m);
-  tw_whisper_model_free(m);
+    print_text(path, m, &info);
+  tw_model_destroy(m);
   return 0;
 }

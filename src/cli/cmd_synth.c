@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "whisper/model.h"
+#include "cli.h"
+#include "tilewhisper/tilewhisper.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -66,18 +66,17 @@ int tw_cli_synth_model(int argc, char **argv) {
     }
     i += used;
   }
-  tw_errbuf err;
-  tw_whisper_hparams hp;
+  tw_hparams hp;
   if (!o.size || !out) {
     usage(stderr);
     return 2;
   }
-  if (tw_whisper_hparams_for_size(o.size, &hp, &err) != 0) {
-    fprintf(stderr, "tilewhisper synth-model: %s\n", err.msg);
+  if (tw_hparams_for_size(o.size, &hp) != 0) {
+    fprintf(stderr, "tilewhisper synth-model: %s\n", tw_last_error());
     return 2;
   }
-  if (tw_whisper_synth_write(&o, out, &err) != 0) {
-    fprintf(stderr, "tilewhisper synth-model: %s\n", err.msg);
+  if (tw_synth_model_write(&o, out) != 0) {
+    fprintf(stderr, "tilewhisper synth-model: %s\n", tw_last_error());
     return 1;
   }
   return 0;

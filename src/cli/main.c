@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "cli/cli.h"
+#include "cli.h"
 
 static void print_usage(FILE *f) {
   fprintf(f,

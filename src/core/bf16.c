@@ -10,7 +10,9 @@
 #define TW_CLONES
 #endif
 
-TW_CLONES void tw_fp32_to_bf16_n(const float *src, tw_bf16 *dst, size_t n) {
+/* The clones are internal (static): an exported ifunc would export its
+ * resolver symbol too, which the public API does not declare. */
+TW_CLONES static void fp32_to_bf16_n(const float *src, tw_bf16 *dst, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint32_t u;
     memcpy(&u, &src[i], sizeof u);
@@ -20,9 +22,12 @@ TW_CLONES void tw_fp32_to_bf16_n(const float *src, tw_bf16 *dst, size_t n) {
   }
 }
 
-TW_CLONES void tw_bf16_to_fp32_n(const tw_bf16 *src, float *dst, size_t n) {
+TW_CLONES static void bf16_to_fp32_n(const tw_bf16 *src, float *dst, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint32_t u = (uint32_t)src[i] << 16;
     memcpy(&dst[i], &u, sizeof u);
   }
 }
+
+void tw_fp32_to_bf16_n(const float *src, tw_bf16 *dst, size_t n) { fp32_to_bf16_n(src, dst, n); }
+void tw_bf16_to_fp32_n(const tw_bf16 *src, float *dst, size_t n) { bf16_to_fp32_n(src, dst, n); }

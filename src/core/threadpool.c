@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* sysconf */
 #include "core/threadpool.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "tilewhisper/status.h"
@@ -116,4 +118,34 @@ void tw_threadpool_run(tw_threadpool *p, size_t n_tasks, tw_task_fn fn, void *ar
   pthread_mutex_lock(&p->lock);
   while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
   pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- contiguous row ranges ---- */
+
+typedef struct rows_job {
+  tw_rows_fn fn;
+  void *arg;
+  size_t rows, n_tasks;
+} rows_job;
+
+static void rows_task(void *arg, size_t task, int thread) {
+  (void)thread;
+  const rows_job *j = arg;
+  size_t r0 = j->rows * task / j->n_tasks, r1 = j->rows * (task + 1) / j->n_tasks;
+  if (r1 > r0) j->fn(j->arg, r0, r1, task);
+}
+
+void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg) {
+  size_t n_threads = (size_t)tw_threadpool_size(pool);
+  rows_job j = {fn, arg, rows, n_threads < rows ? n_threads : rows};
+  if (j.n_tasks <= 1) {
+    if (rows) fn(arg, 0, rows, 0);
+    return;
+  }
+  tw_threadpool_run(pool, j.n_tasks, rows_task, &j);
+}
+
+int tw_default_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 && n < 1024 ? (int)n : 1;
 }

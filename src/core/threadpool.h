@@ -18,6 +18,14 @@ typedef void (*tw_task_fn)(void *arg, size_t task, int thread);
 int tw_threadpool_create(int n_threads, tw_threadpool **out);
 void tw_threadpool_destroy(tw_threadpool *pool); /* NULL is a no-op */
 int tw_threadpool_size(const tw_threadpool *pool);
+/* Online cores (1 when unknown): the default thread count. */
+int tw_default_threads(void);
 void tw_threadpool_run(tw_threadpool *pool, size_t n_tasks, tw_task_fn fn, void *arg);
+
+/* Calls fn(arg, r0, r1, task) over disjoint row ranges covering [0, rows),
+ * one contiguous range per pool thread; task < tw_threadpool_size(pool)
+ * identifies the range (for per-task scratch). */
+typedef void (*tw_rows_fn)(void *arg, size_t r0, size_t r1, size_t task);
+void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg);
 
 #endif

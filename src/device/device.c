@@ -9,9 +9,15 @@
 #include "kernels/tile.h"
 
 tw_device *tw_device_alloc(const tw_device_iface *iface, const char *name) {
-  tw_device *dev = calloc(1, sizeof *dev);
+  tw_device *dev = tw_calloc_aligned(1, sizeof *dev);
   if (!dev) return NULL;
+  if (pthread_mutex_init(&dev->lock, NULL)) {
+    tw_free(dev);
+    return NULL;
+  }
   dev->iface = iface;
+  dev->layout = iface->gemm ? TW_LAYOUT_PACKED : TW_LAYOUT_TILED;
+  atomic_init(&dev->resident_bytes, 0);
   snprintf(dev->name, sizeof dev->name, "%s", name);
   return dev;
 }
@@ -19,7 +25,50 @@ tw_device *tw_device_alloc(const tw_device_iface *iface, const char *name) {
 void tw_device_destroy(tw_device *dev) {
   if (!dev) return;
   if (dev->iface && dev->iface->destroy) dev->iface->destroy(dev);
-  free(dev);
+  tw_threadpool_destroy(dev->own_pool);
+  pthread_mutex_destroy(&dev->lock);
+  tw_free(dev);
+}
+
+void tw_device_options_init(tw_device_options *opts) {
+  if (!opts) return;
+  memset(opts, 0, sizeof *opts);
+  opts->name = "cpu";
+}
+
+const char *tw_device_last_error(const tw_device *dev) { return dev ? dev->err.msg : ""; }
+
+int tw_device_query(const tw_device *dev, tw_device_info *out) {
+  if (!dev || !out) return tw_err(NULL, TW_EINVAL, "tw_device_query: %s is NULL", dev ? "out" : "device");
+  memset(out, 0, sizeof *out);
+  snprintf(out->name, sizeof out->name, "%s", dev->name);
+  if (dev->iface->describe) dev->iface->describe(dev, out->detail, sizeof out->detail);
+  const tw_device_costs *c = &dev->costs;
+  out->invoke_s = c->invoke_s;
+  out->submit_s = c->submit_s;
+  out->h2d_bytes_per_s = c->h2d_bytes_per_s;
+  out->d2h_bytes_per_s = c->d2h_bytes_per_s;
+  out->flops_per_s = c->flops_per_s;
+  out->mem_bytes = c->mem_bytes;
+  out->resident_bytes = atomic_load(&((tw_device *)dev)->resident_bytes);
+  out->max_batch = c->max_batch;
+  out->host_memory = c->host_memory;
+  out->packed_weights = dev->layout == TW_LAYOUT_PACKED;
+  out->n_kernels = dev->n_kernels < TW_DEVICE_MAX_KERNELS ? dev->n_kernels : TW_DEVICE_MAX_KERNELS;
+  for (int i = 0; i < out->n_kernels; i++) {
+    const tw_kernel_info *ki = &dev->kernels[i];
+    tw_kernel_desc *kd = &out->kernels[i];
+    snprintf(kd->name, sizeof kd->name, "%s", ki->name);
+    kd->m = ki->mk;
+    kd->k = ki->kk;
+    kd->n = ki->nk;
+    kd->any_shape = (ki->flags & TW_KERNEL_ANY_SHAPE) != 0;
+    kd->accumulates_k = (ki->flags & TW_KERNEL_ACCUM_K) != 0;
+    kd->bf16_out = (ki->flags & TW_KERNEL_OUT_BF16) != 0;
+    kd->dev_mem_bytes = ki->dev_mem_bytes;
+    kd->flops_per_s = ki->flops_per_s;
+  }
+  return TW_OK;
 }
 
 static int parse_dim(const char **s, int *out) {
@@ -150,10 +199,10 @@ int tw_option_number(const char *options, const char *key, double *value) {
 
 int tw_host_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out) {
   *out = NULL;
-  tw_dbuf *b = calloc(1, sizeof *b);
+  tw_dbuf *b = tw_calloc_aligned(1, sizeof *b);
   void *mem = b ? tw_calloc_aligned(bytes ? bytes : 1, 1) : NULL;
   if (!mem) {
-    free(b);
+    tw_free(b);
     return tw_err(&dev->err, TW_ENOMEM, "%s: cannot allocate a %zu-byte buffer", dev->name, bytes);
   }
   b->bytes = bytes;
@@ -166,7 +215,7 @@ void tw_host_buffer_free(tw_device *dev, tw_dbuf *buf) {
   (void)dev;
   if (!buf) return;
   tw_free(buf->host);
-  free(buf);
+  tw_free(buf);
 }
 
 int tw_host_cmd_run(tw_device *dev, const tw_cmd *cmd) {
@@ -229,4 +278,4 @@ int tw_sync_wait(tw_device *dev, uint64_t fence, tw_exec_times *times) {
   return TW_OK;
 }
 
-void tw_sync_destroy(tw_device *dev) { free(dev->impl); }
+void tw_sync_destroy(tw_device *dev) { tw_free(dev->impl); }

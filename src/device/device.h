@@ -16,15 +16,32 @@
 #ifndef TW_DEVICE_DEVICE_H
 #define TW_DEVICE_DEVICE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
 #include "core/threadpool.h"
 #include "tilewhisper/bf16.h"
+#include "tilewhisper/device.h"
 #include "tilewhisper/gemm.h"
 
 #define TW_MAX_KERNELS 16
+
+/* The kernel set of the fixed-shape devices (fixed, emu, opencl) unless told
+ * otherwise: the seed's three compiled shapes. */
+#define TW_DEFAULT_FIXED_KERNELS "64x64x64,64x64x512,128x64x512"
+
+/* How a device holds a prepared weight, and so how the engine runs on it. */
+typedef enum tw_weight_layout {
+  /* Padded bf16 tiles in device memory; products go through the command
+   * queue in planned invocations (fixed, emu, opencl, ref). */
+  TW_LAYOUT_TILED = 0,
+  /* The device packs the weight into its own format (weight_prepare) and
+   * runs a whole product in one direct call (gemm): cpu. */
+  TW_LAYOUT_PACKED = 1,
+} tw_weight_layout;
 
 enum tw_kernel_flags {
   /* Takes any m, k, n up to mk, kk, nk (0 = unbounded) per invocation. */
@@ -112,6 +129,13 @@ typedef struct tw_direct_gemm {
   const float *bias;  /* N values or NULL */
   float *c;
   size_t ldc;
+  /* The calling stream's share of the device (NULL: the device's own, for
+   * single-threaded callers such as the device tests): its worker pool, its
+   * per-stream device state from stream_create, and where a failure's
+   * message goes. */
+  tw_threadpool *pool;
+  void *stream;
+  tw_errbuf *err;
 } tw_direct_gemm;
 
 typedef struct tw_device tw_device;
@@ -131,19 +155,39 @@ typedef struct tw_device_iface {
   int (*weight_prepare)(tw_device *dev, const tw_weight_src *src, void **handle);
   void (*weight_release)(tw_device *dev, void *handle);
   /* Optional: refill a prepared weight of the same shape in place (no
-   * allocation).  When NULL the core prepares a new one and releases the old. */
-  int (*weight_update)(tw_device *dev, const tw_weight_src *src, void *handle);
+   * allocation, no use of the device's shared state: streams call it
+   * concurrently); the message of a failure goes to err. */
+  int (*weight_update)(tw_device *dev, const tw_weight_src *src, void *handle, tw_errbuf *err);
   int (*gemm)(tw_device *dev, const tw_direct_gemm *g);
+  /* Optional per-stream device state (packing buffers sized for the
+   * stream's pool), so streams run concurrently without sharing scratch.
+   * reserve() grows it for products up to m x k x n, so that later calls
+   * of at most that size allocate nothing. */
+  int (*stream_create)(tw_device *dev, tw_threadpool *pool, void **out);
+  int (*stream_reserve)(tw_device *dev, void *stream, size_t m, size_t k, size_t n);
+  void (*stream_destroy)(tw_device *dev, void *stream);
+  /* Optional one-line description for tw_device_query (kernel set,
+   * platform, profile). */
+  void (*describe)(const tw_device *dev, char *buf, size_t cap);
 } tw_device_iface;
 
+/* A device is shared by every stream that runs on it: after the weights are
+ * prepared it is only read, except for `lock` and `resident_bytes`.
+ * Queue devices have one command queue, so the engine holds `lock` across a
+ * product's submit..wait (streams take turns, as on one accelerator
+ * queue); packed (cpu) devices run streams concurrently. */
 struct tw_device {
   const tw_device_iface *iface;
   char name[32];
+  tw_weight_layout layout;
   tw_kernel_info kernels[TW_MAX_KERNELS];
   int n_kernels;
   tw_device_costs costs;
-  tw_errbuf err;       /* message of the device's last failure */
-  tw_threadpool *pool; /* borrowed from the context; may be NULL */
+  tw_errbuf err;       /* message of the device's last failure (under lock) */
+  tw_threadpool *pool; /* for preparing weights; may be NULL */
+  tw_threadpool *own_pool; /* the pool when the device created it */
+  pthread_mutex_t lock;
+  atomic_size_t resident_bytes; /* device memory held by live tiled weights */
   void *impl;
 };
 
@@ -157,11 +201,9 @@ typedef struct tw_device_config {
 
 typedef int (*tw_device_create_fn)(const tw_device_config *cfg, tw_device **out);
 
-/* Registry: create by name ("cpu", "emu", "opencl:0.0", ...). */
-int tw_device_create(const char *name, const tw_device_config *cfg, tw_device **out);
-void tw_device_destroy(tw_device *dev); /* NULL is a no-op */
-/* Names of the devices compiled in, NULL-terminated. */
-const char *const *tw_device_names(void);
+/* Registry: create by name ("cpu", "emu", "opencl:0.0", ...) with a
+ * borrowed pool; tw_device_destroy (public) frees it. */
+int tw_registry_create(const char *name, const tw_device_config *cfg, tw_device **out);
 
 /* Helpers shared by device implementations (src/device/device.c). */
 tw_device *tw_device_alloc(const tw_device_iface *iface, const char *name);

@@ -1,4 +1,4 @@
-/* Internal view of a context for the layers above the engine (whisper). */
+/* Internal view of a stream for the layers above the engine (whisper). */
 #ifndef TW_GEMM_CONTEXT_H
 #define TW_GEMM_CONTEXT_H
 
@@ -6,14 +6,11 @@
 #include "gemm/plan.h"
 #include "tilewhisper/gemm.h"
 
-/* The context's worker pool (never NULL for a live context); callers may run
+/* The stream's worker pool (never NULL for a live stream); callers may run
  * their own host-side work on it between GEMM calls. */
-tw_threadpool *tw_context_pool(tw_context *ctx);
+tw_threadpool *tw_stream_pool(tw_stream *s);
 
 /* The plan the last successful tw_gemm call ran (for reports and tests). */
-const tw_plan *tw_context_last_plan(const tw_context *ctx);
-
-/* The context's device (for reports: kernel set, costs). */
-const tw_device *tw_context_device(const tw_context *ctx);
+const tw_plan *tw_stream_last_plan(const tw_stream *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* Private structures of the engine: the context and the prepared weight. */
+/* Private structures of the engine: the stream and the prepared weight. */
 #ifndef TW_GEMM_ENGINE_H
 #define TW_GEMM_ENGINE_H
 
@@ -31,21 +31,22 @@ typedef struct tw_scratch {
   tw_dbuf *a_dev, *c_dev;
 } tw_scratch;
 
-struct tw_context {
-  tw_device *dev;
-  tw_threadpool *pool;
-  int threads;
+/* One stream of work on a shared device: everything a call mutates. */
+struct tw_stream {
+  tw_device *dev;          /* borrowed, shared with other streams */
+  tw_threadpool *pool;     /* own_pool, or the device's when borrowed */
+  tw_threadpool *own_pool;
+  void *dev_stream;        /* the device's per-stream state (stream_create), or NULL */
   tw_errbuf err;
   tw_gemm_stats totals;
   tw_plan_entry plans[TW_PLAN_CACHE];
   uint64_t plan_clock;
   tw_scratch scratch;
   tw_plan last_plan; /* plan of the last successful call */
-  size_t resident_bytes; /* device memory held by live weights */
 };
 
 struct tw_weight {
-  tw_context *ctx;
+  tw_device *dev;
   size_t k, n;
   tw_dtype dtype;
   int transposed;
@@ -60,13 +61,18 @@ struct tw_weight {
   tw_bf16 *staging; /* host conversion buffer kept for tw_weight_update */
 };
 
-/* Executes C = A.W (+bias) with `plan` on the context's device. */
-int tw_execute(tw_context *ctx, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
+/* Executes C = A.W (+bias) with `plan` on the stream's device. */
+int tw_execute(tw_stream *s, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
                size_t lda, const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute,
                tw_gemm_stats *st);
 
-/* Converts the weight source into w->staging (bf16, padded, zero-filled). */
-void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld);
+/* Converts the weight source into w->staging (bf16, padded, zero-filled),
+ * spread over `pool`. */
+void tw_weight_convert_bf16(tw_threadpool *pool, const tw_weight *w, const void *data, size_t ld);
+
+/* Grows the stream's host and device scratch for a planned call; allocates
+ * only when a buffer is too small. */
+int tw_scratch_reserve(tw_stream *s, const tw_plan *p, size_t m, size_t k);
 
 void tw_stats_add(tw_gemm_stats *total, const tw_gemm_stats *s);
 

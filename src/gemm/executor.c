@@ -1,4 +1,4 @@
-/* The executor: runs a plan on the context's device.
+/* The executor: runs a plan on the stream's device.
  *
  * Queue path, per call: A is converted to bf16 into a padded host staging
  * buffer, then the invocation sequence of the plan is cut into submissions
@@ -19,7 +19,7 @@ typedef struct inflight {
 } inflight;
 
 typedef struct exec {
-  tw_context *ctx;
+  tw_stream *stream;
   tw_device *dev;
   const tw_plan *p;
   const tw_weight *w;
@@ -78,7 +78,7 @@ static void convert_a_rows(void *arg, size_t task, int thread) {
   (void)thread;
   const rows_job *j = arg;
   const tw_plan *p = j->e->p;
-  tw_bf16 *dst = j->e->ctx->scratch.a_host;
+  tw_bf16 *dst = j->e->stream->scratch.a_host;
   size_t end = (task + 1) * ROWS_PER_TASK < p->m_pad ? (task + 1) * ROWS_PER_TASK : p->m_pad;
   for (size_t i = task * ROWS_PER_TASK; i < end; i++) {
     tw_bf16 *row = dst + i * p->k_pad;
@@ -97,7 +97,7 @@ static void convert_a_rows(void *arg, size_t task, int thread) {
 /* Builds the commands of invocations [first, first+count) into cmds. */
 static size_t build_submission(exec *e, size_t first, size_t count, int slot, tw_cmd *cmds) {
   const tw_plan *p = e->p;
-  tw_scratch *s = &e->ctx->scratch;
+  tw_scratch *s = &e->stream->scratch;
   size_t n = 0;
   size_t a_panel = (size_t)p->mk * p->k_pad * 2;
   for (size_t q = 0; q < count; q++) {
@@ -149,7 +149,7 @@ static float partial_value(const exec *e, const void *base, size_t idx) {
 /* Host K loop: add the partial tiles of a finished submission into C. */
 static void sum_partials(exec *e, const inflight *f) {
   const tw_plan *p = e->p;
-  tw_scratch *s = &e->ctx->scratch;
+  tw_scratch *s = &e->stream->scratch;
   for (size_t q = 0; q < f->count; q++) {
     size_t i, j, pk;
     decode(p, f->first + q, &i, &j, &pk);
@@ -181,7 +181,7 @@ static int finish(exec *e, inflight *f) {
 static int run_queue(exec *e) {
   const tw_plan *p = e->p;
   tw_device *dev = e->dev;
-  tw_cmd *cmds = e->ctx->scratch.cmds;
+  tw_cmd *cmds = e->stream->scratch.cmds;
   inflight fl[2];
   int live = 0, rc = TW_OK;
   size_t sub = 0;
@@ -214,34 +214,51 @@ static int run_queue(exec *e) {
   return rc;
 }
 
-static int prepare_buffers(exec *e, size_t m, size_t k, const void *a, tw_dtype a_type,
-                           size_t lda) {
-  tw_context *ctx = e->ctx;
-  const tw_plan *p = e->p;
-  tw_scratch *s = &ctx->scratch;
+/* Host staging and device buffers big enough for the plan; a no-op when
+ * the stream's scratch already is.  Called with the device lock held. */
+static int grow_scratch(tw_stream *stream, const tw_plan *p, size_t m, size_t k) {
+  tw_device *dev = stream->dev;
+  tw_scratch *s = &stream->scratch;
+  size_t out_elem = (dev->kernels[p->kernel].flags & TW_KERNEL_OUT_BF16) ? 2 : 4;
+  size_t tile_elems = (size_t)p->mk * (size_t)p->nk;
   size_t a_elems = p->m_pad * p->k_pad, c_elems = p->m_pad * p->n_pad;
-  size_t partial_bytes = p->host_k ? 2 * p->batch * e->tile_elems * e->out_elem : 0;
+  size_t partial_bytes = p->host_k ? 2 * p->batch * tile_elems * out_elem : 0;
   /* worst case per invocation: A write + kernel + C read */
   size_t cmd_bytes = 3 * p->batch * sizeof(tw_cmd);
   if (grow_host((void **)&s->a_host, &s->a_host_cap, a_elems * 2) ||
       grow_host((void **)&s->c_host, &s->c_host_cap, c_elems * sizeof(float)) ||
       grow_host(&s->partials, &s->partials_cap, partial_bytes) ||
       grow_host((void **)&s->cmds, &s->cmds_cap, cmd_bytes))
-    return tw_err(&ctx->err, TW_ENOMEM, "gemm %zux%zux%zu: out of host memory", m, k, p->n_pad);
-  size_t c_dev_bytes = p->host_k ? partial_bytes : c_elems * e->out_elem;
+    return tw_err(&stream->err, TW_ENOMEM, "gemm %zux%zux%zu: out of host memory", m, k, p->n_pad);
+  size_t c_dev_bytes = p->host_k ? partial_bytes : c_elems * out_elem;
   /* The planner budgets device memory for this call's buffers only: scratch
    * kept from an earlier call must not hold memory while the other grows. */
   if ((s->a_dev && s->a_dev->bytes < a_elems * 2) || (s->c_dev && s->c_dev->bytes < c_dev_bytes)) {
-    e->dev->iface->buffer_free(e->dev, s->a_dev);
-    e->dev->iface->buffer_free(e->dev, s->c_dev);
+    dev->iface->buffer_free(dev, s->a_dev);
+    dev->iface->buffer_free(dev, s->c_dev);
     s->a_dev = s->c_dev = NULL;
   }
-  int rc = grow_dev(e->dev, &s->a_dev, a_elems * 2);
-  if (!rc) rc = grow_dev(e->dev, &s->c_dev, c_dev_bytes);
-  if (rc) return tw_err(&ctx->err, rc, "gemm: device buffers: %s", e->dev->err.msg);
+  int rc = grow_dev(dev, &s->a_dev, a_elems * 2);
+  if (!rc) rc = grow_dev(dev, &s->c_dev, c_dev_bytes);
+  if (rc) return tw_err(&stream->err, rc, "gemm: device buffers: %s", dev->err.msg);
+  return TW_OK;
+}
+
+int tw_scratch_reserve(tw_stream *stream, const tw_plan *p, size_t m, size_t k) {
+  if (p->direct) return TW_OK;
+  pthread_mutex_lock(&stream->dev->lock);
+  int rc = grow_scratch(stream, p, m, k);
+  pthread_mutex_unlock(&stream->dev->lock);
+  return rc;
+}
+
+static int prepare_buffers(exec *e, size_t m, size_t k, const void *a, tw_dtype a_type,
+                           size_t lda) {
+  int rc = grow_scratch(e->stream, e->p, m, k);
+  if (rc) return rc;
   rows_job job = {.e = e, .m = m, .k = k, .a = a, .a_type = a_type, .lda = lda};
-  tw_threadpool_run(ctx->pool, (p->m_pad + ROWS_PER_TASK - 1) / ROWS_PER_TASK, convert_a_rows,
-                    &job);
+  tw_threadpool_run(e->stream->pool, (e->p->m_pad + ROWS_PER_TASK - 1) / ROWS_PER_TASK,
+                    convert_a_rows, &job);
   return TW_OK;
 }
 
@@ -252,7 +269,7 @@ static void deliver_rows(void *arg, size_t task, int thread) {
   const exec *e = j->e;
   const tw_plan *p = e->p;
   const float *bias = e->w->bias;
-  const tw_scratch *s = &e->ctx->scratch;
+  const tw_scratch *s = &e->stream->scratch;
   int bf16_out = e->out_elem == 2 && !p->host_k;
   size_t end = (task + 1) * ROWS_PER_TASK < j->m ? (task + 1) * ROWS_PER_TASK : j->m;
   for (size_t i = task * ROWS_PER_TASK; i < end; i++) {
@@ -267,41 +284,51 @@ static void deliver_rows(void *arg, size_t task, int thread) {
 
 static void deliver(exec *e, size_t m, float *c, size_t ldc) {
   rows_job job = {.e = e, .m = m, .c = c, .ldc = ldc};
-  tw_threadpool_run(e->ctx->pool, (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK, deliver_rows, &job);
+  tw_threadpool_run(e->stream->pool, (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK, deliver_rows, &job);
 }
 
-static int run_direct(tw_context *ctx, size_t m, const void *a, tw_dtype a_type, size_t lda,
+static int run_direct(tw_stream *stream, size_t m, const void *a, tw_dtype a_type, size_t lda,
                       const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute,
                       tw_gemm_stats *st) {
-  tw_device *dev = ctx->dev;
+  tw_device *dev = stream->dev;
+  tw_errbuf dev_err = {{0}};
   tw_direct_gemm g = {.m = m, .k = w->k, .n = w->n, .a = a, .a_type = a_type, .lda = lda,
                       .a_compute = a_compute, .weight = w->handle, .bias = w->bias, .c = c,
-                      .ldc = ldc};
+                      .ldc = ldc, .pool = stream->pool, .stream = stream->dev_stream,
+                      .err = &dev_err};
   double t0 = tw_now();
   int rc = dev->iface->gemm(dev, &g);
   st->compute_s = tw_now() - t0;
-  if (rc) return tw_err(&ctx->err, rc, "gemm on %s: %s", dev->name, dev->err.msg);
+  if (rc) return tw_err(&stream->err, rc, "gemm on %s: %s", dev->name, dev_err.msg);
   st->invocations = 1;
   st->submissions = 1;
   return TW_OK;
 }
 
-int tw_execute(tw_context *ctx, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
+int tw_execute(tw_stream *stream, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
                size_t lda, const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute,
                tw_gemm_stats *st) {
-  if (plan->direct) return run_direct(ctx, m, a, a_type, lda, w, c, ldc, a_compute, st);
-  exec e = {.ctx = ctx, .dev = ctx->dev, .p = plan, .w = w, .st = st};
-  e.out_elem = (ctx->dev->kernels[plan->kernel].flags & TW_KERNEL_OUT_BF16) ? 2 : 4;
+  if (plan->direct) return run_direct(stream, m, a, a_type, lda, w, c, ldc, a_compute, st);
+  exec e = {.stream = stream, .dev = stream->dev, .p = plan, .w = w, .st = st};
+  e.out_elem = (stream->dev->kernels[plan->kernel].flags & TW_KERNEL_OUT_BF16) ? 2 : 4;
   e.tile_elems = (size_t)plan->mk * (size_t)plan->nk;
   double t0 = tw_now();
+  /* One command queue: this stream's buffers, uploads and kernels go
+   * through it while other streams wait (see device.h). */
+  pthread_mutex_lock(&e.dev->lock);
   int rc = prepare_buffers(&e, m, w->k, a, a_type, lda);
-  if (rc) return rc;
+  if (rc) {
+    pthread_mutex_unlock(&e.dev->lock);
+    return rc;
+  }
   st->host_prep_s += tw_now() - t0;
   rc = run_queue(&e);
+  if (rc) rc = tw_err(&stream->err, rc, "gemm on %s: %s", e.dev->name, e.dev->err.msg);
+  pthread_mutex_unlock(&e.dev->lock);
   st->transfer_s = e.times.transfer_s;
   st->compute_s = e.times.compute_s;
   st->modeled_device_s = e.times.modeled_s;
-  if (rc) return tw_err(&ctx->err, rc, "gemm on %s: %s", ctx->dev->name, ctx->dev->err.msg);
+  if (rc) return rc;
   double t1 = tw_now();
   deliver(&e, m, c, ldc);
   st->host_prep_s += tw_now() - t1;

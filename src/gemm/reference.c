@@ -1,4 +1,4 @@
-#include "gemm/reference.h"
+#include "tilewhisper/reference.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -21,8 +21,8 @@ static float source_value(const void *data, tw_dtype dtype, size_t idx) {
   return dtype == TW_DTYPE_BF16 ? tw_bf16_to_fp32(h) : tw_fp16_to_fp32(h);
 }
 
-/* Rows of the padded bf16 copy, converted in blocks of 64 (K) rows over the
- * context's pool.  Transposed sources (N x K) are read 64 K-values at a time
+/* Rows of the padded bf16 copy, converted in blocks of 64 (K) rows over a
+ * pool.  Transposed sources (N x K) are read 64 K-values at a time
  * so that both the reads and the 64 destination rows stay in cache. */
 enum { CONVERT_ROWS = 64 };
 
@@ -63,46 +63,49 @@ static void convert_block(void *arg, size_t task, int thread) {
   }
 }
 
-void tw_weight_convert_bf16(const tw_weight *w, const void *data, size_t ld) {
+void tw_weight_convert_bf16(tw_threadpool *pool, const tw_weight *w, const void *data, size_t ld) {
   convert_job job = {.w = w, .data = data, .ld = ld};
-  tw_threadpool_run(w->ctx->pool, (w->k_pad + CONVERT_ROWS - 1) / CONVERT_ROWS, convert_block,
+  tw_threadpool_run(pool, (w->k_pad + CONVERT_ROWS - 1) / CONVERT_ROWS, convert_block,
                     &job);
 }
 
-static int check_desc(tw_context *ctx, const tw_weight_desc *d, const char *name) {
-  if (!d->data) return tw_err(&ctx->err, TW_EINVAL, "weight %s: data is NULL", name);
+static int upload(tw_device *dev, const tw_weight *w, tw_errbuf *err);
+
+static int check_desc(tw_device *dev, const tw_weight_desc *d, const char *name) {
+  if (!d->data) return tw_err(&dev->err, TW_EINVAL, "weight %s: data is NULL", name);
   if (d->k == 0 || d->n == 0)
-    return tw_err(&ctx->err, TW_EINVAL, "weight %s: shape %zux%zu has a zero dimension", name,
+    return tw_err(&dev->err, TW_EINVAL, "weight %s: shape %zux%zu has a zero dimension", name,
                   d->k, d->n);
   if (d->dtype != TW_DTYPE_F32 && d->dtype != TW_DTYPE_BF16 && d->dtype != TW_DTYPE_F16)
-    return tw_err(&ctx->err, TW_EINVAL, "weight %s: unknown source dtype %d", name, (int)d->dtype);
+    return tw_err(&dev->err, TW_EINVAL, "weight %s: unknown source dtype %d", name, (int)d->dtype);
   size_t row = d->transposed ? d->k : d->n, rows = d->transposed ? d->n : d->k;
   if (d->ld < row)
-    return tw_err(&ctx->err, TW_EINVAL,
+    return tw_err(&dev->err, TW_EINVAL,
                   "weight %s: leading dimension %zu is smaller than the row length %zu", name,
                   d->ld, row);
   size_t span;
   if (d->k > (1u << 30) || d->n > (1u << 30) || tw_mul_size(rows, d->ld, &span) ||
       tw_mul_size(span, 4, &span))
-    return tw_err(&ctx->err, TW_EOVERFLOW, "weight %s: %zux%zu (ld %zu) overflows", name, d->k,
+    return tw_err(&dev->err, TW_EOVERFLOW, "weight %s: %zux%zu (ld %zu) overflows", name, d->k,
                   d->n, d->ld);
   return TW_OK;
 }
 
-static int prepare_direct(tw_context *ctx, tw_weight *w, const tw_weight_desc *d) {
-  tw_device *dev = ctx->dev;
+static int prepare_direct(tw_device *dev, tw_weight *w, const tw_weight_desc *d) {
   tw_weight_src src = {.data = d->data, .dtype = d->dtype, .k = d->k, .n = d->n, .ld = d->ld,
                        .storage = w->storage, .transposed = d->transposed};
   int rc = dev->iface->weight_prepare(dev, &src, &w->handle);
-  if (rc)
-    return tw_err(&ctx->err, rc, "weight %s: %s: %s", w->name, dev->name, dev->err.msg);
+  if (rc) {
+    char why[TW_ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", dev->err.msg);
+    return tw_err(&dev->err, rc, "weight %s: %s: %s", w->name, dev->name, why);
+  }
   return TW_OK;
 }
 
-static int prepare_queued(tw_context *ctx, tw_weight *w, const tw_weight_desc *d) {
-  tw_device *dev = ctx->dev;
+static int prepare_queued(tw_device *dev, tw_weight *w, const tw_weight_desc *d) {
   if (w->storage != TW_DTYPE_BF16)
-    return tw_err(&ctx->err, TW_EUNSUPPORTED, "weight %s: device %s stores weights as bf16 only",
+    return tw_err(&dev->err, TW_EUNSUPPORTED, "weight %s: device %s stores weights as bf16 only",
                   w->name, dev->name);
   size_t km, nm;
   tw_plan_weight_padding(dev, &km, &nm);
@@ -110,30 +113,47 @@ static int prepare_queued(tw_context *ctx, tw_weight *w, const tw_weight_desc *d
   w->n_pad = (w->n + nm - 1) / nm * nm;
   size_t bytes;
   if (tw_mul3_size(w->k_pad, w->n_pad, 2, &bytes))
-    return tw_err(&ctx->err, TW_EOVERFLOW, "weight %s: padded size overflows", w->name);
+    return tw_err(&dev->err, TW_EOVERFLOW, "weight %s: padded size overflows", w->name);
   if (dev->costs.mem_bytes && bytes > dev->costs.mem_bytes)
-    return tw_err(&ctx->err, TW_EBUDGET,
+    return tw_err(&dev->err, TW_EBUDGET,
                   "weight %s: %zu bytes do not fit in %s's %zu bytes of memory", w->name, bytes,
                   dev->name, dev->costs.mem_bytes);
   w->staging = tw_malloc_aligned(bytes);
-  if (!w->staging) return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", w->name);
+  if (!w->staging) return tw_err(&dev->err, TW_ENOMEM, "weight %s: out of memory", w->name);
   int rc = dev->iface->buffer_alloc(dev, bytes, &w->buf);
-  if (rc) return tw_err(&ctx->err, rc, "weight %s: %s", w->name, dev->err.msg);
-  ctx->resident_bytes += bytes;
-  return tw_weight_update(w, d->data, d->ld);
+  if (rc) {
+    char why[TW_ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", dev->err.msg);
+    return tw_err(&dev->err, rc, "weight %s: %s", w->name, why);
+  }
+  atomic_fetch_add(&dev->resident_bytes, bytes);
+  tw_weight_convert_bf16(dev->pool, w, d->data, d->ld);
+  return upload(dev, w, &dev->err);
 }
 
-int tw_weight_prepare(tw_context *ctx, const tw_weight_desc *d, tw_weight **out) {
-  if (!out) return tw_err(ctx ? &ctx->err : NULL, TW_EINVAL, "tw_weight_prepare: out is NULL");
+/* Preparation on queue devices runs commands, so it holds the device lock
+ * like a product does; on packed devices the lock keeps the device's error
+ * message and pool to one user. */
+static int prepare_locked(tw_device *dev, const tw_weight_desc *d, tw_weight **out);
+
+int tw_weight_prepare(tw_device *dev, const tw_weight_desc *d, tw_weight **out) {
+  if (!out) return tw_err(dev ? &dev->err : NULL, TW_EINVAL, "tw_weight_prepare: out is NULL");
   *out = NULL;
-  if (!ctx) return tw_err(NULL, TW_EINVAL, "tw_weight_prepare: context is NULL");
-  if (!d) return tw_err(&ctx->err, TW_EINVAL, "tw_weight_prepare: descriptor is NULL");
+  if (!dev) return tw_err(NULL, TW_EINVAL, "tw_weight_prepare: device is NULL");
+  pthread_mutex_lock(&dev->lock);
+  int rc = prepare_locked(dev, d, out);
+  pthread_mutex_unlock(&dev->lock);
+  return rc;
+}
+
+static int prepare_locked(tw_device *dev, const tw_weight_desc *d, tw_weight **out) {
+  if (!d) return tw_err(&dev->err, TW_EINVAL, "tw_weight_prepare: descriptor is NULL");
   const char *name = d->name ? d->name : "(unnamed)";
-  int rc = check_desc(ctx, d, name);
+  int rc = check_desc(dev, d, name);
   if (rc) return rc;
-  tw_weight *w = calloc(1, sizeof *w);
-  if (!w) return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", name);
-  w->ctx = ctx;
+  tw_weight *w = tw_calloc_aligned(1, sizeof *w);
+  if (!w) return tw_err(&dev->err, TW_ENOMEM, "weight %s: out of memory", name);
+  w->dev = dev;
   w->k = d->k;
   w->n = d->n;
   w->dtype = d->dtype;
@@ -142,17 +162,17 @@ int tw_weight_prepare(tw_context *ctx, const tw_weight_desc *d, tw_weight **out)
   snprintf(w->name, sizeof w->name, "%s", name);
   if (w->storage != TW_DTYPE_BF16 && w->storage != TW_DTYPE_F32) {
     tw_weight_destroy(w);
-    return tw_err(&ctx->err, TW_EINVAL, "weight %s: storage must be F32 or BF16", name);
+    return tw_err(&dev->err, TW_EINVAL, "weight %s: storage must be F32 or BF16", name);
   }
   if (d->bias) {
     w->bias = tw_malloc_aligned(d->n * sizeof(float));
     if (!w->bias) {
       tw_weight_destroy(w);
-      return tw_err(&ctx->err, TW_ENOMEM, "weight %s: out of memory", name);
+      return tw_err(&dev->err, TW_ENOMEM, "weight %s: out of memory", name);
     }
     memcpy(w->bias, d->bias, d->n * sizeof(float));
   }
-  rc = ctx->dev->iface->gemm ? prepare_direct(ctx, w, d) : prepare_queued(ctx, w, d);
+  rc = dev->layout == TW_LAYOUT_PACKED ? prepare_direct(dev, w, d) : prepare_queued(dev, w, d);
   if (rc) {
     tw_weight_destroy(w);
     return rc;
@@ -161,49 +181,66 @@ int tw_weight_prepare(tw_context *ctx, const tw_weight_desc *d, tw_weight **out)
   return TW_OK;
 }
 
-int tw_weight_update(tw_weight *w, const void *data, size_t ld) {
-  if (!w) return tw_err(NULL, TW_EINVAL, "tw_weight_update: weight is NULL");
-  tw_context *ctx = w->ctx;
-  if (!data) return tw_err(&ctx->err, TW_EINVAL, "weight %s: data is NULL", w->name);
-  if (ld < (w->transposed ? w->k : w->n))
-    return tw_err(&ctx->err, TW_EINVAL, "weight %s: leading dimension %zu is too small", w->name,
-                  ld);
-  tw_device *dev = ctx->dev;
-  if (dev->iface->gemm) {
-    tw_weight_src src = {.data = data, .dtype = w->dtype, .k = w->k, .n = w->n, .ld = ld,
-                         .storage = w->storage, .transposed = w->transposed};
-    void *fresh = w->handle;
-    int rc = dev->iface->weight_update
-                 ? dev->iface->weight_update(dev, &src, w->handle)
-                 : dev->iface->weight_prepare(dev, &src, &fresh);
-    if (rc) return tw_err(&ctx->err, rc, "weight %s: %s", w->name, dev->err.msg);
-    if (fresh != w->handle) {
-      dev->iface->weight_release(dev, w->handle);
-      w->handle = fresh;
-    }
-    return TW_OK;
-  }
-  tw_weight_convert_bf16(w, data, ld);
+/* Sends w->staging to the weight's device buffer; the caller holds the
+ * device lock. */
+static int upload(tw_device *dev, const tw_weight *w, tw_errbuf *err) {
   tw_cmd cmd = {.op = TW_CMD_WRITE, .buf = w->buf, .offset = 0, .bytes = w->buf->bytes,
                 .src = w->staging};
   uint64_t fence;
   int rc = dev->iface->submit(dev, &cmd, 1, &fence);
   if (!rc) rc = dev->iface->wait(dev, fence, NULL);
-  if (rc) return tw_err(&ctx->err, rc, "weight %s: upload: %s", w->name, dev->err.msg);
+  if (rc) {
+    char why[TW_ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", dev->err.msg);
+    return tw_err(err, rc, "weight %s: upload: %s", w->name, why);
+  }
   return TW_OK;
+}
+
+int tw_weight_update(tw_stream *s, tw_weight *w, const void *data, size_t ld) {
+  if (!s) return tw_err(NULL, TW_EINVAL, "tw_weight_update: stream is NULL");
+  if (!w) return tw_err(&s->err, TW_EINVAL, "tw_weight_update: weight is NULL");
+  if (w->dev != s->dev)
+    return tw_err(&s->err, TW_EWRONGDEVICE, "weight %s was prepared on another device (%s)",
+                  w->name, w->dev->name);
+  if (!data) return tw_err(&s->err, TW_EINVAL, "weight %s: data is NULL", w->name);
+  if (ld < (w->transposed ? w->k : w->n))
+    return tw_err(&s->err, TW_EINVAL, "weight %s: leading dimension %zu is too small", w->name,
+                  ld);
+  tw_device *dev = w->dev;
+  if (dev->layout == TW_LAYOUT_PACKED) {
+    tw_weight_src src = {.data = data, .dtype = w->dtype, .k = w->k, .n = w->n, .ld = ld,
+                         .storage = w->storage, .transposed = w->transposed};
+    /* Only packed devices with an in-place update qualify for per-stream
+     * weights; the fallback re-prepares, which touches the device. */
+    if (!dev->iface->weight_update)
+      return tw_err(&s->err, TW_EUNSUPPORTED, "weight %s: device %s cannot update in place",
+                    w->name, dev->name);
+    tw_errbuf dev_err = {{0}};
+    int rc = dev->iface->weight_update(dev, &src, w->handle, &dev_err);
+    if (rc) return tw_err(&s->err, rc, "weight %s: %s", w->name, dev_err.msg);
+    return TW_OK;
+  }
+  tw_weight_convert_bf16(s->pool, w, data, ld);
+  pthread_mutex_lock(&dev->lock);
+  int rc = upload(dev, w, &s->err);
+  pthread_mutex_unlock(&dev->lock);
+  return rc;
 }
 
 void tw_weight_destroy(tw_weight *w) {
   if (!w) return;
-  tw_device *dev = w->ctx->dev;
+  tw_device *dev = w->dev;
   if (w->handle && dev->iface->weight_release) dev->iface->weight_release(dev, w->handle);
   if (w->buf) {
-    w->ctx->resident_bytes -= w->buf->bytes;
+    atomic_fetch_sub(&dev->resident_bytes, w->buf->bytes);
+    pthread_mutex_lock(&dev->lock);
     dev->iface->buffer_free(dev, w->buf);
+    pthread_mutex_unlock(&dev->lock);
   }
   tw_free(w->staging);
   tw_free(w->bias);
-  free(w);
+  tw_free(w);
 }
 
 size_t tw_weight_k(const tw_weight *w) { return w ? w->k : 0; }

@@ -11,17 +11,17 @@
 /* C = A . W (+ bias) on the engine; A is m x k of type at. */
 static int gemm(tw_encoder *e, size_t m, size_t k, const void *a, tw_dtype at, size_t lda,
                 const tw_weight *w, float *c, size_t ldc, const char *what) {
-  int rc = tw_gemm_ex(e->ctx, m, k, a, at, lda, w, c, ldc, &e->gemm_opts, NULL);
+  int rc = tw_gemm_ex(e->stream, m, k, a, at, lda, w, c, ldc, &e->gemm_opts, NULL);
   if (rc)
     return tw_err(&e->err, rc, "encoder: %s (M %zu, K %zu, N %zu): %s", what, m, k,
-                  tw_weight_n(w), tw_context_last_error(e->ctx));
+                  tw_weight_n(w), tw_stream_last_error(e->stream));
   return TW_OK;
 }
 
 static int update(tw_encoder *e, tw_weight *w, const void *data, size_t ld, const char *what) {
-  int rc = tw_weight_update(w, data, ld);
+  int rc = tw_weight_update(e->stream, w, data, ld);
   if (rc)
-    return tw_err(&e->err, rc, "encoder: refilling %s: %s", what, tw_context_last_error(e->ctx));
+    return tw_err(&e->err, rc, "encoder: refilling %s: %s", what, tw_stream_last_error(e->stream));
   return TW_OK;
 }
 
@@ -32,15 +32,15 @@ static int conv_stem(tw_encoder *e, const float *mel) {
   int rc;
   /* conv1: im2col of the mel [n_mels][F] -> [F][3 n_mels], times W1 -> h1 [F][n] */
   tw_op_im2col_k3(e->pool, mel, mels, F, F, 1, 1, F, e->col, e->act);
-  if ((rc = gemm(e, F, 3 * mels, e->col, e->act, 3 * mels, e->conv1, e->h1, n, "conv1")))
+  if ((rc = gemm(e, F, 3 * mels, e->col, e->act, 3 * mels, e->w->conv1, e->h1, n, "conv1")))
     return rc;
   tw_op_gelu(e->pool, F, n, e->h1, n, e->h1, TW_DTYPE_F32, n);
   /* conv2, stride 2: im2col of h1 [F][n] -> [T][3 n], times W2 -> x [T][n] */
   tw_op_im2col_k3(e->pool, e->h1, n, F, 1, n, 2, T, e->col, e->act);
-  if ((rc = gemm(e, T, 3 * n, e->col, e->act, 3 * n, e->conv2, e->x, n, "conv2"))) return rc;
+  if ((rc = gemm(e, T, 3 * n, e->col, e->act, 3 * n, e->w->conv2, e->x, n, "conv2"))) return rc;
   tw_op_gelu(e->pool, T, n, e->x, n, e->x, TW_DTYPE_F32, n);
   /* x += sinusoidal positional embedding */
-  tw_op_add(e->pool, T, n, e->x, n, e->pos, n);
+  tw_op_add(e->pool, T, n, e->x, n, e->w->pos, n);
   return TW_OK;
 }
 
@@ -119,13 +119,13 @@ static int encoder_forward(tw_encoder *e, const float *mel, tw_encoder_timings *
   t->conv_s = t1 - t0;
   /* the residual blocks */
   for (int i = 0; i < e->n_layer; i++) {
-    if ((rc = block_forward(e, &e->blocks[i]))) return rc;
+    if ((rc = block_forward(e, &e->w->blocks[i]))) return rc;
     double t2 = tw_now();
     t->layer_s[i] = t2 - t1;
     t1 = t2;
   }
   /* final LayerNorm */
-  tw_op_layernorm(e->pool, T, n, e->x, n, e->ln_post_w, e->ln_post_b, 1e-5f, e->out,
+  tw_op_layernorm(e->pool, T, n, e->x, n, e->w->ln_post_w, e->w->ln_post_b, 1e-5f, e->out,
                   TW_DTYPE_F32, n);
   t->ln_post_s = tw_now() - t1;
   return TW_OK;
@@ -140,11 +140,11 @@ int tw_encoder_run(tw_encoder *e, const float *mel, float **out, tw_encoder_timi
   memset(t, 0, sizeof *t);
   t->n_layers = e->n_layer;
   tw_gemm_stats s0, s1;
-  tw_context_stats(e->ctx, &s0);
+  tw_stream_stats(e->stream, &s0);
   double start = tw_now();
   int rc = encoder_forward(e, mel, t);
   t->total_s = tw_now() - start;
-  tw_context_stats(e->ctx, &s1);
+  tw_stream_stats(e->stream, &s1);
   t->gemm_calls = s1.calls - s0.calls;
   t->invocations = s1.invocations - s0.invocations;
   t->gemm_s = s1.total_s - s0.total_s;

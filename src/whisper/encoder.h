@@ -4,14 +4,16 @@
  *       -> n_layer x { x += attn(LN(x)); x += mlp(LN(x)) } -> ln_post
  *       -> out [n_ctx][n_state]
  *
- * tw_encoder_create prepares every weight once on the context's device and
- * allocates every activation buffer for the run's shape up front;
- * tw_encoder_run then allocates nothing (the engine may, on first use).
+ * tw_encoder_weights_create prepares every weight once on a device (shared
+ * and read-only afterwards); tw_encoder_create makes one stream's state:
+ * every activation buffer for the run's shape, allocated up front, so
+ * tw_encoder_run allocates nothing (the engine may, on first use).
  *
- * Ownership: the encoder borrows the model and the context (both must
- * outlive it) and owns its prepared weights and buffers, including the
- * output.  One encoder must not run from two threads at once, and its
- * context must not be used elsewhere while it runs. */
+ * Ownership: the weights borrow the model and the device; a state borrows
+ * the weights and its stream (all must outlive it) and owns its buffers,
+ * including the output.  Any number of states may run at once on one
+ * weights object, each on its own stream; one state must not run from two
+ * threads at once. */
 #ifndef TW_WHISPER_ENCODER_H
 #define TW_WHISPER_ENCODER_H
 
@@ -23,13 +25,10 @@
 
 #define TW_ENCODER_MAX_LAYERS 64
 
+typedef struct tw_encoder_weights tw_encoder_weights;
 typedef struct tw_encoder tw_encoder;
 
 typedef struct tw_encoder_options {
-  /* 0: activations enter the GEMMs as bf16 and weights are stored as bf16
-   * (as an NPU takes them); 1: fp32 activations and fp32 weight storage
-   * (TW_EUNSUPPORTED on devices that compute only in bf16). */
-  int fp32;
   /* Positions computed per run; 0 = hparams n_audio_ctx (1500).  Input
    * frames are 2 * n_ctx.  Smaller values are for tests. */
   int n_ctx;
@@ -58,10 +57,21 @@ typedef struct tw_encoder_timings {
 } tw_encoder_timings;
 
 /* Validates the model's encoder tensors (types and shapes; a mismatch is
- * TW_ESHAPE naming the tensor), prepares the weights and allocates state.
- * `opts` may be NULL for defaults.  On failure *out is NULL and err (may be
- * NULL) holds the message. */
-int tw_encoder_create(const tw_whisper_model *model, tw_context *ctx,
+ * TW_ESHAPE naming the tensor) and prepares the weights on dev.  fp32 = 0:
+ * activations enter the GEMMs as bf16 and weights are stored as bf16 (as an
+ * NPU takes them); 1: fp32 activations and fp32 weight storage
+ * (TW_EUNSUPPORTED on devices that compute only in bf16).  On failure *out
+ * is NULL and err (may be NULL) holds the message. */
+int tw_encoder_weights_create(const tw_whisper_model *model, tw_device *dev, int fp32,
+                              tw_encoder_weights **out, tw_errbuf *err);
+/* NULL is a no-op; also frees a half-built object. */
+void tw_encoder_weights_destroy(tw_encoder_weights *w);
+/* Bytes of weight matrices the device holds for the encoder. */
+size_t tw_encoder_weights_device_bytes(const tw_encoder_weights *w);
+
+/* One stream's encoder state over shared weights; the stream must run on
+ * the weights' device.  `opts` may be NULL for defaults. */
+int tw_encoder_create(const tw_encoder_weights *w, tw_stream *stream,
                       const tw_encoder_options *opts, tw_encoder **out, tw_errbuf *err);
 
 /* NULL is a no-op; also frees a half-built encoder. */

@@ -1,6 +1,7 @@
-/* Encoder construction: check the model's tensors, prepare every weight once
- * on the device, copy the vector parameters to fp32 and allocate every
- * activation buffer for the run's shape. */
+/* Encoder construction: the shared weights (check the model's tensors,
+ * prepare every weight once on the device, copy the vector parameters to
+ * fp32) and one stream's state (every activation buffer for the run's shape
+ * and the per-head attention operands). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/mem.h"
 #include "device/device.h"
 #include "gemm/context.h"
+#include "gemm/engine.h"
 #include "whisper/encoder_impl.h"
 
 void tw_encoder_options_init(tw_encoder_options *opts) { memset(opts, 0, sizeof *opts); }
@@ -112,27 +114,30 @@ static const float *take_vector(float **cursor, const tw_tensor *t, size_t count
   return dst;
 }
 
-static int prepare(tw_encoder *e, const tw_weight_desc *d, tw_weight **out) {
-  int rc = tw_weight_prepare(e->ctx, d, out);
+static int prepare(tw_device *dev, tw_errbuf *err, const tw_weight_desc *d, tw_weight **out) {
+  int rc = tw_weight_prepare(dev, d, out);
   if (rc)
-    return tw_err(&e->err, rc, "encoder: preparing %s (K %zu, N %zu) on %s: %s", d->name, d->k,
-                  d->n, tw_context_device_name(e->ctx), tw_context_last_error(e->ctx));
+    return tw_err(err, rc, "encoder: preparing %s (K %zu, N %zu) on %s: %s", d->name, d->k,
+                  d->n, dev->name, tw_device_last_error(dev));
   return TW_OK;
 }
 
 /* A PyTorch Linear (or Conv1d read as one): weight [n][k], y = x W^T + b.
  * The engine reads the source through memcpy, so file data need not be
  * aligned. */
-static int prepare_linear(tw_encoder *e, const tw_tensor *w, const float *bias, size_t k,
-                          size_t n, tw_weight **out) {
+static int prepare_linear(tw_encoder_weights *e, tw_errbuf *err, const tw_tensor *w,
+                          const float *bias, size_t k, size_t n, tw_weight **out) {
   tw_weight_desc d = {.data = w->data,
                       .dtype = w->type == TW_TENSOR_F16 ? TW_DTYPE_F16 : TW_DTYPE_F32,
                       .k = k, .n = n, .ld = k, .transposed = 1, .bias = bias,
                       .storage = e->act, .name = w->name};
-  return prepare(e, &d, out);
+  int rc = prepare(e->dev, err, &d, out);
+  if (!rc) e->device_bytes += k * n * (e->act == TW_DTYPE_BF16 ? 2 : 4);
+  return rc;
 }
 
-static int prepare_block(tw_encoder *e, const tw_encoder_layer *L, tw_enc_block *B, float **cur) {
+static int prepare_block(tw_encoder_weights *e, tw_errbuf *err, const tw_encoder_layer *L,
+                         tw_enc_block *B, float **cur) {
   const size_t n = (size_t)e->n_state;
   B->attn_ln_w = take_vector(cur, L->attn_ln_w, n);
   B->attn_ln_b = take_vector(cur, L->attn_ln_b, n);
@@ -142,12 +147,12 @@ static int prepare_block(tw_encoder *e, const tw_encoder_layer *L, tw_enc_block 
   const float *ob = take_vector(cur, L->attn_out_b, n), *b0 = take_vector(cur, L->mlp_0_b, 4 * n);
   const float *b2 = take_vector(cur, L->mlp_2_b, n);
   int rc;
-  if ((rc = prepare_linear(e, L->attn_q_w, qb, n, n, &B->q)) ||
-      (rc = prepare_linear(e, L->attn_k_w, NULL, n, n, &B->k)) ||
-      (rc = prepare_linear(e, L->attn_v_w, vb, n, n, &B->v)) ||
-      (rc = prepare_linear(e, L->attn_out_w, ob, n, n, &B->o)) ||
-      (rc = prepare_linear(e, L->mlp_0_w, b0, n, 4 * n, &B->fc1)) ||
-      (rc = prepare_linear(e, L->mlp_2_w, b2, 4 * n, n, &B->fc2)))
+  if ((rc = prepare_linear(e, err, L->attn_q_w, qb, n, n, &B->q)) ||
+      (rc = prepare_linear(e, err, L->attn_k_w, NULL, n, n, &B->k)) ||
+      (rc = prepare_linear(e, err, L->attn_v_w, vb, n, n, &B->v)) ||
+      (rc = prepare_linear(e, err, L->attn_out_w, ob, n, n, &B->o)) ||
+      (rc = prepare_linear(e, err, L->mlp_0_w, b0, n, 4 * n, &B->fc1)) ||
+      (rc = prepare_linear(e, err, L->mlp_2_w, b2, 4 * n, n, &B->fc2)))
     return rc;
   return TW_OK;
 }
@@ -167,8 +172,8 @@ static double product_cost(const tw_device *dev, size_t m, size_t k, size_t n, s
  * far smaller than refilling P.  On fixed-shape devices the planner's cost
  * model decides: kernels 512 wide in N waste most of a tile on N = head_dim. */
 static int choose_pv_transposed(tw_encoder *e) {
-  const tw_device *dev = tw_context_device(e->ctx);
-  if (dev->iface->gemm) return 0;
+  const tw_device *dev = e->w->dev;
+  if (dev->layout == TW_LAYOUT_PACKED) return 0;
   const size_t T = (size_t)e->n_ctx, d = (size_t)e->head_dim, es = sizeof(tw_bf16);
   return product_cost(dev, d, T, T, T * T * es) < product_cost(dev, T, T, d, T * d * es);
 }
@@ -187,31 +192,35 @@ static int prepare_attention_operands(tw_encoder *e) {
                        .transposed = 1, .storage = e->act, .name = "attention P^T"};
   e->pv_transposed = e->pv_option == TW_PV_AUTO ? choose_pv_transposed(e)
                                                 : e->pv_option == TW_PV_TRANSPOSED;
+  tw_device *dev = e->w->dev;
   int rc;
-  if ((rc = prepare(e, &kt, &e->k_t)) ||
-      (rc = e->pv_transposed ? prepare(e, &pt, &e->p_t) : prepare(e, &vh, &e->v_h)))
+  if ((rc = prepare(dev, &e->err, &kt, &e->k_t)) ||
+      (rc = e->pv_transposed ? prepare(dev, &e->err, &pt, &e->p_t)
+                             : prepare(dev, &e->err, &vh, &e->v_h)))
     return rc;
   return TW_OK;
 }
 
-static int prepare_weights(tw_encoder *e) {
+static int prepare_weights(tw_encoder_weights *e, tw_errbuf *err) {
   const tw_whisper_model *m = e->model;
   const size_t n = (size_t)e->n_state;
-  size_t n_vecs = (size_t)e->n_layer * 12 * n + 4 * n + (size_t)e->n_ctx * n;
+  size_t n_vecs = (size_t)e->n_layer * 12 * n + 4 * n + (size_t)e->n_audio_ctx * n;
   if (!(e->vecs = tw_malloc_aligned(n_vecs * sizeof(float))))
-    return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for %zu parameters", n_vecs);
+    return tw_err(err, TW_ENOMEM, "encoder: out of memory for %zu parameters", n_vecs);
+  if (!(e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks)))
+    return tw_err(err, TW_ENOMEM, "encoder: out of memory for %d blocks", e->n_layer);
   float *cur = e->vecs;
-  e->pos = take_vector(&cur, m->enc_pos_emb, (size_t)e->n_ctx * n);
+  e->pos = take_vector(&cur, m->enc_pos_emb, (size_t)e->n_audio_ctx * n);
   e->ln_post_w = take_vector(&cur, m->enc_ln_post_w, n);
   e->ln_post_b = take_vector(&cur, m->enc_ln_post_b, n);
   const float *c1b = take_vector(&cur, m->conv1_b, n), *c2b = take_vector(&cur, m->conv2_b, n);
   int rc;
-  if ((rc = prepare_linear(e, m->conv1_w, c1b, 3 * (size_t)e->n_mels, n, &e->conv1)) ||
-      (rc = prepare_linear(e, m->conv2_w, c2b, 3 * n, n, &e->conv2)))
+  if ((rc = prepare_linear(e, err, m->conv1_w, c1b, 3 * (size_t)e->n_mels, n, &e->conv1)) ||
+      (rc = prepare_linear(e, err, m->conv2_w, c2b, 3 * n, n, &e->conv2)))
     return rc;
   for (int i = 0; i < e->n_layer; i++)
-    if ((rc = prepare_block(e, &m->enc_layers[i], &e->blocks[i], &cur))) return rc;
-  return prepare_attention_operands(e);
+    if ((rc = prepare_block(e, err, &m->enc_layers[i], &e->blocks[i], &cur))) return rc;
+  return TW_OK;
 }
 
 /* ---- buffers ---- */
@@ -237,46 +246,92 @@ static int alloc_buffers(tw_encoder *e) {
   e->mlp_h = tw_calloc_aligned(T * 4 * n, f);
   e->mlp_a = tw_calloc_aligned(T * 4 * n, as);
   e->out = tw_calloc_aligned(T * n, f);
-  e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks);
   if (!e->col || !e->h1 || !e->x || !e->xn || !e->q || !e->k || !e->v || !e->scores ||
-      !e->probs || !e->rows || !e->v_t || !e->o_t || !e->attn || !e->proj || !e->mlp_h || !e->mlp_a || !e->out || !e->blocks)
+      !e->probs || !e->rows || !e->v_t || !e->o_t || !e->attn || !e->proj || !e->mlp_h ||
+      !e->mlp_a || !e->out)
     return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for activations (n_ctx %zu)", T);
   return TW_OK;
 }
 
 /* ---- create / destroy ---- */
 
-int tw_encoder_create(const tw_whisper_model *model, tw_context *ctx,
-                      const tw_encoder_options *opts, tw_encoder **out, tw_errbuf *err) {
+int tw_encoder_weights_create(const tw_whisper_model *model, tw_device *dev, int fp32,
+                              tw_encoder_weights **out, tw_errbuf *err) {
   if (out) *out = NULL;
-  if (!model || !ctx || !out)
-    return tw_err(err, TW_EINVAL, "encoder: %s is NULL", !model ? "model" : !ctx ? "context" : "out");
-  tw_encoder_options defaults;
-  tw_encoder_options_init(&defaults);
-  if (!opts) opts = &defaults;
-  const int n_ctx = opts->n_ctx ? opts->n_ctx : model->hp.n_audio_ctx;
-  if (opts->pv < TW_PV_AUTO || opts->pv > TW_PV_TRANSPOSED)
-    return tw_err(err, TW_EINVAL, "encoder: pv option %d is not TW_PV_AUTO, _DIRECT or _TRANSPOSED",
-                  opts->pv);
-  int rc = check_model(err, model, n_ctx);
+  if (!model || !dev || !out)
+    return tw_err(err, TW_EINVAL, "encoder: %s is NULL", !model ? "model" : !dev ? "device" : "out");
+  int rc = check_model(err, model, model->hp.n_audio_ctx);
   if (rc) return rc;
-
-  tw_encoder *e = tw_calloc_aligned(1, sizeof *e);
+  tw_encoder_weights *e = tw_calloc_aligned(1, sizeof *e);
   if (!e) return tw_err(err, TW_ENOMEM, "encoder: out of memory");
   e->model = model;
-  e->ctx = ctx;
-  e->pool = tw_context_pool(ctx);
+  e->dev = dev;
   e->n_state = model->hp.n_audio_state;
   e->n_head = model->hp.n_audio_head;
   e->head_dim = e->n_state / e->n_head;
   e->n_layer = model->hp.n_audio_layer;
   e->n_mels = model->hp.n_mels;
+  e->n_audio_ctx = model->hp.n_audio_ctx;
+  e->act = fp32 ? TW_DTYPE_F32 : TW_DTYPE_BF16;
+  if ((rc = prepare_weights(e, err))) {
+    tw_encoder_weights_destroy(e);
+    return rc;
+  }
+  *out = e;
+  return TW_OK;
+}
+
+void tw_encoder_weights_destroy(tw_encoder_weights *e) {
+  if (!e) return;
+  tw_weight_destroy(e->conv1);
+  tw_weight_destroy(e->conv2);
+  for (int i = 0; e->blocks && i < e->n_layer; i++) {
+    tw_enc_block *B = &e->blocks[i];
+    tw_weight *ws[] = {B->q, B->k, B->v, B->o, B->fc1, B->fc2};
+    for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++) tw_weight_destroy(ws[j]);
+  }
+  tw_free(e->blocks);
+  tw_free(e->vecs);
+  tw_free(e);
+}
+
+size_t tw_encoder_weights_device_bytes(const tw_encoder_weights *w) { return w ? w->device_bytes : 0; }
+
+int tw_encoder_create(const tw_encoder_weights *w, tw_stream *stream,
+                      const tw_encoder_options *opts, tw_encoder **out, tw_errbuf *err) {
+  if (out) *out = NULL;
+  if (!w || !stream || !out)
+    return tw_err(err, TW_EINVAL, "encoder: %s is NULL", !w ? "weights" : !stream ? "stream" : "out");
+  if (tw_stream_device(stream) != w->dev)
+    return tw_err(err, TW_EWRONGDEVICE, "encoder: the stream runs on %s, the weights are on %s",
+                  tw_stream_device(stream)->name, w->dev->name);
+  tw_encoder_options defaults;
+  tw_encoder_options_init(&defaults);
+  if (!opts) opts = &defaults;
+  const int n_ctx = opts->n_ctx ? opts->n_ctx : w->n_audio_ctx;
+  if (opts->pv < TW_PV_AUTO || opts->pv > TW_PV_TRANSPOSED)
+    return tw_err(err, TW_EINVAL, "encoder: pv option %d is not TW_PV_AUTO, _DIRECT or _TRANSPOSED",
+                  opts->pv);
+  if (n_ctx < 1 || n_ctx > w->n_audio_ctx)
+    return tw_err(err, TW_EINVAL, "encoder: n_ctx %d outside [1, n_audio_ctx = %d]", n_ctx,
+                  w->n_audio_ctx);
+  tw_encoder *e = tw_calloc_aligned(1, sizeof *e);
+  if (!e) return tw_err(err, TW_ENOMEM, "encoder: out of memory");
+  e->w = w;
+  e->stream = stream;
+  e->pool = tw_stream_pool(stream);
+  e->n_state = w->n_state;
+  e->n_head = w->n_head;
+  e->head_dim = w->head_dim;
+  e->n_layer = w->n_layer;
+  e->n_mels = w->n_mels;
   e->n_ctx = n_ctx;
   e->n_frames = 2 * n_ctx;
-  e->act = opts->fp32 ? TW_DTYPE_F32 : TW_DTYPE_BF16;
+  e->act = w->act;
   e->gemm_opts.a_compute = e->act;
   e->pv_option = opts->pv;
-  if ((rc = alloc_buffers(e)) || (rc = prepare_weights(e))) {
+  int rc;
+  if ((rc = alloc_buffers(e)) || (rc = prepare_attention_operands(e))) {
     if (err) *err = e->err;
     tw_encoder_destroy(e);
     return rc;
@@ -287,20 +342,12 @@ int tw_encoder_create(const tw_whisper_model *model, tw_context *ctx,
 
 void tw_encoder_destroy(tw_encoder *e) {
   if (!e) return;
-  tw_weight_destroy(e->conv1);
-  tw_weight_destroy(e->conv2);
   tw_weight_destroy(e->k_t);
   tw_weight_destroy(e->v_h);
   tw_weight_destroy(e->p_t);
-  for (int i = 0; e->blocks && i < e->n_layer; i++) {
-    tw_enc_block *B = &e->blocks[i];
-    tw_weight *ws[] = {B->q, B->k, B->v, B->o, B->fc1, B->fc2};
-    for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++) tw_weight_destroy(ws[j]);
-  }
-  void *bufs[] = {e->blocks, e->vecs,   e->col,  e->h1,   e->x,     e->xn,
-                  e->q,      e->k,      e->v,    e->scores, e->probs, e->rows,
-                  e->v_t,    e->o_t,
-                  e->attn,   e->proj,   e->mlp_h, e->mlp_a, e->out};
+  void *bufs[] = {e->col,   e->h1,     e->x,     e->xn,   e->q,    e->k,
+                  e->v,     e->scores, e->probs, e->rows, e->v_t,  e->o_t,
+                  e->attn,  e->proj,   e->mlp_h, e->mlp_a, e->out};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(e);
 }

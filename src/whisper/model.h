@@ -13,20 +13,10 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "tilewhisper/synth.h"
 
-typedef struct tw_whisper_hparams {
-  int32_t n_vocab;
-  int32_t n_audio_ctx;   /* 1500 */
-  int32_t n_audio_state; /* 384 tiny, 512 base, 768 small, 1024 medium, 1280 large */
-  int32_t n_audio_head;
-  int32_t n_audio_layer;
-  int32_t n_text_ctx;
-  int32_t n_text_state;
-  int32_t n_text_head;
-  int32_t n_text_layer;
-  int32_t n_mels; /* 80, or 128 for large-v3 */
-  int32_t ftype;  /* 0 = all f32, 1 = f16 matrices */
-} tw_whisper_hparams;
+/* The file's hyper-parameters (public as tw_hparams, synth.h). */
+typedef tw_hparams tw_whisper_hparams;
 
 typedef enum tw_tensor_type { TW_TENSOR_F32 = 0, TW_TENSOR_F16 = 1 } tw_tensor_type;
 
@@ -121,15 +111,7 @@ int tw_tensor_read_f32(const tw_tensor *t, size_t first, size_t n, float *dst);
 
 /* ---- synthetic models (model_synth.c) ------------------------------------ */
 
-typedef struct tw_synth_options {
-  const char *size;        /* "tiny", "base", "small", "medium", "large-v3" */
-  int n_layers;            /* > 0: encoder and decoder layer count, else the size's */
-  uint64_t seed;           /* the weights are a pure function of the seed */
-  const char *header_path; /* take vocab + mel filters from this ggml file, or NULL */
-  int all_f32;             /* 0: f16 matrices (whisper.cpp ftype 1); 1: all f32 */
-  const tw_whisper_hparams *custom; /* non-NULL: these hparams instead of `size` (small
-                                       models for tests and fuzz seeds; ftype is ignored) */
-} tw_synth_options;
+/* tw_synth_options: include/tilewhisper/synth.h. */
 
 /* Hyper-parameters of a released model size; TW_EINVAL for an unknown name. */
 int tw_whisper_hparams_for_size(const char *size, tw_whisper_hparams *hp, tw_errbuf *err);

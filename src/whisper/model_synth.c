@@ -206,3 +206,14 @@ int tw_whisper_synth_write(const tw_synth_options *o, const char *path, tw_errbu
   if (rc) remove(path);
   return rc;
 }
+
+int tw_hparams_for_size(const char *size, tw_hparams *out) {
+  if (!size || !out) return tw_err(NULL, TW_EINVAL, "tw_hparams_for_size: %s is NULL", size ? "out" : "size");
+  return tw_whisper_hparams_for_size(size, out, NULL);
+}
+
+int tw_synth_model_write(const tw_synth_options *opts, const char *path) {
+  if (!opts || !path)
+    return tw_err(NULL, TW_EINVAL, "tw_synth_model_write: %s is NULL", opts ? "path" : "options");
+  return tw_whisper_synth_write(opts, path, NULL);
+}

@@ -6,31 +6,6 @@
 
 #include "tilewhisper/bf16.h"
 
-/* ---- parallel row ranges ---- */
-
-typedef struct rows_job {
-  tw_rows_fn fn;
-  void *arg;
-  size_t rows, n_tasks;
-} rows_job;
-
-static void rows_task(void *arg, size_t task, int thread) {
-  (void)thread;
-  const rows_job *j = arg;
-  size_t r0 = j->rows * task / j->n_tasks, r1 = j->rows * (task + 1) / j->n_tasks;
-  if (r1 > r0) j->fn(j->arg, r0, r1, task);
-}
-
-void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg) {
-  size_t n_threads = (size_t)tw_threadpool_size(pool);
-  rows_job j = {fn, arg, rows, n_threads < rows ? n_threads : rows};
-  if (j.n_tasks <= 1) {
-    if (rows) fn(arg, 0, rows, 0);
-    return;
-  }
-  tw_threadpool_run(pool, j.n_tasks, rows_task, &j);
-}
-
 /* ---- vectorizable elementwise math ----
  * Branch-free inline functions over fixed blocks of 8 so that the compiler
  * turns the row loops into SIMD; target_clones adds an AVX2 body chosen

@@ -14,11 +14,6 @@
 #include "core/threadpool.h"
 #include "tilewhisper/gemm.h"
 
-/* Calls fn(arg, r0, r1, task) over disjoint row ranges covering [0, rows),
- * one contiguous range per pool thread; task < tw_threadpool_size(pool)
- * identifies the range (for per-task scratch). */
-typedef void (*tw_rows_fn)(void *arg, size_t r0, size_t r1, size_t task);
-void tw_parallel_rows(tw_threadpool *pool, size_t rows, tw_rows_fn fn, void *arg);
 
 /* y[r] = (x[r] - mean) / sqrt(var + eps) * w + b over n columns (biased
  * variance, as torch.nn.LayerNorm). */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 #include "device/device.h"
 
 /* A weight packed as ceil(n / nr) panels of k x nr (docs/microkernel.md). */
@@ -25,15 +25,22 @@ typedef struct tw_cpu_blocking {
   size_t mc, kc;
 } tw_cpu_blocking;
 
+/* Per-stream scratch: one packed-A buffer per thread of the stream's pool
+ * and the small-M copy of A.  The device keeps one for callers that pass no
+ * stream (its own tests); every tw_stream gets its own. */
+typedef struct tw_cpu_scratch {
+  int n_threads;
+  size_t apack_elems;  /* floats per thread's packed-A buffer */
+  float *apack;        /* n_threads * apack_elems, allocated at create */
+  float *arows;        /* small-M copy of A (grows unless reserved, kept) */
+  size_t arows_cap;    /* floats */
+} tw_cpu_scratch;
+
 typedef struct tw_cpu_impl {
   tw_cpu_kernels ks;
   tw_cpu_blocking blk;
-  int n_threads;
   int use_f16c;        /* convert F16 sources with F16C */
-  size_t apack_elems;  /* floats per thread's packed-A buffer */
-  float *apack;        /* n_threads * apack_elems, allocated at create */
-  float *arows;        /* small-M copy of A (grows, kept) */
-  size_t arows_cap;    /* floats */
+  tw_cpu_scratch own;  /* for calls without a stream */
 } tw_cpu_impl;
 
 /* cpu_device.c: the kernel set ("generic", "avx2", ...) a cpu device runs. */
@@ -56,7 +63,11 @@ void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_
 /* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
 
-/* gemm.c: runs a validated call. Returns TW_OK or TW_ENOMEM. */
-int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w);
+/* gemm.c: runs a validated call on the given scratch, pool and error
+ * buffer. Returns TW_OK or TW_ENOMEM. */
+int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
+                    tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err);
+/* Grows sc->arows to hold `floats`; TW_ENOMEM on failure. */
+int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats);
 
 #endif

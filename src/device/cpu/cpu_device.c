@@ -90,12 +90,61 @@ static double measure_core_flops(const tw_cpu_kernels *ks) {
   return 2.0 * (double)(mr * nr * kc) * (double)reps / t;
 }
 
+/* Packing buffers for a pool of n_threads: one packed-A block each. */
+static int scratch_init(const tw_cpu_impl *impl, int n_threads, tw_cpu_scratch *sc) {
+  size_t mr = (size_t)impl->ks.mr;
+  sc->n_threads = n_threads;
+  /* rounded up to 64 bytes: each thread's buffer starts on its own line */
+  sc->apack_elems = ((impl->blk.mc + mr - 1) / mr * mr * impl->blk.kc + 15) / 16 * 16;
+  sc->apack = tw_malloc_aligned((size_t)n_threads * sc->apack_elems * sizeof(float));
+  return sc->apack ? TW_OK : TW_ENOMEM;
+}
+
+static void scratch_free(tw_cpu_scratch *sc) {
+  tw_free(sc->apack);
+  tw_free(sc->arows);
+}
+
+static int cpu_stream_create(tw_device *dev, tw_threadpool *pool, void **out) {
+  *out = NULL;
+  tw_cpu_scratch *sc = tw_calloc_aligned(1, sizeof *sc);
+  if (!sc || scratch_init(dev->impl, tw_threadpool_size(pool), sc)) {
+    if (sc) scratch_free(sc);
+    tw_free(sc);
+    return tw_err(NULL, TW_ENOMEM, "cpu: cannot allocate a stream's packing buffers");
+  }
+  *out = sc;
+  return TW_OK;
+}
+
+/* The only scratch that grows with the call is the small-M copy of A. */
+static int cpu_stream_reserve(tw_device *dev, void *stream, size_t m, size_t k, size_t n) {
+  (void)dev;
+  (void)n;
+  size_t rows = m < TW_CPU_GEMV_MAX_M ? m : TW_CPU_GEMV_MAX_M;
+  if (tw_cpu_scratch_arows(stream, rows * k))
+    return tw_err(NULL, TW_ENOMEM, "cpu: cannot reserve %zu floats for A", rows * k);
+  return TW_OK;
+}
+
+static void cpu_stream_destroy(tw_device *dev, void *stream) {
+  (void)dev;
+  if (!stream) return;
+  scratch_free(stream);
+  tw_free(stream);
+}
+
+static void cpu_describe(const tw_device *dev, char *buf, size_t cap) {
+  const tw_cpu_impl *impl = dev->impl;
+  snprintf(buf, cap, "kernel set %s (MR %d, NR %d), blocking mc %zu kc %zu", impl->ks.isa,
+           impl->ks.mr, impl->ks.nr, impl->blk.mc, impl->blk.kc);
+}
+
 static void cpu_destroy(tw_device *dev) {
   tw_cpu_impl *impl = dev->impl;
   if (!impl) return;
-  tw_free(impl->apack);
-  tw_free(impl->arows);
-  free(impl);
+  scratch_free(&impl->own);
+  tw_free(impl);
 }
 
 static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **handle) {
@@ -117,7 +166,7 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
   if (src->ld < row)
     return tw_err(&dev->err, TW_EINVAL, "cpu: weight %zu x %zu%s: ld %zu < row length %zu",
                   src->k, src->n, src->transposed ? " (transposed)" : "", src->ld, row);
-  tw_cpu_weight *w = calloc(1, sizeof *w);
+  tw_cpu_weight *w = tw_calloc_aligned(1, sizeof *w);
   if (!w) return tw_err(&dev->err, TW_ENOMEM, "cpu: out of memory");
   w->k = src->k;
   w->n = src->n;
@@ -129,7 +178,7 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
   size_t elems, elem = storage == TW_DTYPE_BF16 ? 2 : 4;
   if (src->k > SIZE_MAX / 2 || tw_mul3_size(w->n_panels, w->k_alloc, (size_t)w->nr, &elems) ||
       tw_mul_size(elems, elem, &elems)) {
-    free(w);
+    tw_free(w);
     return tw_err(&dev->err, TW_EOVERFLOW, "cpu: weight %zu x %zu: size overflows", src->k,
                   src->n);
   }
@@ -140,7 +189,7 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
   if (!w->rowbuf || !w->data) {
     tw_free(w->rowbuf);
     tw_free(w->data);
-    free(w);
+    tw_free(w);
     return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu bytes for a %zu x %zu weight",
                   elems, src->k, src->n);
   }
@@ -151,18 +200,20 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
 
 /* Repacks new values of the same shape into the weight's panels: no
  * allocation, so per-call B operands (attention's K^T and V) stay cheap. */
-static int cpu_weight_update(tw_device *dev, const tw_weight_src *src, void *handle) {
+static int cpu_weight_update(tw_device *dev, const tw_weight_src *src, void *handle,
+                             tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
   tw_cpu_weight *w = handle;
+  if (!err) err = &dev->err;
   tw_dtype storage = src->storage == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : src->storage;
   if (!w || !src || !src->data)
-    return tw_err(&dev->err, TW_EINVAL, "cpu: weight_update: NULL weight or data");
+    return tw_err(err, TW_EINVAL, "cpu: weight_update: NULL weight or data");
   if (src->k != w->k || src->n != w->n || storage != w->storage ||
       src->transposed != w->transposed)
-    return tw_err(&dev->err, TW_ESHAPE, "cpu: weight_update: %zu x %zu does not match %zu x %zu",
+    return tw_err(err, TW_ESHAPE, "cpu: weight_update: %zu x %zu does not match %zu x %zu",
                   src->k, src->n, w->k, w->n);
   if (src->ld < (src->transposed ? src->k : src->n))
-    return tw_err(&dev->err, TW_EINVAL, "cpu: weight_update: ld %zu is smaller than a row",
+    return tw_err(err, TW_EINVAL, "cpu: weight_update: ld %zu is smaller than a row",
                   src->ld);
   tw_cpu_pack_b(src, w, impl->use_f16c, w->rowbuf);
   return TW_OK;
@@ -174,34 +225,36 @@ static void cpu_weight_release(tw_device *dev, void *handle) {
   if (!w) return;
   tw_free(w->data);
   tw_free(w->rowbuf);
-  free(w);
+  tw_free(w);
 }
 
 static int cpu_gemm(tw_device *dev, const tw_direct_gemm *g) {
   tw_cpu_impl *impl = dev->impl;
+  tw_errbuf *err = g && g->err ? g->err : &dev->err;
   if (!g || !g->a || !g->c || !g->weight)
-    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm: NULL argument (call, A, C or weight)");
+    return tw_err(err, TW_EINVAL, "cpu: gemm: NULL argument (call, A, C or weight)");
   const tw_cpu_weight *w = g->weight;
   if (g->m == 0 || g->k == 0 || g->n == 0)
-    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm %zux%zux%zu: every dimension must be > 0",
+    return tw_err(err, TW_EINVAL, "cpu: gemm %zux%zux%zu: every dimension must be > 0",
                   g->m, g->k, g->n);
   if (g->k != w->k || g->n != w->n)
-    return tw_err(&dev->err, TW_ESHAPE, "cpu: gemm %zux%zux%zu does not match the %zu x %zu weight",
+    return tw_err(err, TW_ESHAPE, "cpu: gemm %zux%zux%zu does not match the %zu x %zu weight",
                   g->m, g->k, g->n, w->k, w->n);
   if (w->nr != impl->ks.nr || w->pairs != (w->storage == TW_DTYPE_BF16 && impl->ks.bf16_pairs))
-    return tw_err(&dev->err, TW_EWRONGDEVICE,
+    return tw_err(err, TW_EWRONGDEVICE,
                   "cpu: weight packed %d wide, this device's %s kernels are %d wide", w->nr,
                   impl->ks.isa, impl->ks.nr);
   if (g->a_type != TW_DTYPE_F32 && g->a_type != TW_DTYPE_BF16)
-    return tw_err(&dev->err, TW_EINVAL, "cpu: A dtype %d is not F32 or BF16", (int)g->a_type);
+    return tw_err(err, TW_EINVAL, "cpu: A dtype %d is not F32 or BF16", (int)g->a_type);
   if (g->a_compute != TW_DTYPE_DEFAULT && g->a_compute != TW_DTYPE_F32 &&
       g->a_compute != TW_DTYPE_BF16)
-    return tw_err(&dev->err, TW_EINVAL, "cpu: A compute type %d is not F32 or BF16",
+    return tw_err(err, TW_EINVAL, "cpu: A compute type %d is not F32 or BF16",
                   (int)g->a_compute);
   if (g->lda < g->k || g->ldc < g->n)
-    return tw_err(&dev->err, TW_EINVAL, "cpu: gemm %zux%zux%zu: lda %zu < K or ldc %zu < N",
+    return tw_err(err, TW_EINVAL, "cpu: gemm %zux%zux%zu: lda %zu < K or ldc %zu < N",
                   g->m, g->k, g->n, g->lda, g->ldc);
-  return tw_cpu_gemm_run(dev, g, w);
+  tw_cpu_scratch *sc = g->stream ? g->stream : &impl->own;
+  return tw_cpu_gemm_run(dev, g, w, sc, g->pool ? g->pool : dev->pool, err);
 }
 
 static const tw_device_iface cpu_iface = {
@@ -210,6 +263,10 @@ static const tw_device_iface cpu_iface = {
     .weight_release = cpu_weight_release,
     .weight_update = cpu_weight_update,
     .gemm = cpu_gemm,
+    .stream_create = cpu_stream_create,
+    .stream_reserve = cpu_stream_reserve,
+    .stream_destroy = cpu_stream_destroy,
+    .describe = cpu_describe,
 };
 
 int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
@@ -221,7 +278,7 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
                   "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
                   "(generic, avx2, avx512, avx512bf16)", force ? force : "");
   tw_device *dev = tw_device_alloc(&cpu_iface, "cpu");
-  tw_cpu_impl *impl = dev ? calloc(1, sizeof *impl) : NULL;
+  tw_cpu_impl *impl = dev ? tw_calloc_aligned(1, sizeof *impl) : NULL;
   if (!impl) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "cpu: out of memory");
@@ -230,7 +287,6 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   dev->pool = cfg ? cfg->pool : NULL;
   impl->ks = ks;
   impl->use_f16c = strcmp(ks.isa, "generic") != 0;
-  impl->n_threads = tw_threadpool_size(dev->pool);
   size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10);
   impl->blk = blocking_for(&ks, l1, l2);
   const char *opts = cfg ? cfg->options : NULL;
@@ -238,11 +294,7 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
   }
-  size_t mr = (size_t)ks.mr;
-  /* rounded up to 64 bytes: each thread's buffer starts on its own line */
-  impl->apack_elems = ((impl->blk.mc + mr - 1) / mr * mr * impl->blk.kc + 15) / 16 * 16;
-  impl->apack = tw_malloc_aligned((size_t)impl->n_threads * impl->apack_elems * sizeof(float));
-  if (!impl->apack) {
+  if (scratch_init(impl, tw_threadpool_size(dev->pool), &impl->own)) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "cpu: cannot allocate packing buffers");
   }
@@ -255,7 +307,7 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
    * so copies are memcpy-speed. */
   double per_core = measure_core_flops(&ks);
   if (per_core <= 0) per_core = 2.5e9 * 32.0;
-  dev->costs.flops_per_s = 0.9 * per_core * impl->n_threads;
+  dev->costs.flops_per_s = 0.9 * per_core * impl->own.n_threads;
   dev->costs.invoke_s = 2e-6;
   dev->costs.submit_s = 0.0;
   dev->costs.h2d_bytes_per_s = dev->costs.d2h_bytes_per_s = 20e9;

@@ -12,6 +12,7 @@ typedef struct gemm_job {
   const tw_direct_gemm *g;
   const tw_cpu_weight *w;
   const tw_cpu_impl *impl;
+  const tw_cpu_scratch *sc;
   tw_ukr_fn ukr;
   tw_ukr_dp_fn ukr_dp; /* bf16 x bf16 path; A packed as k-pairs */
   tw_cpu_blocking blk;
@@ -76,7 +77,7 @@ static void run_chunk(const gemm_job *j, float *apack, size_t ic, size_t jp0, si
 static void gemm_task(void *arg, size_t task, int thread) {
   (void)task;
   gemm_job *j = arg;
-  float *apack = j->impl->apack + (size_t)thread * j->impl->apack_elems;
+  float *apack = j->sc->apack + (size_t)thread * j->sc->apack_elems;
   const size_t total = j->m_chunks * j->n_chunks;
   for (;;) {
     size_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -128,8 +129,18 @@ static void gemv_task(void *arg, size_t task, int thread) {
   }
 }
 
+int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats) {
+  if (floats <= sc->arows_cap) return TW_OK;
+  float *p = tw_malloc_aligned(floats * sizeof *p);
+  if (!p) return TW_ENOMEM;
+  tw_free(sc->arows);
+  sc->arows = p;
+  sc->arows_cap = floats;
+  return TW_OK;
+}
+
 static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
-                        int round_a) {
+                        int round_a, tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
   gemv_job j = {.g = g, .w = w};
   j.gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
@@ -138,15 +149,10 @@ static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_we
     j.lda = g->lda;
   } else {
     size_t need = g->m * g->k;
-    if (need > impl->arows_cap) {
-      float *p = tw_malloc_aligned(need * sizeof *p);
-      if (!p) return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu floats for A", need);
-      tw_free(impl->arows);
-      impl->arows = p;
-      impl->arows_cap = need;
-    }
+    if (tw_cpu_scratch_arows(sc, need))
+      return tw_err(err, TW_ENOMEM, "cpu: cannot allocate %zu floats for A", need);
     for (size_t i = 0; i < g->m; i++) {
-      float *d = impl->arows + i * g->k;
+      float *d = sc->arows + i * g->k;
       if (g->a_type == TW_DTYPE_BF16) {
         tw_bf16_to_fp32_n((const tw_bf16 *)g->a + i * g->lda, d, g->k);
       } else {
@@ -154,33 +160,34 @@ static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_we
         for (size_t p = 0; p < g->k; p++) d[p] = tw_round_bf16(s[p]);
       }
     }
-    j.a = impl->arows;
+    j.a = sc->arows;
     j.lda = g->k;
   }
   /* One more thread per 2 MiB of weight: waking a thread costs about as
    * much as streaming ~1 MiB, so smaller weights run on the caller alone. */
   size_t bytes = w->n_panels * w->k_alloc * (size_t)w->nr * (w->storage == TW_DTYPE_BF16 ? 2 : 4);
-  size_t parts = min_size((size_t)tw_threadpool_size(dev->pool), w->n_panels);
+  size_t parts = min_size((size_t)tw_threadpool_size(pool), w->n_panels);
   parts = min_size(parts, bytes / (2u << 20));
   j.parts = parts > 1 ? (int)parts : 1;
-  tw_threadpool_run(dev->pool, (size_t)j.parts, gemv_task, &j);
+  tw_threadpool_run(pool, (size_t)j.parts, gemv_task, &j);
   return TW_OK;
 }
 
-int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w) {
+int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
+                    tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
   int round_a = g->a_compute != TW_DTYPE_F32 && g->a_type == TW_DTYPE_F32;
-  if (g->m <= TW_CPU_GEMV_MAX_M) return gemm_small_m(dev, g, w, round_a);
-  gemm_job j = {.g = g, .w = w, .impl = impl, .round_a = round_a};
+  if (g->m <= TW_CPU_GEMV_MAX_M) return gemm_small_m(dev, g, w, round_a, sc, pool, err);
+  gemm_job j = {.g = g, .w = w, .impl = impl, .sc = sc, .round_a = round_a};
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
   if (bf16 && g->a_compute != TW_DTYPE_F32) j.ukr_dp = impl->ks.ukr_dp;
   j.blk = impl->blk;
-  int threads = tw_threadpool_size(dev->pool);
-  if (threads > impl->n_threads) threads = impl->n_threads;
+  int threads = tw_threadpool_size(pool);
+  if (threads > sc->n_threads) threads = sc->n_threads;
   choose_chunks(&j, threads);
   atomic_init(&j.next, 0);
   size_t tasks = min_size((size_t)threads, j.m_chunks * j.n_chunks);
-  tw_threadpool_run(dev->pool, tasks, gemm_task, &j);
+  tw_threadpool_run(pool, tasks, gemm_task, &j);
   return TW_OK;
 }

@@ -1,6 +1,6 @@
 /* Kernel sets as data: the portable set first, then the ISA overrides the CPU
  * supports; TW_CPU_KERNEL (read by the device) forces one by name. */
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #include <string.h>
 

@@ -30,7 +30,6 @@
 #include "device/emu/profile.h"
 #include "device/registry.h"
 
-#define EMU_DEFAULT_KERNELS "64x64x64,64x64x512,128x64x512"
 #define EMU_LARGE_KERNELS "512x512x512a,3008x512x512a"
 #define EMU_DEFAULT_MEM_MB 512
 #define EMU_DEFAULT_KERNEL_KB 2048
@@ -107,7 +106,7 @@ static long long int_option(const char *options, const char *key, long long fall
 
 static int parse_kernels(tw_device *dev, const tw_device_config *cfg, int large,
                          size_t budget) {
-  const char *base = cfg && cfg->kernels ? cfg->kernels : EMU_DEFAULT_KERNELS;
+  const char *base = cfg && cfg->kernels ? cfg->kernels : TW_DEFAULT_FIXED_KERNELS;
   char spec[512];
   int len = snprintf(spec, sizeof spec, "%s%s%s", base, large ? "," : "",
                      large ? EMU_LARGE_KERNELS : "");

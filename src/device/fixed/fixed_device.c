@@ -11,7 +11,6 @@
 #include "device/device.h"
 #include "device/registry.h"
 
-#define FIXED_DEFAULT_KERNELS "64x64x64,64x64x512,128x64x512"
 
 static const tw_device_iface fixed_iface = {
     .destroy = tw_sync_destroy,
@@ -36,7 +35,7 @@ int tw_fixed_device_create(const tw_device_config *cfg, tw_device **out) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "fixed: out of memory");
   }
-  int rc = tw_kernel_spec_parse(dev, cfg && cfg->kernels ? cfg->kernels : FIXED_DEFAULT_KERNELS);
+  int rc = tw_kernel_spec_parse(dev, cfg && cfg->kernels ? cfg->kernels : TW_DEFAULT_FIXED_KERNELS);
   if (rc) {
     tw_err(NULL, rc, "%s", dev->err.msg);
     tw_device_destroy(dev);

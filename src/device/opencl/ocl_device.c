@@ -31,7 +31,6 @@
 #include "device/opencl/ocl.h"
 #include "device/registry.h"
 
-#define OCL_DEFAULT_KERNELS "64x64x64,64x64x512,128x64x512"
 #define OCL_ANY_NAME "any"
 
 static void ocl_destroy(tw_device *dev) {
@@ -273,7 +272,7 @@ static int option_flag(const tw_device *dev, const char *opts, const char *key, 
 
 /* Kernel set: the fixed shapes (cfg->kernels or the seed's three) + "any". */
 static int setup_kernel_set(tw_device *dev, const char *spec) {
-  if (!spec) spec = OCL_DEFAULT_KERNELS;
+  if (!spec) spec = TW_DEFAULT_FIXED_KERNELS;
   int rc = tw_kernel_spec_parse(dev, spec);
   if (rc) return rc;
   if (dev->n_kernels == TW_MAX_KERNELS)

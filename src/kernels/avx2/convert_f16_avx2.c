@@ -1,7 +1,7 @@
 /* IEEE binary16 -> binary32 with F16C (exact; NaN payloads kept). */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 void tw_f16_to_f32_n_avx2(const uint16_t *src, float *dst, size_t n) {
   size_t i = 0;

@@ -5,7 +5,7 @@
  * docs/microkernel.md. */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 6
 #define NR 16

@@ -3,7 +3,7 @@
  * variables so that they stay in registers.  See docs/microkernel.md. */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 6
 #define NR 16

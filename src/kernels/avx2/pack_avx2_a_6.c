@@ -6,7 +6,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 6
 

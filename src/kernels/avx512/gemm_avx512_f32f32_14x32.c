@@ -3,7 +3,7 @@
  * that they stay in registers.  See docs/microkernel.md. */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 14
 #define NR 32

@@ -8,7 +8,7 @@
  * the instruction.  See docs/microkernel.md. */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 14
 #define NR 32

@@ -7,7 +7,7 @@
  * named variables (registers). */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define NR 32
 

@@ -5,7 +5,7 @@
  * One function per row count, accumulators as named variables (registers). */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define NR 32
 

@@ -4,7 +4,7 @@
  * registers and stored as 16 groups of 14 with masked stores. */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 14
 

@@ -5,7 +5,7 @@
  * stored as 16 groups of 14 with masked stores. */
 #include <immintrin.h>
 
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 14
 

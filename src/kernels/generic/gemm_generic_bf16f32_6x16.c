@@ -1,5 +1,5 @@
 /* Portable 6x16 microkernel, bf16 B (interleaved rows, see kernels.h). */
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 #include "tilewhisper/bf16.h"
 
 #define MR 6

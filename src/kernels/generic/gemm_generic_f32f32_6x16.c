@@ -1,5 +1,5 @@
 /* Portable 6x16 microkernel, fp32 B.  See docs/microkernel.md. */
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define MR 6
 #define NR 16

@@ -1,5 +1,5 @@
 /* Portable small-M kernel: up to 4 rows of A against one K x 16 bf16 panel. */
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 #include "tilewhisper/bf16.h"
 
 #define NR 16

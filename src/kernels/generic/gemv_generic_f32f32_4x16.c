@@ -1,5 +1,5 @@
 /* Portable small-M kernel: up to 4 rows of A against one K x 16 fp32 panel. */
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 
 #define NR 16
 

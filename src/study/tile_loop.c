@@ -1,40 +1,15 @@
-/* Dispatch strategies; see strategy.h. */
-#include "gemm/strategy.h"
+/* The seed's per-tile loop (include/tilewhisper/study.h). */
+#include "tilewhisper/study.h"
 
-#include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/timing.h"
 #include "gemm/engine.h"
 
-#define TILE 64
-
-static const tw_strategy strategies[TW_STRATEGY_COUNT] = {
-    {.name = "naive", .host_k_loop = 1, .tiles = 1, .batch_cols = 1},
-    {.name = "host-batched", .host_k_loop = 1, .tiles = 1, .batch_cols = 8},
-    {.name = "kernel-64x512", .kernel = "64x64x512", .host_k_loop = 1},
-    {.name = "kernel-128x512", .kernel = "128x64x512", .host_k_loop = 1},
-    {.name = "planned"},
-    {.name = "planned-large", .large = 1},
-};
-
-const tw_strategy *tw_strategy_get(int id) {
-  return id >= 0 && id < TW_STRATEGY_COUNT ? &strategies[id] : NULL;
-}
-
-int tw_strategy_find(const char *name) {
-  for (int i = 0; name && i < TW_STRATEGY_COUNT; i++)
-    if (strcmp(strategies[i].name, name) == 0) return i;
-  return -1;
-}
+#define TILE TW_STUDY_TILE
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-
-static int find_kernel(const tw_device *dev, const char *name) {
-  for (int i = 0; i < dev->n_kernels; i++)
-    if (strcmp(dev->kernels[i].name, name) == 0) return i;
-  return -1;
-}
 
 /* The seed's kernel: a fixed 64x64x64 tile (fp32 or bf16 output). */
 static int find_tile_kernel(const tw_device *dev) {
@@ -46,72 +21,42 @@ static int find_tile_kernel(const tw_device *dev) {
   return -1;
 }
 
-static int check_queue_device(tw_context *ctx, const tw_strategy *s) {
-  if (!s) return tw_err(&ctx->err, TW_EINVAL, "strategy: unknown strategy id");
-  tw_device *dev = ctx->dev;
-  if (dev->iface->gemm || !dev->iface->submit)
-    return tw_err(&ctx->err, TW_EUNSUPPORTED,
-                  "strategy %s: device %s has no command queue (fixed-shape devices only)",
-                  s->name, dev->name);
-  if (s->tiles && find_tile_kernel(dev) < 0)
-    return tw_err(&ctx->err, TW_EUNSUPPORTED, "strategy %s: device %s has no 64x64x64 kernel",
-                  s->name, dev->name);
-  if (s->kernel && find_kernel(dev, s->kernel) < 0)
-    return tw_err(&ctx->err, TW_ENOTFOUND, "strategy %s: device %s has no kernel %s", s->name,
-                  dev->name, s->kernel);
-  return TW_OK;
-}
-
 static size_t tile_out_elem(const tw_device *dev) {
   return (dev->kernels[find_tile_kernel(dev)].flags & TW_KERNEL_OUT_BF16) ? 2 : 4;
 }
 
-static int count_engine(tw_context *ctx, const tw_strategy *s, size_t m, size_t k, size_t n,
-                        int b_per_call, tw_strategy_counts *out) {
-  tw_device *dev = ctx->dev;
-  size_t km, nm;
-  tw_plan_weight_padding(dev, &km, &nm);
-  size_t b_bytes = ceil_div(k, km) * km * ceil_div(n, nm) * nm * 2;
-  tw_plan_request req;
-  memset(&req, 0, sizeof req);
-  req.m = m;
-  req.k = k;
-  req.n = n;
-  req.kernel = s->kernel ? find_kernel(dev, s->kernel) : -1;
-  req.host_k_loop = s->host_k_loop;
-  req.weight_bytes = b_bytes;
-  tw_plan plan;
-  int rc = tw_plan_choose(dev, &req, &plan, &ctx->err);
-  if (rc) return rc;
-  out->invocations = plan.invocations;
-  out->submissions = plan.submissions + (b_per_call ? 1 : 0);
-  out->bytes_to_device = plan.bytes_to_device + (b_per_call ? b_bytes : 0);
-  out->bytes_from_device = plan.bytes_from_device;
-  out->padded_flops = plan.padded_flops;
+static int check_tile_device(tw_stream *s) {
+  const tw_device *dev = s->dev;
+  if (dev->layout != TW_LAYOUT_TILED || !dev->iface->submit)
+    return tw_err(&s->err, TW_EUNSUPPORTED,
+                  "tile loop: device %s has no command queue (fixed-shape devices only)",
+                  dev->name);
+  if (find_tile_kernel(dev) < 0)
+    return tw_err(&s->err, TW_EUNSUPPORTED, "tile loop: device %s has no 64x64x64 kernel",
+                  dev->name);
   return TW_OK;
 }
 
-int tw_strategy_count(tw_context *ctx, int id, size_t m, size_t k, size_t n, int b_per_call,
-                      tw_strategy_counts *out) {
+int tw_study_tile_count(tw_stream *s, size_t m, size_t k, size_t n, tw_gemm_stats *out) {
+  if (!s || !out) return tw_err(s ? &s->err : NULL, TW_EINVAL, "tile count: %s is NULL",
+                                s ? "out" : "stream");
   memset(out, 0, sizeof *out);
-  const tw_strategy *s = tw_strategy_get(id);
-  int rc = check_queue_device(ctx, s);
+  int rc = check_tile_device(s);
   if (rc) return rc;
-  if (!s->tiles) return count_engine(ctx, s, m, k, n, b_per_call, out);
   /* one submission per 64x64x64 call: A and B tiles up, the C tile back */
   uint64_t inv = (uint64_t)ceil_div(m, TILE) * ceil_div(n, TILE) * ceil_div(k, TILE);
+  out->calls = 1;
   out->invocations = inv;
   out->submissions = inv;
   out->bytes_to_device = inv * 2 * TILE * TILE * 2;
-  out->bytes_from_device = inv * TILE * TILE * tile_out_elem(ctx->dev);
+  out->bytes_from_device = inv * TILE * TILE * tile_out_elem(s->dev);
+  out->useful_flops = 2.0 * (double)m * (double)k * (double)n;
   out->padded_flops = 2.0 * (double)inv * TILE * TILE * TILE;
   return TW_OK;
 }
 
-/* ---- the seed's per-tile loop ---- */
-
 typedef struct tile_loop {
-  tw_context *ctx;
+  tw_stream *stream;
   tw_device *dev;
   int kernel;
   size_t out_elem;
@@ -197,7 +142,7 @@ static int tile_loop_run(tile_loop *t, size_t batch) {
           t->st->host_prep_s += tw_now() - t0;
           int rc = tile_call(t);
           if (rc)
-            return tw_err(&t->ctx->err, rc, "strategy: tile (%zu, %zu, %zu) on %s: %s", i, j, p,
+            return tw_err(&t->stream->err, rc, "strategy: tile (%zu, %zu, %zu) on %s: %s", i, j, p,
                           t->dev->name, t->dev->err.msg);
           t0 = tw_now();
           add_tile(t, i, j, p);
@@ -207,14 +152,21 @@ static int tile_loop_run(tile_loop *t, size_t batch) {
   return TW_OK;
 }
 
-static int run_tiles(tw_context *ctx, const tw_strategy *s, size_t m, size_t k, size_t n,
-                     const float *a, const float *b, float *c, tw_gemm_stats *st) {
-  tile_loop *t = calloc(1, sizeof *t);
-  if (!t) return tw_err(&ctx->err, TW_ENOMEM, "strategy %s: out of memory", s->name);
-  t->ctx = ctx;
-  t->dev = ctx->dev;
-  t->kernel = find_tile_kernel(ctx->dev);
-  t->out_elem = tile_out_elem(ctx->dev);
+int tw_study_tile_gemm(tw_stream *s, size_t m, size_t k, size_t n, const float *a,
+                       const float *b, float *c, int batch_cols, tw_gemm_stats *st) {
+  if (!s || !st) return tw_err(s ? &s->err : NULL, TW_EINVAL, "tile loop: %s is NULL",
+                               s ? "stats" : "stream");
+  memset(st, 0, sizeof *st);
+  int rc = check_tile_device(s);
+  if (rc) return rc;
+  if (!a || !b || !c || m == 0 || k == 0 || n == 0 || batch_cols < 1)
+    return tw_err(&s->err, TW_EINVAL, "tile loop: empty problem, NULL operand or batch < 1");
+  tile_loop *t = tw_calloc_aligned(1, sizeof *t);
+  if (!t) return tw_err(&s->err, TW_ENOMEM, "tile loop: out of memory");
+  t->stream = s;
+  t->dev = s->dev;
+  t->kernel = find_tile_kernel(s->dev);
+  t->out_elem = tile_out_elem(s->dev);
   t->m = m;
   t->k = k;
   t->n = n;
@@ -223,7 +175,9 @@ static int run_tiles(tw_context *ctx, const tw_strategy *s, size_t m, size_t k, 
   t->c = c;
   t->st = st;
   double t0 = tw_now();
-  int rc = tile_loop_run(t, (size_t)s->batch_cols);
+  pthread_mutex_lock(&t->dev->lock); /* the device's one queue, as tw_gemm takes it */
+  rc = tile_loop_run(t, (size_t)batch_cols);
+  pthread_mutex_unlock(&t->dev->lock);
   st->total_s = tw_now() - t0;
   st->transfer_s = t->times.transfer_s;
   st->compute_s = t->times.compute_s;
@@ -231,30 +185,7 @@ static int run_tiles(tw_context *ctx, const tw_strategy *s, size_t m, size_t k, 
   st->calls = 1;
   st->useful_flops = 2.0 * (double)m * (double)k * (double)n;
   st->padded_flops = 2.0 * (double)st->invocations * TILE * TILE * TILE;
-  free(t);
+  tw_free(t);
   return rc;
 }
 
-static int run_engine(tw_context *ctx, const tw_strategy *s, size_t m, size_t k, size_t n,
-                      const float *a, const float *b, float *c, tw_gemm_stats *st) {
-  tw_weight_desc d = {.data = b, .dtype = TW_DTYPE_F32, .k = k, .n = n, .ld = n, .name = "B"};
-  tw_weight *w = NULL;
-  int rc = tw_weight_prepare(ctx, &d, &w);
-  if (rc) return rc;
-  tw_gemm_options o = {.kernel = s->kernel, .host_k_loop = s->host_k_loop};
-  rc = tw_gemm_ex(ctx, m, k, a, TW_DTYPE_F32, k, w, c, n, &o, st);
-  tw_weight_destroy(w);
-  return rc;
-}
-
-int tw_strategy_run(tw_context *ctx, int id, size_t m, size_t k, size_t n, const float *a,
-                    const float *b, float *c, tw_gemm_stats *st) {
-  memset(st, 0, sizeof *st);
-  const tw_strategy *s = tw_strategy_get(id);
-  int rc = check_queue_device(ctx, s);
-  if (rc) return rc;
-  if (!a || !b || !c || m == 0 || k == 0 || n == 0)
-    return tw_err(&ctx->err, TW_EINVAL, "strategy %s: empty problem or NULL operand", s->name);
-  return s->tiles ? run_tiles(ctx, s, m, k, n, a, b, c, st)
-                  : run_engine(ctx, s, m, k, n, a, b, c, st);
-}

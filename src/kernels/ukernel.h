@@ -11,8 +11,8 @@
  *   gemv(m, k, a, lda, b, c, ldc, n, bias)     m <= TW_CPU_GEMV_MAX_M
  *     C[m x n] = A[m x k] (fp32, lda) . one whole K x NR panel (+ bias).
  */
-#ifndef TW_DEVICE_CPU_KERNELS_H
-#define TW_DEVICE_CPU_KERNELS_H
+#ifndef TW_KERNELS_UKERNEL_H
+#define TW_KERNELS_UKERNEL_H
 
 #include <stddef.h>
 #include <stdint.h>
