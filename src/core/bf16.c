@@ -4,7 +4,9 @@
 
 /* Branch-free forms of the scalar conversions so the compiler vectorizes
  * them; target_clones picks the AVX2 body at load time where available. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* No clones under ThreadSanitizer: their load-time resolvers would run
+ * instrumented before the sanitizer is initialised. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define TW_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TW_CLONES

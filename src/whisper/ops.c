@@ -11,7 +11,9 @@
  * turns the row loops into SIMD; target_clones adds an AVX2 body chosen
  * at load time where the CPU has it. */
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* No clones under ThreadSanitizer: their load-time resolvers would run
+ * instrumented before the sanitizer is initialised. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define TW_OPS_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TW_OPS_CLONES

@@ -4,7 +4,9 @@
  * and four rows of C share each B row load.  Every C element is summed in
  * the same order (p = 0..k-1, then added to the old C when accumulating)
  * whatever the vector width, so results are reproducible bit for bit. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* No clones under ThreadSanitizer: their load-time resolvers would run
+ * instrumented before the sanitizer is initialised. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define TW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define TW_CLONES
