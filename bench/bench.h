@@ -26,6 +26,10 @@ int tw_bench_opencl(int argc, char **argv);
  * Returns a process exit code. */
 int tw_bench_gemm(int argc, char **argv);
 
+/* `tilewhisper bench --memory [--streams N]`: resident memory of one model
+ * with N states against N models with one state each. */
+int tw_bench_memory(int argc, char **argv);
+
 /* bench_machine.c: measured machine limits on `threads` threads at once,
  * from the median of `runs` timed runs (its time in *median_s).  FMA peak in flop/s
  * (the faster of 256- and 512-bit FMAs); read bandwidth in bytes/s; copy

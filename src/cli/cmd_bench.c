@@ -16,6 +16,7 @@ static const struct {
     {"--encoder", tw_bench_encoder},
     {"--gemm", tw_bench_gemm},
     {"--opencl", tw_bench_opencl},
+    {"--memory", tw_bench_memory},
 };
 
 int tw_cli_bench(int argc, char **argv) {

@@ -7,6 +7,7 @@
 static atomic_long fail_countdown;
 
 void tw_mem_fail_after(long n) { atomic_store(&fail_countdown, n); }
+long tw_mem_fail_pending(void) { return atomic_load(&fail_countdown); }
 
 static int injected_failure(void) {
   long n = atomic_load(&fail_countdown);

@@ -20,5 +20,8 @@ int tw_mul3_size(size_t a, size_t b, size_t c, size_t *out);
 
 /* Testing hook: the n-th allocation from now (1-based) fails; 0 disables. */
 void tw_mem_fail_after(long n);
+/* Allocations still to go before the injected failure; 0 once it has
+ * happened (or when none is armed). */
+long tw_mem_fail_pending(void);
 
 #endif

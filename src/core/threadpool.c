@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "tilewhisper/status.h"
+#include "core/mem.h"
 
 /* Workers sleep on a condition variable between jobs; a job is published by
  * bumping `generation`.  Static task assignment keeps results reproducible. */
@@ -33,7 +34,7 @@ static void run_share(tw_threadpool *p, int index) {
 
 static void *worker_main(void *raw) {
   worker_arg wa = *(worker_arg *)raw;
-  free(raw);
+  tw_free(raw);
   tw_threadpool *p = wa.pool;
   unsigned long seen = 0;
   pthread_mutex_lock(&p->lock);
@@ -53,21 +54,21 @@ static void *worker_main(void *raw) {
 int tw_threadpool_create(int n_threads, tw_threadpool **out) {
   *out = NULL;
   if (n_threads < 1 || n_threads > 1024) return TW_EINVAL;
-  tw_threadpool *p = calloc(1, sizeof *p);
+  tw_threadpool *p = tw_calloc_aligned(1, sizeof *p);
   if (!p) return TW_ENOMEM;
   p->n_threads = 1;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
   if (n_threads > 1) {
-    p->threads = calloc((size_t)n_threads, sizeof *p->threads);
+    p->threads = tw_calloc_aligned((size_t)n_threads, sizeof *p->threads);
     if (!p->threads) {
       tw_threadpool_destroy(p);
       return TW_ENOMEM;
     }
   }
   for (int i = 1; i < n_threads; i++) {
-    worker_arg *wa = malloc(sizeof *wa);
+    worker_arg *wa = tw_malloc_aligned(sizeof *wa);
     if (!wa) {
       tw_threadpool_destroy(p);
       return TW_ENOMEM;
@@ -75,7 +76,7 @@ int tw_threadpool_create(int n_threads, tw_threadpool **out) {
     wa->pool = p;
     wa->index = i;
     if (pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
-      free(wa);
+      tw_free(wa);
       tw_threadpool_destroy(p);
       return TW_ENOMEM;
     }
@@ -95,8 +96,8 @@ void tw_threadpool_destroy(tw_threadpool *p) {
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
-  free(p->threads);
-  free(p);
+  tw_free(p->threads);
+  tw_free(p);
 }
 
 int tw_threadpool_size(const tw_threadpool *p) { return p ? p->n_threads : 1; }

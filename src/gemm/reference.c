@@ -5,14 +5,15 @@
 
 #include "tilewhisper/bf16.h"
 #include "tilewhisper/status.h"
+#include "core/mem.h"
 
 int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t lda, const float *b,
                      size_t ldb, const float *bias, double *c, size_t ldc, int round_inputs) {
-  double *bd = malloc(sizeof(double) * k * n);
-  double *row = malloc(sizeof(double) * n);
+  double *bd = tw_malloc_aligned(sizeof(double) * k * n);
+  double *row = tw_malloc_aligned(sizeof(double) * n);
   if (!bd || !row) {
-    free(bd);
-    free(row);
+    tw_free(bd);
+    tw_free(row);
     return TW_ENOMEM;
   }
   for (size_t p = 0; p < k; p++)
@@ -30,8 +31,8 @@ int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t l
     }
     for (size_t j = 0; j < n; j++) c[i * ldc + j] = row[j] + (bias ? (double)bias[j] : 0.0);
   }
-  free(bd);
-  free(row);
+  tw_free(bd);
+  tw_free(row);
   return TW_OK;
 }
 

@@ -37,8 +37,8 @@ void tw_mel_destroy(tw_mel *m) {
   if (m->plan) fftwf_destroy_plan(m->plan);
   pthread_mutex_unlock(&planner_lock);
   for (int t = 0; m->scratch && t < m->n_threads; t++) {
-    if (m->scratch[t].in) fftwf_free(m->scratch[t].in);
-    if (m->scratch[t].spec) fftwf_free(m->scratch[t].spec);
+    if (m->scratch[t].in) tw_free(m->scratch[t].in);
+    if (m->scratch[t].spec) tw_free(m->scratch[t].spec);
   }
   tw_threadpool_destroy(m->pool);
   tw_free(m->scratch);
@@ -66,8 +66,8 @@ static int alloc_buffers(tw_mel *m) {
   m->scratch = tw_calloc_aligned((size_t)m->n_threads, sizeof *m->scratch);
   if (!m->filters || !m->lo || !m->hi || !m->scratch) return -1;
   for (int t = 0; t < m->n_threads; t++) {
-    m->scratch[t].in = fftwf_malloc(TW_MEL_N_FFT * sizeof(float));
-    m->scratch[t].spec = fftwf_malloc(TW_MEL_N_BINS * sizeof(fftwf_complex));
+    m->scratch[t].in = tw_malloc_aligned(TW_MEL_N_FFT * sizeof(float));
+    m->scratch[t].spec = tw_malloc_aligned(TW_MEL_N_BINS * sizeof(fftwf_complex));
     if (!m->scratch[t].in || !m->scratch[t].spec) return -1;
   }
   return 0;

@@ -29,6 +29,7 @@
 #include "device/emu/emu_queue.h"
 #include "device/emu/profile.h"
 #include "device/registry.h"
+#include "core/mem.h"
 
 #define EMU_LARGE_KERNELS "512x512x512a,3008x512x512a"
 #define EMU_DEFAULT_MEM_MB 512
@@ -38,10 +39,10 @@
 static int emu_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out) {
   emu_state *st = dev->impl;
   *out = NULL;
-  emu_buf *b = calloc(1, sizeof *b);
-  void *mem = b ? calloc(bytes ? bytes : 1, 1) : NULL;
+  emu_buf *b = tw_calloc_aligned(1, sizeof *b);
+  void *mem = b ? tw_calloc_aligned(bytes ? bytes : 1, 1) : NULL;
   if (!mem) {
-    free(b);
+    tw_free(b);
     return tw_err(&dev->err, TW_ENOMEM, "emu: out of host memory for a %zu-byte buffer", bytes);
   }
   pthread_mutex_lock(&st->mu);
@@ -55,8 +56,8 @@ static int emu_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out) {
   }
   pthread_mutex_unlock(&st->mu);
   if (!fits) {
-    free(mem);
-    free(b);
+    tw_free(mem);
+    tw_free(b);
     return tw_err(&dev->err, TW_EBUDGET,
                   "emu: cannot allocate %zu bytes of device memory: %zu of %zu bytes in use "
                   "(option mem_mb)",
@@ -78,8 +79,8 @@ static void emu_buffer_free(tw_device *dev, tw_dbuf *buf) {
   else st->buffers = b->next;
   if (b->next) b->next->prev = b->prev;
   pthread_mutex_unlock(&st->mu);
-  free(buf->impl);
-  free(b);
+  tw_free(buf->impl);
+  tw_free(b);
 }
 
 static void emu_destroy(tw_device *dev) {
@@ -160,7 +161,7 @@ int tw_emu_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&emu_iface, "emu");
   if (!dev) return tw_err(NULL, TW_ENOMEM, "emu: out of memory");
-  emu_state *st = calloc(1, sizeof *st);
+  emu_state *st = tw_calloc_aligned(1, sizeof *st);
   if (!st) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "emu: out of memory");
@@ -175,7 +176,7 @@ int tw_emu_device_create(const tw_device_config *cfg, tw_device **out) {
   }
   if (rc) {
     tw_err(NULL, rc, "%s", dev->err.msg);
-    free(st);
+    tw_free(st);
     tw_device_destroy(dev);
     return rc;
   }

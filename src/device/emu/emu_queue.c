@@ -6,6 +6,7 @@
 
 #include "core/timing.h"
 #include "kernels/tile.h"
+#include "core/mem.h"
 
 static void *dmem(const tw_dbuf *b, size_t off) { return (char *)b->impl + off; }
 
@@ -77,7 +78,7 @@ static void *device_thread(void *arg) {
     if (!st->head) st->tail = NULL;
     pthread_mutex_unlock(&st->mu);
     run_submission(st, s);
-    free(s);
+    tw_free(s);
     pthread_mutex_lock(&st->mu);
   }
   pthread_mutex_unlock(&st->mu);
@@ -116,21 +117,21 @@ void emu_queue_destroy(emu_state *st) {
     pthread_mutex_unlock(&st->mu);
     while (s) {
       emu_sub *next = s->next;
-      free(s);
+      tw_free(s);
       s = next;
     }
     pthread_join(st->thread, NULL); /* the running submission finishes first */
     while (st->buffers) {
       emu_buf *b = st->buffers;
       st->buffers = b->next;
-      free(b->dbuf.impl);
-      free(b);
+      tw_free(b->dbuf.impl);
+      tw_free(b);
     }
     pthread_cond_destroy(&st->done);
     pthread_cond_destroy(&st->work);
     pthread_mutex_destroy(&st->mu);
   }
-  free(st);
+  tw_free(st);
 }
 
 int emu_queue_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fence) {
@@ -138,7 +139,7 @@ int emu_queue_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fen
   if (n && !cmds) return tw_err(&dev->err, TW_EINVAL, "emu: submit: commands are NULL");
   if (n > (SIZE_MAX - sizeof(emu_sub)) / sizeof(tw_cmd))
     return tw_err(&dev->err, TW_EOVERFLOW, "emu: submit: %zu commands overflow", n);
-  emu_sub *s = malloc(sizeof *s + n * sizeof(tw_cmd));
+  emu_sub *s = tw_malloc_aligned(sizeof *s + n * sizeof(tw_cmd));
   if (!s) return tw_err(&dev->err, TW_ENOMEM, "emu: submit: out of memory (%zu commands)", n);
   s->next = NULL;
   s->n = n;

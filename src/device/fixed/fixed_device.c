@@ -10,6 +10,7 @@
 
 #include "device/device.h"
 #include "device/registry.h"
+#include "core/mem.h"
 
 
 static const tw_device_iface fixed_iface = {
@@ -30,7 +31,7 @@ int tw_fixed_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&fixed_iface, "fixed");
   if (!dev) return tw_err(NULL, TW_ENOMEM, "fixed: out of memory");
-  dev->impl = calloc(1, sizeof(tw_sync_state));
+  dev->impl = tw_calloc_aligned(1, sizeof(tw_sync_state));
   if (!dev->impl) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "fixed: out of memory");

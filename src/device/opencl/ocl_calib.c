@@ -23,6 +23,7 @@
 
 #include "core/timing.h"
 #include "device/opencl/ocl.h"
+#include "core/mem.h"
 
 #define CALIB_MAGIC "TWCALIB1"
 #define COPY_BYTES ((size_t)8 << 20)
@@ -128,7 +129,7 @@ static int measure_launch(tw_device *dev, cl_mem x) {
 
 static int measure_copies(tw_device *dev, cl_mem x) {
   tw_ocl *o = dev->impl;
-  unsigned char *host = calloc(1, COPY_BYTES);
+  unsigned char *host = tw_calloc_aligned(1, COPY_BYTES);
   if (!host) return tw_err(&dev->err, TW_ENOMEM, "opencl: calibration: out of memory");
   double best_w = 1e30, best_r = 1e30;
   cl_int rc = CL_SUCCESS;
@@ -142,7 +143,7 @@ static int measure_copies(tw_device *dev, cl_mem x) {
     if (t1 - t0 < best_w) best_w = t1 - t0;
     if (t2 - t1 < best_r) best_r = t2 - t1;
   }
-  free(host);
+  tw_free(host);
   if (rc != CL_SUCCESS)
     return tw_ocl_fail(&dev->err, "clEnqueueWrite/ReadBuffer", rc, "calibration");
   dev->costs.h2d_bytes_per_s = (double)COPY_BYTES / fmax(best_w, 1e-9);

@@ -30,6 +30,7 @@
 
 #include "device/opencl/ocl.h"
 #include "device/registry.h"
+#include "core/mem.h"
 
 #define OCL_ANY_NAME "any"
 
@@ -39,15 +40,15 @@ static void ocl_destroy(tw_device *dev) {
   if (o->queue) clFinish(o->queue);
   for (size_t s = 0; s < o->n_subs; s++) {
     for (size_t i = 0; i < o->subs[s].n; i++) clReleaseEvent(o->subs[s].ev[i]);
-    free(o->subs[s].ev);
-    free(o->subs[s].is_kernel);
+    tw_free(o->subs[s].ev);
+    tw_free(o->subs[s].is_kernel);
   }
-  free(o->subs);
+  tw_free(o->subs);
   for (int i = 0; i < TW_MAX_KERNELS; i++) tw_ocl_program_release(&o->kernels[i]);
   if (o->empty) clReleaseKernel(o->empty);
   if (o->queue) clReleaseCommandQueue(o->queue);
   if (o->ctx) clReleaseContext(o->ctx);
-  free(o);
+  tw_free(o);
   dev->impl = NULL;
 }
 
@@ -59,12 +60,12 @@ static int ocl_buffer_alloc(tw_device *dev, size_t bytes, tw_dbuf **out) {
     return tw_err(&dev->err, TW_EBUDGET,
                   "%s: a %zu-byte buffer exceeds the device's largest allocation (%llu bytes)",
                   dev->name, bytes, (unsigned long long)o->max_alloc);
-  tw_dbuf *b = calloc(1, sizeof *b);
+  tw_dbuf *b = tw_calloc_aligned(1, sizeof *b);
   if (!b) return tw_err(&dev->err, TW_ENOMEM, "%s: out of memory", dev->name);
   cl_int rc;
   cl_mem mem = clCreateBuffer(o->ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
   if (!mem) {
-    free(b);
+    tw_free(b);
     char what[64];
     snprintf(what, sizeof what, "%zu bytes", bytes);
     return tw_ocl_fail(&dev->err, "clCreateBuffer", rc, what);
@@ -79,7 +80,7 @@ static void ocl_buffer_free(tw_device *dev, tw_dbuf *buf) {
   (void)dev;
   if (!buf) return;
   if (buf->impl) clReleaseMemObject((cl_mem)buf->impl);
-  free(buf);
+  tw_free(buf);
 }
 
 /* Offsets and leading dimensions travel as 32-bit element counts. */
@@ -126,8 +127,8 @@ static cl_int enqueue_kernel(tw_ocl *o, const tw_cmd *c, cl_event *ev) {
 static void release_sub(tw_ocl_sub *s) {
   for (size_t i = 0; i < s->n; i++)
     if (s->ev[i]) clReleaseEvent(s->ev[i]);
-  free(s->ev);
-  free(s->is_kernel);
+  tw_free(s->ev);
+  tw_free(s->is_kernel);
   memset(s, 0, sizeof *s);
 }
 
@@ -140,14 +141,16 @@ static int ocl_submit(tw_device *dev, const tw_cmd *cmds, size_t n, uint64_t *fe
   }
   if (o->n_subs == o->cap_subs) {
     size_t cap = o->cap_subs ? 2 * o->cap_subs : 8;
-    tw_ocl_sub *fresh = realloc(o->subs, cap * sizeof *fresh);
+    tw_ocl_sub *fresh = tw_calloc_aligned(cap, sizeof *fresh);
     if (!fresh) return tw_err(&dev->err, TW_ENOMEM, "%s: out of memory", dev->name);
+    if (o->n_subs) memcpy(fresh, o->subs, o->n_subs * sizeof *fresh);
+    tw_free(o->subs);
     o->subs = fresh;
     o->cap_subs = cap;
   }
   tw_ocl_sub s = {.fence = o->next_fence + 1, .n = 0};
-  s.ev = calloc(n ? n : 1, sizeof *s.ev);
-  s.is_kernel = calloc(n ? n : 1, 1);
+  s.ev = tw_calloc_aligned(n ? n : 1, sizeof *s.ev);
+  s.is_kernel = tw_calloc_aligned(n ? n : 1, 1);
   if (!s.ev || !s.is_kernel) {
     release_sub(&s);
     return tw_err(&dev->err, TW_ENOMEM, "%s: out of memory", dev->name);
@@ -347,7 +350,7 @@ int tw_opencl_device_create(const tw_device_config *cfg, tw_device **out) {
   if (!cfg) cfg = &none;
   tw_device *dev = tw_device_alloc(&ocl_iface, "opencl");
   if (!dev) return tw_err(NULL, TW_ENOMEM, "opencl: out of memory");
-  dev->impl = calloc(1, sizeof(tw_ocl));
+  dev->impl = tw_calloc_aligned(1, sizeof(tw_ocl));
   if (!dev->impl) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "opencl: out of memory");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "device/opencl/ocl.h"
+#include "core/mem.h"
 
 #define CACHE_MAGIC "TWCLBIN1\n"
 
@@ -57,20 +58,20 @@ static unsigned char *cache_read(const char *path, const char *key, size_t *size
   if (!f) return NULL;
   unsigned char *bin = NULL;
   size_t klen = strlen(key), hlen = strlen(CACHE_MAGIC) + klen + 1;
-  char *head = malloc(hlen);
+  char *head = tw_malloc_aligned(hlen);
   long total = -1;
   if (head && fread(head, 1, hlen, f) == hlen && !memcmp(head, CACHE_MAGIC, strlen(CACHE_MAGIC)) &&
       !memcmp(head + strlen(CACHE_MAGIC), key, klen) && head[hlen - 1] == '\n' &&
       fseek(f, 0, SEEK_END) == 0 && (total = ftell(f)) > (long)hlen &&
       fseek(f, (long)hlen, SEEK_SET) == 0) {
     *size = (size_t)total - hlen;
-    bin = malloc(*size);
+    bin = tw_malloc_aligned(*size);
     if (bin && fread(bin, 1, *size, f) != *size) {
-      free(bin);
+      tw_free(bin);
       bin = NULL;
     }
   }
-  free(head);
+  tw_free(head);
   fclose(f);
   return bin;
 }
@@ -94,7 +95,7 @@ static void build_log(const tw_ocl *o, cl_program prog, char *buf, size_t cap) {
   if (clGetProgramBuildInfo(prog, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS ||
       n == 0)
     return;
-  char *log = malloc(n + 1);
+  char *log = tw_malloc_aligned(n + 1);
   if (!log) return;
   if (clGetProgramBuildInfo(prog, o->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS) {
     log[n] = '\0';
@@ -105,7 +106,7 @@ static void build_log(const tw_ocl *o, cl_program prog, char *buf, size_t cap) {
     for (char *c = buf; *c; c++)
       if (*c == '\n') *c = ' ';
   }
-  free(log);
+  tw_free(log);
 }
 
 static int save_binary(cl_program prog, const char *path, const char *key) {
@@ -113,12 +114,12 @@ static int save_binary(cl_program prog, const char *path, const char *key) {
   if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
       size == 0)
     return 0;
-  unsigned char *bin = malloc(size);
+  unsigned char *bin = tw_malloc_aligned(size);
   if (!bin) return 0;
   unsigned char *bins[1] = {bin};
   if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
     cache_write(path, key, bin, size);
-  free(bin);
+  tw_free(bin);
   return 1;
 }
 
@@ -139,7 +140,7 @@ int tw_ocl_program_build(tw_ocl *o, const tw_kernel_info *ki, tw_ocl_kernel *out
       const unsigned char *bins[1] = {bin};
       cl_int bin_status = CL_SUCCESS;
       out->prog = clCreateProgramWithBinary(o->ctx, 1, &o->device, &size, bins, &bin_status, &rc);
-      free(bin);
+      tw_free(bin);
       if (out->prog && (rc != CL_SUCCESS || bin_status != CL_SUCCESS ||
                         clBuildProgram(out->prog, 1, &o->device, opts, NULL, NULL) != CL_SUCCESS)) {
         clReleaseProgram(out->prog); /* rejected: rebuild from source below */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "device/opencl/ocl.h"
+#include "core/mem.h"
 
 const char *tw_ocl_error_name(cl_int code) {
   switch (code) {
@@ -95,11 +96,11 @@ static int platform_devices(cl_platform_id p, cl_device_id **out, cl_uint *n, tw
     return TW_OK;
   }
   if (rc != CL_SUCCESS) return tw_ocl_fail(e, "clGetDeviceIDs", rc, NULL);
-  *out = calloc(*n, sizeof **out);
+  *out = tw_calloc_aligned(*n, sizeof **out);
   if (!*out) return tw_err(e, TW_ENOMEM, "opencl: out of memory");
   rc = clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, *n, *out, NULL);
   if (rc != CL_SUCCESS) {
-    free(*out);
+    tw_free(*out);
     *out = NULL;
     return tw_ocl_fail(e, "clGetDeviceIDs", rc, NULL);
   }
@@ -132,7 +133,7 @@ static int choose(tw_ocl *o, cl_platform_id *plats, cl_uint np, int want_p, int 
         o->type = t;
         found = 1;
       }
-      free(devs);
+      tw_free(devs);
     }
   }
   if (!rc && !found) rc = tw_err(e, TW_ENOTFOUND, "opencl: no OpenCL device on %u platform%s", np,
@@ -158,12 +159,12 @@ int tw_ocl_select(tw_ocl *o, const char *selector, tw_errbuf *e) {
   if (want_p >= (int)np)
     return tw_err(e, TW_ENOTFOUND, "opencl: platform %d not found (%u platform%s)", want_p, np,
                   np == 1 ? "" : "s");
-  cl_platform_id *plats = calloc(np, sizeof *plats);
+  cl_platform_id *plats = tw_calloc_aligned(np, sizeof *plats);
   if (!plats) return tw_err(e, TW_ENOMEM, "opencl: out of memory");
   rc = clGetPlatformIDs(np, plats, NULL);
   int st = rc != CL_SUCCESS ? tw_ocl_fail(e, "clGetPlatformIDs", rc, NULL)
                             : choose(o, plats, np, want_p, want_d, e);
-  free(plats);
+  tw_free(plats);
   if (st) return st;
   info_string(o->device, CL_DEVICE_NAME, o->dev_name, sizeof o->dev_name);
   info_string(o->device, CL_DRIVER_VERSION, o->driver, sizeof o->driver);

@@ -7,6 +7,7 @@
 
 #include "device/device.h"
 #include "device/registry.h"
+#include "core/mem.h"
 
 static void ref_kernel(const tw_cmd *cmd) {
   const tw_bf16 *a = (const tw_bf16 *)((const char *)cmd->a->host + cmd->a_off);
@@ -34,7 +35,7 @@ static const tw_device_iface ref_iface = {
 int tw_ref_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&ref_iface, "ref");
-  if (!dev || !(dev->impl = calloc(1, sizeof(tw_sync_state)))) {
+  if (!dev || !(dev->impl = tw_calloc_aligned(1, sizeof(tw_sync_state)))) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_ENOMEM, "ref: out of memory");
   }
