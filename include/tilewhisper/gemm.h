@@ -74,7 +74,7 @@ typedef struct tw_weight_desc {
   int transposed;
   const float *bias; /* optional, N values */
   /* How the device stores the weight: TW_DTYPE_BF16 (the default, half the
-   * memory) or TW_DTYPE_F32 where the device offers it (cpu, ref). */
+   * memory) or TW_DTYPE_F32 where the device offers it (cpu). */
   tw_dtype storage;
   const char *name; /* optional, used in error messages */
 } tw_weight_desc;
@@ -119,7 +119,7 @@ typedef struct tw_gemm_options {
   int host_k_loop;     /* accumulate over K on the host, as the seed did */
   int max_batch;       /* cap on invocations per submission; 0 = none */
   /* How A enters the kernels: BF16 (the default, as an accelerator takes it)
-   * or F32 where the device computes in fp32 (cpu, ref). */
+   * or F32 where the device computes in fp32 (cpu). */
   tw_dtype a_compute;
 } tw_gemm_options;
 

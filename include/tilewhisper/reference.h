@@ -14,14 +14,11 @@
 
 #ifdef __cplusplus
 extern "C" {
-#ifdef __cplusplus
-}
-#endif
 #endif
 
 TW_API int tw_reference_gemm_f64(size_t m, size_t k, size_t n, const float *a, size_t lda,
-                          const float *b, size_t ldb, const float *bias, double *c, size_t ldc,
-                          int round_inputs);
+                                 const float *b, size_t ldb, const float *bias, double *c,
+                                 size_t ldc, int round_inputs);
 
 /* Reproducible test inputs: n values uniform in [-1, 1) from a 64-bit LCG
  * whose state is advanced in place (so consecutive calls continue it). */
@@ -30,8 +27,8 @@ TW_API void tw_reference_fill_uniform(float *x, size_t n, uint64_t *state);
 /* ||x - ref||_F / ||ref||_F over m x n (leading dimensions ldx, ldr);
  * ||x - ref||_F when ref is all zero.  *max_abs (may be NULL) gets
  * max |x - ref|, NaN-aware.  The error figure every test and bench reports. */
-TW_API double tw_reference_rel_error(const float *x, size_t ldx, const double *ref, size_t ldr,
-                              size_t m, size_t n, double *max_abs);
+TW_API double tw_reference_rel_error(const float *x, size_t ldx, const double *ref,
+                                     size_t ldr, size_t m, size_t n, double *max_abs);
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,7 @@ static void test_info(tw_device *dev) {
   CHECK(tw_cpu_kernels_select(NULL, &best) == 0);
   CHECK(strcmp(tw_cpu_device_isa(dev), best.isa) == 0);
   int listed = 0;
-  for (const char *const *n = tw_device_names(); *n; n++) listed |= strcmp(*n, "cpu") == 0;
+  for (const char *const *n = tw_device_kinds(); *n; n++) listed |= strcmp(*n, "cpu") == 0;
   CHECK(listed);
 }
 
@@ -120,7 +120,7 @@ static void test_wrong_set(void) {
   for (int i = 0; i < 3; i++) {
     setenv("TW_CPU_KERNEL", isas[i], 1);
     tw_device_config cfg = {0};
-    if (tw_device_create("cpu", &cfg, &devs[i]) != TW_OK) devs[i] = NULL;
+    if (tw_registry_create("cpu", &cfg, &devs[i]) != TW_OK) devs[i] = NULL;
   }
   unsetenv("TW_CPU_KERNEL");
   CHECK(devs[0] != NULL);
@@ -145,7 +145,7 @@ int main(void) {
   tw_device_config cfg = {.pool = pool};
   tw_device *dev = NULL;
   unsetenv("TW_CPU_KERNEL");
-  CHECK(tw_device_create("cpu", &cfg, &dev) == TW_OK && dev);
+  CHECK(tw_registry_create("cpu", &cfg, &dev) == TW_OK && dev);
   if (dev) {
     test_info(dev);
     test_prepare_errors(dev);
@@ -156,21 +156,21 @@ int main(void) {
 
   /* an unknown forced kernel set is refused at creation */
   setenv("TW_CPU_KERNEL", "sse9", 1);
-  CHECK(tw_device_create("cpu", &cfg, &dev) == TW_EUNSUPPORTED && dev == NULL);
+  CHECK(tw_registry_create("cpu", &cfg, &dev) == TW_EUNSUPPORTED && dev == NULL);
   CHECK(strstr(tw_last_error(), "sse9") != NULL);
   unsetenv("TW_CPU_KERNEL");
   /* bad option values */
   tw_device_config bad = {.pool = pool, .options = "mc=abc"};
-  CHECK(tw_device_create("cpu", &bad, &dev) == TW_EINVAL && dev == NULL);
+  CHECK(tw_registry_create("cpu", &bad, &dev) == TW_EINVAL && dev == NULL);
   CHECK(strstr(tw_last_error(), "mc=abc") != NULL);
   bad.options = "kc=0";
-  CHECK(tw_device_create("cpu", &bad, &dev) == TW_EINVAL && dev == NULL);
+  CHECK(tw_registry_create("cpu", &bad, &dev) == TW_EINVAL && dev == NULL);
   bad.options = "kc=96,mc=100";
-  CHECK(tw_device_create("cpu", &bad, &dev) == TW_OK && dev != NULL);
+  CHECK(tw_registry_create("cpu", &bad, &dev) == TW_OK && dev != NULL);
   tw_device_destroy(dev);
   /* creation's allocation failing */
   tw_mem_fail_after(1);
-  CHECK(tw_device_create("cpu", &cfg, &dev) == TW_ENOMEM && dev == NULL);
+  CHECK(tw_registry_create("cpu", &cfg, &dev) == TW_ENOMEM && dev == NULL);
   tw_mem_fail_after(0);
   tw_threadpool_destroy(pool);
   return tw_test_finish("test_cpu_errors");

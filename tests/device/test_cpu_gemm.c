@@ -141,7 +141,7 @@ static tw_device *make_device(const char *isa, tw_threadpool *pool, const char *
   setenv("TW_CPU_KERNEL", isa, 1);
   tw_device_config cfg = {.pool = pool, .options = options};
   tw_device *dev = NULL;
-  int rc = tw_device_create("cpu", &cfg, &dev);
+  int rc = tw_registry_create("cpu", &cfg, &dev);
   unsetenv("TW_CPU_KERNEL");
   return rc == TW_OK ? dev : NULL;
 }

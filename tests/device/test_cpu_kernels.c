@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "device/cpu/cpu.h"
-#include "device/cpu/kernels.h"
+#include "kernels/ukernel.h"
 #include "tw_test.h"
 
 static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16"};

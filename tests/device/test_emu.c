@@ -6,14 +6,14 @@
 #include "core/timing.h"
 #include "device/emu/profile.h"
 #include "device/registry.h"
-#include "gemm/strategy.h"
 #include "kernels/tile.h"
+#include "strategy.h"
 #include "tw_test.h"
 
 static tw_device *make_emu(const char *kernels, const char *options) {
   tw_device_config cfg = {.kernels = kernels, .options = options};
   tw_device *dev = NULL;
-  int rc = tw_device_create("emu", &cfg, &dev);
+  int rc = tw_registry_create("emu", &cfg, &dev);
   CHECK_MSG(rc == TW_OK, "emu (%s; %s): %s", kernels ? kernels : "default",
             options ? options : "", tw_last_error());
   return dev;
@@ -116,7 +116,7 @@ static void many_submissions(void) {
 static void refused_kernel(void) {
   tw_device_config cfg = {.kernels = "64x64x64,128x512x1024", .options = "kernel_kb=1024"};
   tw_device *dev = NULL;
-  int rc = tw_device_create("emu", &cfg, &dev);
+  int rc = tw_registry_create("emu", &cfg, &dev);
   /* 128x512 + 512x1024 bf16 + 128x1024 fp32 = 131072 + 1048576 + 524288 bytes */
   CHECK(rc == TW_EBUDGET && dev == NULL);
   const char *msg = tw_last_error();
@@ -125,10 +125,10 @@ static void refused_kernel(void) {
             "message: %s", msg);
   /* the large set's whole-problem kernel does not fit the default budget */
   cfg = (tw_device_config){.options = "large=1,kernel_kb=2048"};
-  CHECK(tw_device_create("emu", &cfg, &dev) == TW_EBUDGET);
+  CHECK(tw_registry_create("emu", &cfg, &dev) == TW_EBUDGET);
   CHECK_MSG(strstr(tw_last_error(), "3008x512x512a refused"), "%s", tw_last_error());
   cfg = (tw_device_config){.options = "profile=nosuch"};
-  CHECK(tw_device_create("emu", &cfg, &dev) == TW_EINVAL);
+  CHECK(tw_registry_create("emu", &cfg, &dev) == TW_EINVAL);
   CHECK_MSG(strstr(tw_last_error(), "unknown profile 'nosuch'"), "%s", tw_last_error());
   /* large=1 alone lifts the budget and adds both shapes */
   dev = make_emu(NULL, "large=1");
@@ -258,31 +258,46 @@ static void profile_options(void) {
   CHECK(tw_emu_profile_from_options("gbps=fast", &p, &e) == TW_EINVAL);
   CHECK_MSG(strstr(e.msg, "gbps"), "%s", e.msg);
   tw_device_config cfg = {.options = "mem_mb=lots"};
-  CHECK(tw_device_create("emu", &cfg, &dev) == TW_EINVAL);
+  CHECK(tw_registry_create("emu", &cfg, &dev) == TW_EINVAL);
   CHECK_MSG(strstr(tw_last_error(), "mem_mb"), "%s", tw_last_error());
 }
 
-static tw_context *make_ctx(const char *options) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = "emu";
-  o.device_options = options;
+/* An emu device (one worker thread) and one stream on it, borrowing the
+ * device's pool. */
+static tw_stream *make_stream(const char *options, tw_device **dev) {
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = "emu";
+  o.options = options;
   o.threads = 1;
-  tw_context *ctx = NULL;
-  CHECK_MSG(tw_context_create(&o, &ctx) == TW_OK, "context: %s", tw_last_error());
-  return ctx;
+  *dev = NULL;
+  CHECK_MSG(tw_device_create(&o, dev) == TW_OK, "device: %s", tw_last_error());
+  if (!*dev) return NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *s = NULL;
+  CHECK_MSG(tw_stream_create(*dev, &so, &s) == TW_OK, "stream: %s", tw_last_error());
+  return s;
 }
 
 /* Invocation counts of every strategy: the seed's problem from the formula,
  * a small one executed, with results against the fp64 reference. */
 static void strategy_counts(void) {
-  tw_context *ctx = make_ctx(NULL), *big = make_ctx("large=1");
-  if (!ctx || !big) return;
+  tw_device *dev = NULL, *big_dev = NULL;
+  tw_stream *small = make_stream(NULL, &dev), *big = make_stream("large=1", &big_dev);
+  if (!small || !big) {
+    tw_stream_destroy(small);
+    tw_stream_destroy(big);
+    tw_device_destroy(dev);
+    tw_device_destroy(big_dev);
+    return;
+  }
   /* ceil(3001/64) * ceil(512/64) * ceil(512/64) = 47*8*8; 47*1*8; 24*1*8 */
   static const uint64_t seed_expect[] = {3008, 3008, 376, 192, 192, 1};
   for (int id = 0; id < TW_STRATEGY_COUNT; id++) {
-    tw_strategy_counts sc;
-    tw_context *c = tw_strategy_get(id)->large ? big : ctx;
+    tw_gemm_stats sc;
+    tw_stream *c = tw_strategy_get(id)->large ? big : small;
     CHECK(tw_strategy_count(c, id, 3001, 512, 512, 0, &sc) == TW_OK);
     CHECK_MSG(sc.invocations == seed_expect[id], "%s: %llu invocations, expected %llu",
               tw_strategy_get(id)->name, (unsigned long long)sc.invocations,
@@ -299,12 +314,12 @@ static void strategy_counts(void) {
   tw_fill_uniform(&rng, b, K * N, -1, 1);
   tw_reference_gemm_f64(M, K, N, a, K, b, N, NULL, ref, N, 1);
   for (int id = 0; id < TW_STRATEGY_COUNT; id++) {
-    tw_context *cx = tw_strategy_get(id)->large ? big : ctx;
-    tw_strategy_counts sc;
+    tw_stream *cx = tw_strategy_get(id)->large ? big : small;
+    tw_gemm_stats sc;
     tw_gemm_stats st;
     CHECK(tw_strategy_count(cx, id, M, K, N, 0, &sc) == TW_OK);
     int rc = tw_strategy_run(cx, id, M, K, N, a, b, c, &st);
-    CHECK_MSG(rc == TW_OK, "%s: %s", tw_strategy_get(id)->name, tw_context_last_error(cx));
+    CHECK_MSG(rc == TW_OK, "%s: %s", tw_strategy_get(id)->name, tw_stream_last_error(cx));
     if (id < 4) CHECK(st.invocations == small_expect[id]);
     CHECK(st.invocations == sc.invocations && st.submissions == sc.submissions);
     CHECK(st.bytes_to_device == sc.bytes_to_device);
@@ -320,8 +335,10 @@ static void strategy_counts(void) {
                                                          st.padded_flops)));
   }
   free(a), free(b), free(c), free(ref);
-  tw_context_destroy(ctx);
-  tw_context_destroy(big);
+  tw_stream_destroy(small);
+  tw_stream_destroy(big);
+  tw_device_destroy(dev);
+  tw_device_destroy(big_dev);
 }
 
 /* The same GEMM through the engine on fixed (synchronous, host memory) and
@@ -335,22 +352,32 @@ static void cross_device(void) {
   tw_fill_uniform(&rng, w, K * N, -1, 1);
   uint64_t inv[2] = {0, 0};
   for (int d = 0; d < 2; d++) {
-    tw_context_options o;
-    tw_context_options_init(&o);
-    o.device = devices[d];
+    tw_device_options o;
+    tw_device_options_init(&o);
+    o.name = devices[d];
     o.threads = 1;
-    tw_context *ctx = NULL;
-    CHECK(tw_context_create(&o, &ctx) == TW_OK);
-    if (!ctx) return;
+    tw_device *dev = NULL;
+    CHECK(tw_device_create(&o, &dev) == TW_OK);
+    if (!dev) return;
+    tw_stream_options so;
+    tw_stream_options_init(&so);
+    so.borrow_device_pool = 1;
+    tw_stream *s = NULL;
+    CHECK(tw_stream_create(dev, &so, &s) == TW_OK);
+    if (!s) {
+      tw_device_destroy(dev);
+      return;
+    }
     tw_weight_desc wd = {.data = w, .dtype = TW_DTYPE_F32, .k = K, .n = N, .ld = N};
     tw_weight *wt = NULL;
-    CHECK(tw_weight_prepare(ctx, &wd, &wt) == TW_OK);
+    CHECK(tw_weight_prepare(dev, &wd, &wt) == TW_OK);
     tw_gemm_options go = {.kernel = "128x64x512", .host_k_loop = 1, .max_batch = 5};
     tw_gemm_stats st;
-    CHECK(tw_gemm_ex(ctx, M, K, a, TW_DTYPE_F32, K, wt, c[d], N, &go, &st) == TW_OK);
+    CHECK(tw_gemm_ex(s, M, K, a, TW_DTYPE_F32, K, wt, c[d], N, &go, &st) == TW_OK);
     inv[d] = st.invocations;
     tw_weight_destroy(wt);
-    tw_context_destroy(ctx);
+    tw_stream_destroy(s);
+    tw_device_destroy(dev);
   }
   CHECK(inv[0] == 12 && inv[1] == 12); /* ceil(300/128) * 1 * ceil(200/64) */
   CHECK(memcmp(c[0], c[1], sizeof c[0]) == 0);

@@ -24,24 +24,39 @@
 
 #ifdef TW_HAVE_OPENCL
 
-static tw_context *make(const char *device, const char *kernels, const char *options) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = device;
+/* A device and one stream on it; drop() destroys both. */
+static tw_stream *make(const char *device, const char *kernels, const char *options) {
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = device;
   o.threads = 2;
   o.kernels = kernels;
-  o.device_options = options;
-  tw_context *ctx = NULL;
-  int rc = tw_context_create(&o, &ctx);
+  o.options = options;
+  tw_device *dev = NULL;
+  int rc = tw_device_create(&o, &dev);
   CHECK_MSG(rc == TW_OK, "create %s (%s, %s): %s", device, kernels ? kernels : "default",
             options ? options : "", tw_last_error());
-  return ctx;
+  if (rc) return NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *s = NULL;
+  rc = tw_stream_create(dev, &so, &s);
+  CHECK_MSG(rc == TW_OK, "stream on %s: %s", device, tw_last_error());
+  if (rc) tw_device_destroy(dev);
+  return s;
 }
 
-static void check_case(tw_context *ctx, const char *what, size_t m, size_t k, size_t n,
+static void drop(tw_stream *s) {
+  tw_device *dev = tw_stream_device(s);
+  tw_stream_destroy(s);
+  tw_device_destroy(dev);
+}
+
+static void check_case(tw_stream *s, const char *what, size_t m, size_t k, size_t n,
                        unsigned long seed, const tw_gemm_options *opts) {
-  gemm_case_result r = gemm_case_run(ctx, m, k, n, (seed & 1) != 0, seed, opts);
-  CHECK_MSG(r.status == TW_OK, "%s %zux%zux%zu: %s", what, m, k, n, tw_context_last_error(ctx));
+  gemm_case_result r = gemm_case_run(s, m, k, n, (seed & 1) != 0, seed, opts);
+  CHECK_MSG(r.status == TW_OK, "%s %zux%zux%zu: %s", what, m, k, n, tw_stream_last_error(s));
   CHECK_MSG(r.rel_err_bf16 <= BF16_BOUND, "%s %zux%zux%zu: rel err vs bf16 inputs %.3g", what, m,
             k, n, r.rel_err_bf16);
   CHECK_MSG(r.rel_err_fp32 <= FP32_BOUND, "%s %zux%zux%zu: rel err vs fp32 inputs %.3g", what, m,
@@ -52,26 +67,26 @@ static void check_case(tw_context *ctx, const char *what, size_t m, size_t k, si
 }
 
 /* The seed's suites: 64x64, random sizes, primes, 1xKx1, K = 1, Whisper. */
-static void accuracy_suites(tw_context *ctx, const char *what, int whisper,
+static void accuracy_suites(tw_stream *s, const char *what, int whisper,
                             const tw_gemm_options *opts) {
-  check_case(ctx, what, 64, 64, 64, 1, opts);
+  check_case(s, what, 64, 64, 64, 1, opts);
   tw_rng rng = {11};
   for (int i = 0; i < 8; i++)
-    check_case(ctx, what, (size_t)tw_rng_range(&rng, 1, 300), (size_t)tw_rng_range(&rng, 1, 300),
+    check_case(s, what, (size_t)tw_rng_range(&rng, 1, 300), (size_t)tw_rng_range(&rng, 1, 300),
                (size_t)tw_rng_range(&rng, 1, 300), 100 + (unsigned long)i, opts);
   static const size_t primes[][3] = {{97, 89, 101}, {127, 131, 61}, {251, 7, 193}, {3, 257, 5}};
   for (size_t i = 0; i < 4; i++)
-    check_case(ctx, what, primes[i][0], primes[i][1], primes[i][2], 200 + i, opts);
-  check_case(ctx, what, 1, 300, 1, 301, opts);
-  check_case(ctx, what, 1, 1, 1, 302, opts);
-  check_case(ctx, what, 77, 1, 130, 303, opts);
+    check_case(s, what, primes[i][0], primes[i][1], primes[i][2], 200 + i, opts);
+  check_case(s, what, 1, 300, 1, 301, opts);
+  check_case(s, what, 1, 1, 1, 302, opts);
+  check_case(s, what, 77, 1, 130, 303, opts);
   /* Whisper sizes: 3001x512x512 runs in seed_counts() (one oracle, every
    * strategy); 1500x512x2048 and 1500x2048x512 run here on the "any" kernel
    * and in test_gemm_accuracy with the planner's choice. */
   if (whisper) {
-    check_case(ctx, what, 1, 512, 51865, 404, opts);
+    check_case(s, what, 1, 512, 51865, 404, opts);
     tw_gemm_options any = {.kernel = "any"};
-    check_case(ctx, what, 1500, 512, 2048, 402, &any);
+    check_case(s, what, 1500, 512, 2048, 402, &any);
   }
 }
 
@@ -109,21 +124,21 @@ static void problem_free(problem *p) {
   free(p->ref_u);
 }
 
-/* Runs p on ctx into p->c; returns the status and fills *st. */
-static int problem_run(tw_context *ctx, problem *p, const tw_gemm_options *opts,
+/* Runs p on stream s into p->c; returns the status and fills *st. */
+static int problem_run(tw_stream *s, problem *p, const tw_gemm_options *opts,
                        tw_gemm_stats *st) {
   tw_weight_desc d = {.data = p->w, .dtype = TW_DTYPE_F32, .k = p->k, .n = p->n, .ld = p->n,
                       .name = "problem"};
   tw_weight *wt = NULL;
-  int rc = tw_weight_prepare(ctx, &d, &wt);
-  if (!rc) rc = tw_gemm_ex(ctx, p->m, p->k, p->a, TW_DTYPE_F32, p->k, wt, p->c, p->n, opts, st);
+  int rc = tw_weight_prepare(tw_stream_device(s), &d, &wt);
+  if (!rc) rc = tw_gemm_ex(s, p->m, p->k, p->a, TW_DTYPE_F32, p->k, wt, p->c, p->n, opts, st);
   tw_weight_destroy(wt);
   return rc;
 }
 
 /* 3001x512x512 with each of the seed's strategies: invocation counts from
  * the tiling formula ceil(M/mk) * ceil(N/nk) * ceil(K/kk), and accuracy. */
-static void seed_counts(tw_context *ctx, tw_context *ctx_acc, problem *p) {
+static void seed_counts(tw_stream *s, tw_stream *s_acc, problem *p) {
   static const struct {
     const char *kernel;
     int host_k, accum_ctx;
@@ -135,16 +150,16 @@ static void seed_counts(tw_context *ctx, tw_context *ctx_acc, problem *p) {
       {"128x64x512a", 0, 1, 24 * 1 * 8},   {"64x64x64a", 1, 1, 47 * 8 * 8},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    tw_context *c = cases[i].accum_ctx ? ctx_acc : ctx;
+    tw_stream *c = cases[i].accum_ctx ? s_acc : s;
     tw_gemm_options o = {.kernel = cases[i].kernel, .host_k_loop = cases[i].host_k};
     tw_gemm_stats st;
     memset(&st, 0, sizeof st);
     int rc = problem_run(c, p, &o, &st);
-    CHECK_MSG(rc == TW_OK, "%s: %s", cases[i].kernel, tw_context_last_error(c));
+    CHECK_MSG(rc == TW_OK, "%s: %s", cases[i].kernel, tw_stream_last_error(c));
     CHECK_MSG(st.invocations == cases[i].inv, "%s host_k=%d: %llu invocations, expected %llu",
               cases[i].kernel, cases[i].host_k, (unsigned long long)st.invocations,
               (unsigned long long)cases[i].inv);
-    CHECK(tw_context_last_plan(c)->host_k == (cases[i].host_k || !cases[i].accum_ctx) ||
+    CHECK(tw_stream_last_plan(c)->host_k == (cases[i].host_k || !cases[i].accum_ctx) ||
           cases[i].inv == 1);
     double eb = tw_reference_rel_error(p->c, p->n, p->ref_r, p->n, p->m, p->n, NULL);
     double eu = tw_reference_rel_error(p->c, p->n, p->ref_u, p->n, p->m, p->n, NULL);
@@ -158,8 +173,8 @@ static void seed_counts(tw_context *ctx, tw_context *ctx_acc, problem *p) {
 }
 
 /* Same inputs on `ref` and `opencl`: results agree within the bounds. */
-static void against_ref(tw_context *ocl) {
-  tw_context *ref = make("ref", NULL, NULL);
+static void against_ref(tw_stream *ocl) {
+  tw_stream *ref = make("ref", NULL, NULL);
   if (!ref) return;
   static const size_t sizes[][3] = {{97, 89, 101}, {130, 300, 257}, {1, 512, 700}, {64, 64, 64}};
   for (size_t i = 0; i < 4; i++) {
@@ -176,7 +191,7 @@ static void against_ref(tw_context *ocl) {
     free(c_ref);
     problem_free(&p);
   }
-  tw_context_destroy(ref);
+  drop(ref);
 }
 
 static int finite_pos(double x) { return x > 0 && x < 1e300; }
@@ -199,7 +214,7 @@ static void check_costs(const tw_device *dev, const char *what) {
 static int create_dev(const char *name, const char *kernels, const char *options,
                       tw_device **dev) {
   tw_device_config cfg = {.kernels = kernels, .options = options};
-  return tw_device_create(name, &cfg, dev);
+  return tw_registry_create(name, &cfg, dev);
 }
 
 /* Fresh calibration, then the disk cache (binaries and figures) on reuse. */
@@ -311,7 +326,7 @@ int main(void) {
   return tw_test_finish("test_opencl");
 #else
   /* a private cache directory for the cache test, which needs it cold; the
-   * other contexts use the default cache */
+   * other devices use the default cache */
   char dir[] = "/tmp/tw-opencl-test-XXXXXX";
   if (!mkdtemp(dir)) {
     CHECK_MSG(0, "mkdtemp failed");
@@ -332,20 +347,20 @@ int main(void) {
   printf("errors\n");
   errors();
 
-  tw_context *ctx = make("opencl", NULL, NULL);
-  tw_context *acc = make("opencl", "64x64x64a,64x64x512a,128x64x512a", NULL);
-  tw_context *loc = make("opencl", NULL, "local=1");
-  tw_context *gpu = make("opencl", NULL, "tiling=gpu");
-  if (ctx && acc && loc && gpu) {
+  tw_stream *s = make("opencl", NULL, NULL);
+  tw_stream *acc = make("opencl", "64x64x64a,64x64x512a,128x64x512a", NULL);
+  tw_stream *loc = make("opencl", NULL, "local=1");
+  tw_stream *gpu = make("opencl", NULL, "tiling=gpu");
+  if (s && acc && loc && gpu) {
     printf("accuracy: planner's choice (default kernel set)\n");
-    accuracy_suites(ctx, "planned", 1, NULL);
+    accuracy_suites(s, "planned", 1, NULL);
     printf("accuracy: forced kernels\n");
     tw_gemm_options o = {.kernel = "64x64x64", .host_k_loop = 1};
-    accuracy_suites(ctx, "64x64x64", 0, &o);
+    accuracy_suites(s, "64x64x64", 0, &o);
     o = (tw_gemm_options){.kernel = "128x64x512"};
-    accuracy_suites(ctx, "128x64x512", 0, &o);
+    accuracy_suites(s, "128x64x512", 0, &o);
     o = (tw_gemm_options){.kernel = "any"};
-    accuracy_suites(ctx, "any", 0, &o);
+    accuracy_suites(s, "any", 0, &o);
     o = (tw_gemm_options){.kernel = "64x64x512a"};
     accuracy_suites(acc, "64x64x512a", 0, &o);
     accuracy_suites(loc, "local=1", 0, NULL);
@@ -357,15 +372,15 @@ int main(void) {
     printf("the seed's strategies on 3001x512x512\n");
     problem p;
     CHECK(problem_init(&p, 3001, 512, 512, 42) == TW_OK);
-    seed_counts(ctx, acc, &p);
+    seed_counts(s, acc, &p);
     problem_free(&p);
     printf("against the ref device\n");
-    against_ref(ctx);
+    against_ref(s);
   }
-  tw_context_destroy(ctx);
-  tw_context_destroy(acc);
-  tw_context_destroy(loc);
-  tw_context_destroy(gpu);
+  drop(s);
+  drop(acc);
+  drop(loc);
+  drop(gpu);
   remove_cache(dir);
   return tw_test_finish("test_opencl");
 #endif

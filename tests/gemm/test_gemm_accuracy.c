@@ -12,20 +12,27 @@
 
 static const char *device_names[] = {"ref", "fixed", "emu", "cpu", "opencl"};
 enum { N_DEVICES = sizeof device_names / sizeof device_names[0] };
-static tw_context *contexts[N_DEVICES];
+static tw_device *devices[N_DEVICES];
+static tw_stream *streams[N_DEVICES];
 
 static void open_devices(void) {
   for (int d = 0; d < N_DEVICES; d++) {
-    tw_context_options o;
-    tw_context_options_init(&o);
-    o.device = device_names[d];
+    tw_device_options o;
+    tw_device_options_init(&o);
+    o.name = device_names[d];
     o.threads = 2;
-    int rc = tw_context_create(&o, &contexts[d]);
+    int rc = tw_device_create(&o, &devices[d]);
     if (rc == TW_ENOTFOUND || (rc == TW_EDEVICE && strstr(tw_last_error(), "clGetPlatformIDs"))) {
       printf("device %s not compiled in or no platform: not tested here\n", device_names[d]);
       continue;
     }
     CHECK_MSG(rc == TW_OK, "create %s: %s", device_names[d], tw_last_error());
+    if (rc) continue;
+    tw_stream_options so;
+    tw_stream_options_init(&so);
+    so.borrow_device_pool = 1;
+    rc = tw_stream_create(devices[d], &so, &streams[d]);
+    CHECK_MSG(rc == TW_OK, "stream on %s: %s", device_names[d], tw_last_error());
   }
 }
 
@@ -36,11 +43,11 @@ static void check_case(size_t m, size_t k, size_t n, unsigned long seed, int slo
   CHECK_MSG(rc == TW_OK, "case %zux%zux%zu: out of memory", m, k, n);
   if (rc) return;
   for (int d = 0; d < N_DEVICES; d++) {
-    tw_context *ctx = contexts[d];
-    if (!ctx || (!slow_ok && d == 0)) continue;
+    tw_stream *s = streams[d];
+    if (!s || (!slow_ok && d == 0)) continue;
     const char *dev = device_names[d];
-    gemm_case_result r = gemm_case_check(ctx, &gc, NULL);
-    CHECK_MSG(r.status == TW_OK, "%s %zux%zux%zu: %s", dev, m, k, n, tw_context_last_error(ctx));
+    gemm_case_result r = gemm_case_check(s, &gc, NULL);
+    CHECK_MSG(r.status == TW_OK, "%s %zux%zux%zu: %s", dev, m, k, n, tw_stream_last_error(s));
     CHECK_MSG(r.rel_err_bf16 <= 1e-5, "%s %zux%zux%zu: rel err vs bf16 inputs %.3g", dev, m, k,
               n, r.rel_err_bf16);
     CHECK_MSG(r.rel_err_fp32 <= 5e-3, "%s %zux%zux%zu: rel err vs fp32 inputs %.3g", dev, m, k,
@@ -73,6 +80,9 @@ int main(void) {
   check_case(1500, 512, 2048, 402, 0);
   check_case(1500, 2048, 512, 403, 0);
   check_case(1, 512, 51865, 404, 0);
-  for (int d = 0; d < N_DEVICES; d++) tw_context_destroy(contexts[d]);
+  for (int d = 0; d < N_DEVICES; d++) {
+    tw_stream_destroy(streams[d]);
+    tw_device_destroy(devices[d]);
+  }
   return tw_test_finish("test_gemm_accuracy");
 }

@@ -10,7 +10,7 @@
 static tw_device *make_fixed(const char *kernels, const char *options) {
   tw_device_config cfg = {.kernels = kernels, .options = options};
   tw_device *dev = NULL;
-  int rc = tw_device_create("fixed", &cfg, &dev);
+  int rc = tw_registry_create("fixed", &cfg, &dev);
   CHECK_MSG(rc == TW_OK, "fixed device with %s: %s", kernels, tw_last_error());
   return dev;
 }
@@ -117,23 +117,28 @@ static void brute_force(void) {
 
 /* The engine runs the plan it predicts: counts in the stats match. */
 static void engine_follows_plan(void) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = "fixed";
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = "fixed";
   o.kernels = "64x64x64";
   o.threads = 1;
-  tw_context *ctx;
-  CHECK(tw_context_create(&o, &ctx) == TW_OK);
+  tw_device *dev = NULL;
+  CHECK(tw_device_create(&o, &dev) == TW_OK);
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *stream = NULL;
+  CHECK(tw_stream_create(dev, &so, &stream) == TW_OK);
   static float a[300 * 200], w[200 * 100], c[300 * 100];
   for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) a[i] = (float)(i % 7) - 3.0f;
   for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) w[i] = (float)(i % 5) - 2.0f;
   tw_weight_desc d = {.data = w, .dtype = TW_DTYPE_F32, .k = 200, .n = 100, .ld = 100};
   tw_weight *wt;
-  CHECK(tw_weight_prepare(ctx, &d, &wt) == TW_OK);
+  CHECK(tw_weight_prepare(dev, &d, &wt) == TW_OK);
   tw_gemm_options go = {.host_k_loop = 1, .max_batch = 7};
   tw_gemm_stats st;
-  CHECK(tw_gemm_ex(ctx, 300, 200, a, TW_DTYPE_F32, 200, wt, c, 100, &go, &st) == TW_OK);
-  const tw_plan *p = tw_context_last_plan(ctx);
+  CHECK(tw_gemm_ex(stream, 300, 200, a, TW_DTYPE_F32, 200, wt, c, 100, &go, &st) == TW_OK);
+  const tw_plan *p = tw_stream_last_plan(stream);
   CHECK(st.invocations == 5ull * 2 * 4); /* ceil(300/64) * ceil(100/64) * ceil(200/64) */
   CHECK(st.invocations == p->invocations);
   CHECK(st.submissions == p->submissions);
@@ -150,10 +155,11 @@ static void engine_follows_plan(void) {
     }
   CHECK(exact);
   tw_gemm_stats total;
-  tw_context_stats(ctx, &total);
+  tw_stream_stats(stream, &total);
   CHECK(total.calls == 1 && total.invocations == st.invocations);
   tw_weight_destroy(wt);
-  tw_context_destroy(ctx);
+  tw_stream_destroy(stream);
+  tw_device_destroy(dev);
 }
 
 int main(void) {

@@ -10,15 +10,25 @@
 #include "tw_test.h"
 
 int main(void) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = "emu";
-  o.device_options = "mem_mb=8,submit_us=1000"; /* submissions cost: batches want to grow */
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = "emu";
+  o.options = "mem_mb=8,submit_us=1000"; /* submissions cost: batches want to grow */
   o.threads = 1;
-  tw_context *ctx = NULL;
-  int rc = tw_context_create(&o, &ctx);
+  tw_device *dev = NULL;
+  int rc = tw_device_create(&o, &dev);
   CHECK_MSG(rc == TW_OK, "emu: %s", tw_last_error());
   if (rc) return tw_test_finish("test_planner_memory");
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *stream = NULL;
+  rc = tw_stream_create(dev, &so, &stream);
+  CHECK_MSG(rc == TW_OK, "stream: %s", tw_last_error());
+  if (rc) {
+    tw_device_destroy(dev);
+    return tw_test_finish("test_planner_memory");
+  }
 
   enum { BK = 2048, BN = 1024, M = 3001, K = 512, N = 512 };
   float *big = calloc((size_t)BK * BN, sizeof(float));
@@ -30,13 +40,13 @@ int main(void) {
                        .name = "resident"};
   tw_weight_desc wd = {.data = w, .dtype = TW_DTYPE_F32, .k = K, .n = N, .ld = N, .name = "w"};
   tw_weight *wbig = NULL, *wt = NULL;
-  CHECK(tw_weight_prepare(ctx, &bd, &wbig) == TW_OK);
-  CHECK(tw_weight_prepare(ctx, &wd, &wt) == TW_OK);
+  CHECK(tw_weight_prepare(dev, &bd, &wbig) == TW_OK);
+  CHECK(tw_weight_prepare(dev, &wd, &wt) == TW_OK);
   tw_gemm_options go = {.kernel = "64x64x64", .host_k_loop = 1};
   tw_gemm_stats st;
-  rc = tw_gemm_ex(ctx, M, K, a, TW_DTYPE_F32, K, wt, c, N, &go, &st);
-  CHECK_MSG(rc == TW_OK, "gemm: %s", tw_context_last_error(ctx));
-  const tw_plan *p = tw_context_last_plan(ctx);
+  rc = tw_gemm_ex(stream, M, K, a, TW_DTYPE_F32, K, wt, c, N, &go, &st);
+  CHECK_MSG(rc == TW_OK, "gemm: %s", tw_stream_last_error(stream));
+  const tw_plan *p = tw_stream_last_plan(stream);
   size_t resident = (size_t)BK * BN * 2 + (size_t)K * N * 2;
   CHECK_MSG(p->device_bytes + resident <= (8u << 20), "plan needs %zu + %zu bytes",
             p->device_bytes, resident);
@@ -55,7 +65,8 @@ int main(void) {
   CHECK(exact);
   tw_weight_destroy(wt);
   tw_weight_destroy(wbig);
-  tw_context_destroy(ctx);
+  tw_stream_destroy(stream);
+  tw_device_destroy(dev);
   free(big), free(a), free(w), free(c);
   return tw_test_finish("test_planner_memory");
 }

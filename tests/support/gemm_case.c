@@ -32,7 +32,7 @@ int gemm_case_make(gemm_case *gc, size_t m, size_t k, size_t n, int with_bias,
   return TW_OK;
 }
 
-gemm_case_result gemm_case_check(tw_context *ctx, const gemm_case *gc,
+gemm_case_result gemm_case_check(tw_stream *s, const gemm_case *gc,
                                  const tw_gemm_options *opts) {
   gemm_case_result r;
   memset(&r, 0, sizeof r);
@@ -44,9 +44,9 @@ gemm_case_result gemm_case_check(tw_context *ctx, const gemm_case *gc,
   tw_weight_desc d = {.data = gc->w, .dtype = TW_DTYPE_F32, .k = gc->k, .n = gc->n,
                       .ld = gc->n, .bias = gc->bias, .name = "case"};
   tw_weight *wt = NULL;
-  r.status = tw_weight_prepare(ctx, &d, &wt);
+  r.status = tw_weight_prepare(tw_stream_device(s), &d, &wt);
   if (!r.status)
-    r.status = tw_gemm_ex(ctx, gc->m, gc->k, gc->a, TW_DTYPE_F32, gc->k, wt, c, gc->n, opts,
+    r.status = tw_gemm_ex(s, gc->m, gc->k, gc->a, TW_DTYPE_F32, gc->k, wt, c, gc->n, opts,
                           &r.stats);
   tw_weight_destroy(wt);
   if (!r.status) {
@@ -67,13 +67,13 @@ void gemm_case_free(gemm_case *gc) {
   memset(gc, 0, sizeof *gc);
 }
 
-gemm_case_result gemm_case_run(tw_context *ctx, size_t m, size_t k, size_t n, int with_bias,
+gemm_case_result gemm_case_run(tw_stream *s, size_t m, size_t k, size_t n, int with_bias,
                                unsigned long seed, const tw_gemm_options *opts) {
   gemm_case gc;
   gemm_case_result r;
   memset(&r, 0, sizeof r);
   if ((r.status = gemm_case_make(&gc, m, k, n, with_bias, seed))) return r;
-  r = gemm_case_check(ctx, &gc, opts);
+  r = gemm_case_check(s, &gc, opts);
   gemm_case_free(&gc);
   return r;
 }

@@ -25,12 +25,12 @@ typedef struct gemm_case {
 /* Random A (M x K) and W (K x N) in [-1, 1], bias in [-1, 1] when with_bias. */
 int gemm_case_make(gemm_case *gc, size_t m, size_t k, size_t n, int with_bias,
                    unsigned long seed);
-gemm_case_result gemm_case_check(tw_context *ctx, const gemm_case *gc,
+gemm_case_result gemm_case_check(tw_stream *s, const gemm_case *gc,
                                  const tw_gemm_options *opts);
 void gemm_case_free(gemm_case *gc);
 
 /* make + check + free */
-gemm_case_result gemm_case_run(tw_context *ctx, size_t m, size_t k, size_t n, int with_bias,
+gemm_case_result gemm_case_run(tw_stream *s, size_t m, size_t k, size_t n, int with_bias,
                                unsigned long seed, const tw_gemm_options *opts);
 
 #endif

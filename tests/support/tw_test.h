@@ -46,7 +46,7 @@ double tw_rng_normal(tw_rng *r);                /* N(0, 1) */
 int tw_rng_range(tw_rng *r, int lo, int hi);    /* [lo, hi] */
 void tw_fill_uniform(tw_rng *r, float *x, size_t n, float lo, float hi);
 
-#include "gemm/reference.h"
+#include "tilewhisper/reference.h"
 
 /* Path of a fixture in tests/data (from $TW_TEST_DATA). */
 const char *tw_test_data(const char *file);

@@ -8,6 +8,7 @@
 #include "tw_test_encref.h"
 #include "tw_test_memmodel.h"
 #include "core/mem.h"
+#include "device/device.h"
 #include "whisper/encoder.h"
 
 #define FP32_BOUND 1e-4
@@ -24,40 +25,62 @@ static float *make_mel(int n_mels, int n_frames, uint64_t seed) {
   return mel;
 }
 
-/* Context on `device`, or NULL with a printed note when the build lacks it. */
-static tw_context *open_device(const char *device) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = device;
+/* A device and one stream on it, or NULL with a printed note when the build
+ * lacks the device; drop() destroys both. */
+static tw_stream *open_device(const char *device) {
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = device;
   o.threads = 2;
-  tw_context *ctx = NULL;
-  int rc = tw_context_create(&o, &ctx);
+  tw_device *dev = NULL;
+  int rc = tw_device_create(&o, &dev);
   if (rc == TW_ENOTFOUND) {
     printf("  %-6s skipped: device not in this build\n", device);
     return NULL;
   }
   CHECK_MSG(rc == TW_OK, "%s: %s", device, tw_last_error());
-  return rc ? NULL : ctx;
+  if (rc) return NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *s = NULL;
+  rc = tw_stream_create(dev, &so, &s);
+  CHECK_MSG(rc == TW_OK, "%s stream: %s", device, tw_last_error());
+  if (rc) tw_device_destroy(dev);
+  return rc ? NULL : s;
+}
+
+static void drop(tw_stream *s) {
+  tw_device *dev = tw_stream_device(s);
+  tw_stream_destroy(s);
+  tw_device_destroy(dev);
 }
 
 /* Runs one mode on one device and compares with the reference. */
-static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, int fp32, int pv,
+static void check_mode(tw_stream *s, const tw_whisper_model *m, int n_ctx, int fp32, int pv,
                        const float *mel, const double *ref) {
-  const char *dev = tw_context_device_name(ctx);
+  tw_device *device = tw_stream_device(s);
+  const char *dev = device->name;
   tw_encoder_options o;
   tw_encoder_options_init(&o);
-  o.fp32 = fp32;
   o.n_ctx = n_ctx;
   o.pv = pv;
+  tw_encoder_weights *w = NULL;
   tw_encoder *enc = NULL;
   tw_errbuf err = {{0}};
-  int rc = tw_encoder_create(m, ctx, &o, &enc, &err);
+  int rc = tw_encoder_weights_create(m, device, fp32, &w, &err);
   if (rc == TW_EUNSUPPORTED && fp32) {
     printf("  %-6s fp32 skipped: %s\n", dev, err.msg);
     return;
   }
-  CHECK_MSG(rc == TW_OK, "%s create: %s", dev, err.msg);
+  CHECK_MSG(rc == TW_OK, "%s weights: %s", dev, err.msg);
   if (rc) return;
+  rc = tw_encoder_create(w, s, &o, &enc, &err);
+  CHECK_MSG(rc == TW_OK, "%s create: %s", dev, err.msg);
+  if (rc) {
+    tw_encoder_weights_destroy(w);
+    return;
+  }
   float *out = NULL;
   tw_encoder_timings t;
   rc = tw_encoder_run(enc, mel, &out, &t);
@@ -77,6 +100,7 @@ static void check_mode(tw_context *ctx, const tw_whisper_model *m, int n_ctx, in
     CHECK(t.n_layers == m->hp.n_audio_layer && t.total_s > 0);
   }
   tw_encoder_destroy(enc);
+  tw_encoder_weights_destroy(w);
 }
 
 static void test_devices_pv(const tw_whisper_model *m, int n_ctx, const char *const *devices,
@@ -87,11 +111,11 @@ static void test_devices_pv(const tw_whisper_model *m, int n_ctx, const char *co
   CHECK(mel && ref);
   if (mel && ref && tw_test_encoder_ref(m, n_ctx, mel, ref) == 0) {
     for (const char *const *d = devices; *d; d++) {
-      tw_context *ctx = open_device(*d);
-      if (!ctx) continue;
-      check_mode(ctx, m, n_ctx, 1, pv, mel, ref);
-      check_mode(ctx, m, n_ctx, 0, pv, mel, ref);
-      tw_context_destroy(ctx);
+      tw_stream *s = open_device(*d);
+      if (!s) continue;
+      check_mode(s, m, n_ctx, 1, pv, mel, ref);
+      check_mode(s, m, n_ctx, 0, pv, mel, ref);
+      drop(s);
     }
   } else {
     CHECK_MSG(0, "reference forward pass failed");
@@ -106,17 +130,19 @@ static void test_devices(const tw_whisper_model *m, int n_ctx, const char *const
 
 /* Run A, run B, run A again: the third output equals the first bit for bit. */
 static void test_repeat(const tw_whisper_model *m, const char *device, int n_ctx) {
-  tw_context *ctx = open_device(device);
-  if (!ctx) return;
+  tw_stream *s = open_device(device);
+  if (!s) return;
   const size_t n = (size_t)m->hp.n_audio_state, count = (size_t)n_ctx * n;
   tw_encoder_options o;
   tw_encoder_options_init(&o);
   o.n_ctx = n_ctx;
+  tw_encoder_weights *w = NULL;
   tw_encoder *enc = NULL;
   float *a = make_mel(m->hp.n_mels, 2 * n_ctx, 1), *b = make_mel(m->hp.n_mels, 2 * n_ctx, 2);
   float *first = malloc(count * sizeof *first), *out = NULL;
   CHECK(a && b && first);
-  int rc = tw_encoder_create(m, ctx, &o, &enc, NULL);
+  int rc = tw_encoder_weights_create(m, tw_stream_device(s), 0, &w, NULL);
+  if (rc == TW_OK) rc = tw_encoder_create(w, s, &o, &enc, NULL);
   CHECK_MSG(rc == TW_OK, "%s", tw_last_error());
   if (rc == TW_OK && a && b && first) {
     CHECK(tw_encoder_run(enc, a, &out, NULL) == TW_OK);
@@ -140,79 +166,95 @@ static void test_repeat(const tw_whisper_model *m, const char *device, int n_ctx
            again && !memcmp(first, again, count * sizeof *again) ? "yes" : "NO");
   }
   tw_encoder_destroy(enc);
-  tw_context_destroy(ctx);
+  tw_encoder_weights_destroy(w);
+  drop(s);
   free(a), free(b), free(first);
 }
 
 /* Bad input fails with a code and a message, never a crash. */
 static void test_bad_input(tw_whisper_model *m) {
-  tw_context *ctx = open_device("ref");
-  if (!ctx) return;
-  tw_encoder *enc = (tw_encoder *)&enc; /* must be reset to NULL */
+  tw_stream *s = open_device("ref");
+  if (!s) return;
+  tw_device *dev = tw_stream_device(s);
+  tw_encoder_weights *w = (tw_encoder_weights *)&w; /* must be reset to NULL */
+  tw_encoder *enc = (tw_encoder *)&enc;             /* likewise */
   tw_errbuf err = {{0}};
-  CHECK(tw_encoder_create(NULL, ctx, NULL, &enc, &err) == TW_EINVAL && enc == NULL);
+  CHECK(tw_encoder_weights_create(NULL, dev, 0, &w, &err) == TW_EINVAL && w == NULL);
   CHECK(strstr(err.msg, "model") != NULL);
-  CHECK(tw_encoder_create(m, NULL, NULL, &enc, &err) == TW_EINVAL);
+  CHECK(tw_encoder_weights_create(m, NULL, 0, &w, &err) == TW_EINVAL);
+  CHECK(tw_encoder_create(NULL, s, NULL, &enc, &err) == TW_EINVAL && enc == NULL);
+  CHECK(tw_encoder_weights_create(m, dev, 0, &w, &err) == TW_OK);
+  CHECK(tw_encoder_create(w, NULL, NULL, &enc, &err) == TW_EINVAL);
 
   tw_encoder_options o;
   tw_encoder_options_init(&o);
   o.n_ctx = m->hp.n_audio_ctx + 1;
-  CHECK(tw_encoder_create(m, ctx, &o, &enc, &err) == TW_EINVAL && strstr(err.msg, "n_ctx"));
+  CHECK(tw_encoder_create(w, s, &o, &enc, &err) == TW_EINVAL && strstr(err.msg, "n_ctx"));
   o.n_ctx = 0;
   o.pv = 7;
-  CHECK(tw_encoder_create(m, ctx, &o, &enc, &err) == TW_EINVAL && strstr(err.msg, "pv"));
+  CHECK(tw_encoder_create(w, s, &o, &enc, &err) == TW_EINVAL && strstr(err.msg, "pv"));
   o.pv = TW_PV_AUTO;
 
   /* a query weight with its dimensions swapped to [4n, n] */
+  tw_encoder_weights *bad = NULL;
   tw_tensor *qw = (tw_tensor *)m->enc_layers[1].attn_q_w, saved = *qw;
   qw->ne[1] = 4 * qw->ne[1];
   qw->n_elements *= 4;
-  CHECK(tw_encoder_create(m, ctx, NULL, &enc, &err) == TW_ESHAPE);
+  CHECK(tw_encoder_weights_create(m, dev, 0, &bad, &err) == TW_ESHAPE);
   CHECK_MSG(strstr(err.msg, "encoder.blocks.1.attn.query.weight") != NULL, "%s", err.msg);
   *qw = saved;
   /* a missing bias */
   const tw_tensor *bias = m->enc_layers[0].mlp_2_b;
   m->enc_layers[0].mlp_2_b = NULL;
-  CHECK(tw_encoder_create(m, ctx, NULL, &enc, &err) == TW_EINVAL);
+  CHECK(tw_encoder_weights_create(m, dev, 0, &bad, &err) == TW_EINVAL);
   CHECK_MSG(strstr(err.msg, "encoder.blocks.0.mlp.2.bias") != NULL, "%s", err.msg);
   m->enc_layers[0].mlp_2_b = bias;
   /* wrong mel channel count for conv1 */
   int mels = m->hp.n_mels;
   m->hp.n_mels = 128;
-  CHECK(tw_encoder_create(m, ctx, NULL, &enc, &err) == TW_ESHAPE && strstr(err.msg, "conv1"));
+  CHECK(tw_encoder_weights_create(m, dev, 0, &bad, &err) == TW_ESHAPE && strstr(err.msg, "conv1"));
   m->hp.n_mels = mels;
+  CHECK(bad == NULL);
   printf("  bad input: last message \"%s\"\n", err.msg);
 
   o.n_ctx = 8;
-  CHECK(tw_encoder_create(m, ctx, &o, &enc, &err) == TW_OK);
+  CHECK(tw_encoder_create(w, s, &o, &enc, &err) == TW_OK);
   float *out = (float *)&out;
   CHECK(tw_encoder_run(enc, NULL, &out, NULL) == TW_EINVAL && out == (float *)&out);
   CHECK(strstr(tw_encoder_last_error(enc), "mel") != NULL);
   CHECK(tw_encoder_run(NULL, NULL, &out, NULL) == TW_EINVAL);
   tw_encoder_destroy(enc);
   tw_encoder_destroy(NULL);
-  tw_context_destroy(ctx);
+  tw_encoder_weights_destroy(w);
+  tw_encoder_weights_destroy(NULL);
+  drop(s);
 }
 
 /* Every allocation of create, failed in turn: ENOMEM, no leak (ASan). */
 static void test_create_oom(const tw_whisper_model *m) {
-  tw_context *ctx = open_device("ref");
-  if (!ctx) return;
+  tw_stream *s = open_device("ref");
+  if (!s) return;
   tw_encoder_options o;
   tw_encoder_options_init(&o);
   o.n_ctx = 8;
   int n, rc = TW_ENOMEM, wrong = 0;
   for (n = 1; n < 1000 && rc != TW_OK; n++) {
+    tw_encoder_weights *w = NULL;
     tw_encoder *enc = NULL;
     tw_mem_fail_after(n);
-    rc = tw_encoder_create(m, ctx, &o, &enc, NULL);
+    rc = tw_encoder_weights_create(m, tw_stream_device(s), 0, &w, NULL);
+    if (rc != TW_OK && (rc != TW_ENOMEM || w != NULL)) wrong++;
+    if (rc == TW_OK) {
+      rc = tw_encoder_create(w, s, &o, &enc, NULL);
+      if (rc != TW_OK && (rc != TW_ENOMEM || enc != NULL)) wrong++;
+    }
     tw_mem_fail_after(0);
-    if (rc != TW_OK && (rc != TW_ENOMEM || enc != NULL)) wrong++;
     tw_encoder_destroy(enc);
+    tw_encoder_weights_destroy(w);
   }
   printf("  create with allocation n failing, n = 1..%d: %d wrong results\n", n - 1, wrong);
   CHECK(rc == TW_OK && wrong == 0);
-  tw_context_destroy(ctx);
+  drop(s);
 }
 
 /* Points t's data at a copy one byte off alignment, as a file mapping may;
@@ -277,12 +319,12 @@ int main(void) {
   test_tensor_types();
 
   /* a full 30 s window, only where a fast device exists */
-  tw_context *cpu = NULL;
-  tw_context_options co;
-  tw_context_options_init(&co);
-  co.device = "cpu";
-  if (tw_context_create(&co, &cpu) == TW_OK) {
-    tw_context_destroy(cpu);
+  tw_device *cpu = NULL;
+  tw_device_options co;
+  tw_device_options_init(&co);
+  co.name = "cpu";
+  if (tw_device_create(&co, &cpu) == TW_OK) {
+    tw_device_destroy(cpu);
     static const char *const cpu_only[] = {"cpu", NULL};
     test_devices(m, 100, cpu_only);
     test_devices_pv(m, 100, cpu_only, TW_PV_TRANSPOSED);
