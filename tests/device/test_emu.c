@@ -207,7 +207,9 @@ static void modeled_time(void) {
   CHECK(dev->iface->wait(dev, fence, &t) == TW_OK);
   double seed = 3008 * (0.5 + 0.3 + 1.0 + 52.0 + 0.6) * 1e-3; /* 163.6352 s */
   CHECK_MSG(near(t.modeled_s, seed), "seed: %.6f s modeled, want %.6f", t.modeled_s, seed);
-  CHECK(t.compute_s < 5.0); /* modeled, not slept */
+  /* modeled, not slept: sleeping would take the full 163.6 s; the bound is
+   * loose so a loaded machine's slow emulation does not trip it */
+  CHECK_MSG(t.compute_s < 0.25 * seed, "compute %.1f s: the modeled time was slept", t.compute_s);
   tw_emu_profile p;
   CHECK(tw_emu_profile_get("seed", &p) == TW_OK);
   CHECK(near(tw_emu_profile_model(&p, 3008, 3008, 1u << 20, 1u << 20, 1e12), seed));
