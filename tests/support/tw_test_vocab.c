@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tw_test.h"
-
 static int b64_value(int c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -53,8 +51,8 @@ static int count_lines(const char *text) {
 int tw_test_vocab_load(const char *file, tw_test_vocab *v) {
   memset(v, 0, sizeof *v);
   size_t size;
-  char *text = read_all(tw_test_data(file), &size);
-  if (!text) return fprintf(stderr, "cannot read %s\n", tw_test_data(file)), -1;
+  char *text = read_all(file, &size);
+  if (!text) return fprintf(stderr, "cannot read %s\n", file), -1;
   int lines = count_lines(text);
   v->bytes = calloc((size_t)lines, sizeof *v->bytes);
   v->lens = calloc((size_t)lines, sizeof *v->lens);

@@ -14,9 +14,10 @@ typedef struct tw_test_vocab {
   char *storage;
 } tw_test_vocab;
 
-/* Loads tests/data/<file>.  The ranks must be 0..n-1, each once.  Returns 0,
- * or -1 with a message on stderr. */
-int tw_test_vocab_load(const char *file, tw_test_vocab *v);
+/* Loads a rank file (e.g. tw_test_data("gpt2.tiktoken")).  The ranks must be
+ * 0..n-1, each once.  Returns 0, or -1 with a message on stderr.  Needs only
+ * the C library, so the fuzz targets can use it too. */
+int tw_test_vocab_load(const char *path, tw_test_vocab *v);
 void tw_test_vocab_free(tw_test_vocab *v);
 
 /* RFC 4648 base64 (with padding) of src[0..n) decoded into dst; returns the

@@ -137,7 +137,7 @@ typedef struct fixture {
 static int fixture_open(fixture *f, const char *file, int32_t n_vocab) {
   memset(f, 0, sizeof *f);
   tw_errbuf err;
-  if (tw_test_vocab_load(file, &f->v)) return -1;
+  if (tw_test_vocab_load(tw_test_data(file), &f->v)) return -1;
   f->ref = ref_build(&f->v);
   int rc = tw_tokenizer_create(f->v.bytes, f->v.lens, f->v.n, n_vocab, &f->tok, &err);
   CHECK_MSG(rc == TW_OK, "%s", err.msg);
@@ -335,7 +335,7 @@ static void test_non_speech(void) {
 /* Every allocation of create, encode and decode can fail cleanly. */
 static void test_alloc_failures(void) {
   tw_test_vocab v;
-  if (tw_test_vocab_load("multilingual.tiktoken", &v)) return;
+  if (tw_test_vocab_load(tw_test_data("multilingual.tiktoken"), &v)) return;
   tw_errbuf err;
   int failed = 0;
   for (long k = 1; k <= 8; k++) {
@@ -369,7 +369,7 @@ static void test_alloc_failures(void) {
  * slower); the release figures are in the report. */
 static void test_speed(void) {
   tw_test_vocab v;
-  if (tw_test_vocab_load("multilingual.tiktoken", &v)) return;
+  if (tw_test_vocab_load(tw_test_data("multilingual.tiktoken"), &v)) return;
   tw_errbuf err;
   tw_tokenizer *tok = NULL;
   double t0 = tw_now();

@@ -84,7 +84,7 @@ int main(void) {
   int rc = tw_whisper_model_load_ex(tw_test_data("for-tests-ggml-base.bin"), TW_LOAD_HEADER_ONLY,
                                     &m, &err);
   CHECK_MSG(rc == TW_OK, "%s", err.msg);
-  CHECK(tw_test_vocab_load("multilingual.tiktoken", &v) == 0);
+  CHECK(tw_test_vocab_load(tw_test_data("multilingual.tiktoken"), &v) == 0);
   tw_tokenizer *bad = NULL, *good = NULL;
   if (!rc) {
     rc = tw_tokenizer_create(m->token_bytes, m->token_lens, m->n_vocab_file, m->hp.n_vocab, &bad,

@@ -86,7 +86,7 @@ static void test_names(void) {
   const char *last[] = {"<|su|>", "<|su|>", "<|yue|>"};
   for (int k = 0; k < 3; k++) {
     tw_test_vocab v;
-    if (tw_test_vocab_load(files[k], &v)) {
+    if (tw_test_vocab_load(tw_test_data(files[k]), &v)) {
       CHECK_MSG(0, "cannot load %s", files[k]);
       continue;
     }
