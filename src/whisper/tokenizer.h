@@ -103,15 +103,20 @@ int tw_tokenizer_token_bytes(const tw_tokenizer *tok, int32_t id, const char **b
 enum {
   /* Keep timestamp tokens as "<|1.08|>" (OpenAI's decode_with_timestamps);
    * by default they are dropped, as OpenAI's decode() does. */
-  TW_DECODE_TIMESTAMPS = 1u << 0
+  TW_DECODE_TIMESTAMPS = 1u << 0,
+  /* Replace malformed UTF-8 (a character cut at either end) by U+FFFD, one
+   * per maximal invalid subpart, as OpenAI's text does (tiktoken decodes
+   * with errors="replace"); by default the bytes are returned as they are. */
+  TW_DECODE_REPLACE_INVALID = 1u << 1
 };
 
 /* Text of ids, assembled as bytes so a character split across tokens comes
  * out whole; other specials appear under their names, as in OpenAI's decode.
  * *text is NUL-terminated, allocated with tw_malloc_aligned (free with
- * tw_free); *n_text (may be NULL) gets its length.  The bytes are what the
- * tokens hold: a character cut at the end stays cut.  TW_ERANGE on an id
- * outside the vocabulary; TW_ENOMEM. */
+ * tw_free); *n_text (may be NULL) gets its length.  Without
+ * TW_DECODE_REPLACE_INVALID the bytes are what the tokens hold: a character
+ * cut at the end stays cut.  TW_ERANGE on an id outside the vocabulary;
+ * TW_ENOMEM. */
 int tw_tokenizer_decode(const tw_tokenizer *tok, const int32_t *ids, size_t n_ids,
                         unsigned flags, char **text, size_t *n_text, tw_errbuf *err);
 

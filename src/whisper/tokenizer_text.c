@@ -5,9 +5,35 @@
 
 #include "core/mem.h"
 #include "whisper/tokenizer_impl.h"
+#include "whisper/unicode_classes.h"
 
 static int keep_token(const tw_tokenizer *tok, int32_t id, unsigned flags) {
   return id < tok->sp.timestamp_begin || (flags & TW_DECODE_TIMESTAMPS);
+}
+
+/* A copy of s[0..*n) with every maximal invalid subpart replaced by U+FFFD
+ * (at most 3 bytes per input byte); *n becomes its length.  NULL on ENOMEM. */
+static char *replace_invalid(const char *s, size_t *n) {
+  const unsigned char *u = (const unsigned char *)s;
+  char *out = tw_malloc_aligned(*n * 3 + 1);
+  if (!out) return NULL;
+  size_t w = 0;
+  for (size_t i = 0; i < *n;) {
+    uint32_t cp;
+    size_t len = (size_t)tw__utf8_next(u + i, *n - i, &cp);
+    if (len) {
+      memcpy(out + w, s + i, len);
+      w += len;
+    } else {
+      len = tw__utf8_bad_run(u + i, *n - i);
+      memcpy(out + w, "\357\277\275", 3);
+      w += 3;
+    }
+    i += len;
+  }
+  out[w] = '\0';
+  *n = w;
+  return out;
 }
 
 int tw_tokenizer_decode(const tw_tokenizer *tok, const int32_t *ids, size_t n_ids,
@@ -32,6 +58,11 @@ int tw_tokenizer_decode(const tw_tokenizer *tok, const int32_t *ids, size_t n_id
     at += n;
   }
   out[at] = '\0';
+  if (flags & TW_DECODE_REPLACE_INVALID) {
+    char *fixed = replace_invalid(out, &at);
+    tw_free(out);
+    if (!(out = fixed)) return tw_err(err, TW_ENOMEM, "tokenizer: decode: %zu bytes of text", at);
+  }
   *text = out;
   if (n_text) *n_text = at;
   return TW_OK;

@@ -37,3 +37,22 @@ int tw__utf8_next(const unsigned char *s, size_t n, uint32_t *cp) {
   *cp = v;
   return len;
 }
+
+size_t tw__utf8_bad_run(const unsigned char *s, size_t n) {
+  unsigned b = s[0], lo = 0x80, hi = 0xBF;
+  int need;
+  if (b >= 0xC2 && b <= 0xDF) need = 1;
+  else if (b >= 0xE0 && b <= 0xEF)
+    need = 2, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+  else if (b >= 0xF0 && b <= 0xF4)
+    need = 3, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+  else return 1;
+  /* The second byte's range depends on the lead (no overlongs, surrogates
+   * or values past U+10FFFF); later ones are any continuation byte. */
+  size_t k = 1;
+  for (int i = 0; i < need && k < n; i++, k++) {
+    unsigned c = s[k];
+    if (c < (i ? 0x80u : lo) || c > (i ? 0xBFu : hi)) break;
+  }
+  return k;
+}

@@ -32,4 +32,9 @@ tw_uc_class tw__uc_class(uint32_t cp);
  * surrogates and values above U+10FFFF included). */
 int tw__utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* Where tw__utf8_next fails at s[0]: the length (>= 1) of the maximal
+ * subpart of a well-formed sequence there, which Python's
+ * decode("utf-8", "replace") turns into one U+FFFD. */
+size_t tw__utf8_bad_run(const unsigned char *s, size_t n);
+
 #endif

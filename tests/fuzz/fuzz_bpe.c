@@ -2,7 +2,8 @@
  * real multilingual vocabulary (and with the damaged one of
  * for-tests-ggml-base.bin, strictly and with the byte fallback), and decoded
  * back as ids.  Never a crash; well-formed UTF-8 must encode and decode to
- * itself; malformed UTF-8 must be refused as such.  The data directory comes
+ * itself; malformed UTF-8 must be refused as such, and decoding with
+ * replacement must always give well-formed UTF-8.  The data directory comes
  * from $TW_FUZZ_DATA (run_fuzz_bpe.sh sets it). */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "../support/tw_test_vocab.h"
 #include "core/mem.h"
 #include "whisper/model.h"
-#include "whisper/tokenizer.h"
+#include "whisper/tokenizer_impl.h"
 
 static tw_test_vocab g_vocab;
 static tw_tokenizer *g_real, *g_damaged;
@@ -80,6 +81,21 @@ static void decode_ids(const uint8_t *data, size_t size) {
   tw_free(text);
 }
 
+/* The input spelled as single-byte tokens, decoded with U+FFFD replacement:
+ * always well-formed UTF-8, and the input itself when it already was. */
+static void decode_replacing(const uint8_t *data, size_t size, int valid) {
+  int32_t ids[4096];
+  size_t n = size < 4096 ? size : 4096, n_text;
+  for (size_t i = 0; i < n; i++) ids[i] = tw__gpt2_byte_id(data[i]);
+  char *text = NULL;
+  tw_errbuf err;
+  if (tw_tokenizer_decode(g_real, ids, n, TW_DECODE_REPLACE_INVALID, &text, &n_text, &err)) abort();
+  size_t bad;
+  if (tw__utf8_check((const unsigned char *)text, n_text, &bad)) abort();
+  if (valid && n == size && (n_text != size || memcmp(text, data, size))) abort();
+  tw_free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int rc = round_trip(g_real, data, size, 0, 1);
@@ -90,5 +106,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int lenient = round_trip(g_damaged, data, size, TW_ENCODE_BYTE_FALLBACK, 0);
   if ((strict && strict != TW_EINVAL && strict != TW_ENOTFOUND) || (lenient != rc)) abort();
   decode_ids(data, size);
+  decode_replacing(data, size, rc == TW_OK);
   return 0;
 }

@@ -289,6 +289,44 @@ static void test_decode(void) {
   fixture_close(&f);
 }
 
+/* OpenAI's text is bytes.decode("utf-8", "replace"); expected outputs from
+ * Python.  The inputs are spelled with single-byte tokens (ids 0-255 hold
+ * the bytes in GPT-2's order). */
+static void test_decode_replace(void) {
+  static const struct {
+    const char *in, *want;
+  } cases[] = {
+    {"ab\200c", "ab\357\277\275c"},
+    {"\342\231", "\357\277\275"},
+    {"\342\231A", "\357\277\275A"},
+    {"\355\240\200", "\357\277\275\357\277\275\357\277\275"},
+    {"\360\237\230", "\357\277\275"},
+    {"\364\220\200\200", "\357\277\275\357\277\275\357\277\275\357\277\275"},
+    {"\300\257", "\357\277\275\357\277\275"},
+    {"\340\200\257", "\357\277\275\357\277\275\357\277\275"},
+    {"\360\217\277\277", "\357\277\275\357\277\275\357\277\275\357\277\275"},
+    {"x\342\231\252\342", "x\342\231\252\357\277\275"},
+    {"\361\200\200\361\200", "\357\277\275\357\277\275"},
+  };
+  fixture f;
+  if (fixture_open(&f, "multilingual.tiktoken", 51865)) return;
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    int32_t ids[8];
+    size_t n = strlen(cases[k].in), n_text = 0;
+    for (size_t i = 0; i < n; i++) ids[i] = tw__gpt2_byte_id((unsigned char)cases[k].in[i]);
+    char *text = NULL;
+    tw_errbuf err;
+    int rc = tw_tokenizer_decode(f.tok, ids, n, TW_DECODE_REPLACE_INVALID, &text, &n_text, &err);
+    CHECK_MSG(rc == TW_OK && n_text == strlen(cases[k].want) && !strcmp(text, cases[k].want),
+              "case %zu", k);
+    tw_free(text);
+    rc = tw_tokenizer_decode(f.tok, ids, n, 0, &text, &n_text, &err);
+    CHECK_MSG(rc == TW_OK && n_text == n && !memcmp(text, cases[k].in, n), "raw case %zu", k);
+    tw_free(text);
+  }
+  fixture_close(&f);
+}
+
 static void test_bad_utf8(void) {
   fixture f;
   if (fixture_open(&f, "multilingual.tiktoken", 51865)) return;
@@ -424,6 +462,7 @@ int main(void) {
   test_against_reference("gpt2.tiktoken", 51864);
   test_known_ids();
   test_decode();
+  test_decode_replace();
   test_bad_utf8();
   test_non_speech();
   test_alloc_failures();
