@@ -124,9 +124,10 @@ int tw_tokenizer_decode(const tw_tokenizer *tok, const int32_t *ids, size_t n_id
 enum {
   /* On a damaged vocabulary, encode a byte without a token as the id its
    * single-byte token has in every byte-level BPE vocabulary (ids 0-255 are
-   * the 256 bytes in GPT-2's order), instead of failing.  The result is what
-   * OpenAI's tokenizer would compute from the damaged vocabulary; used for
-   * the non-speech set so that a damaged file can still transcribe. */
+   * the 256 bytes in GPT-2's order), instead of failing.  (tiktoken itself
+   * would stop on the missing byte.)  Used for the non-speech set, so that a
+   * damaged file still transcribes, with the set the reference documents for
+   * such files (whisper-decoding.md, "Traps"). */
   TW_ENCODE_BYTE_FALLBACK = 1u << 0
 };
 
@@ -146,9 +147,10 @@ int tw_tokenizer_encode(const tw_tokenizer *tok, const char *text, size_t len, u
 
 /* OpenAI's tokenizer.non_speech_tokens (SuppressTokens "-1"), built from this
  * vocabulary by OpenAI's rule: sorted ascending, no duplicates, *n ids into
- * out[TW_NON_SPEECH_MAX].  82 ids for the real multilingual vocabulary.  On a
- * damaged vocabulary bytes without a token use TW_ENCODE_BYTE_FALLBACK, so
- * the set is the one OpenAI would build from that vocabulary. */
+ * out[TW_NON_SPEECH_MAX].  82 ids for the real multilingual vocabulary, 84
+ * for gpt2.  Encodes with TW_ENCODE_BYTE_FALLBACK, so a damaged vocabulary
+ * gets a set too (for-tests-ggml-base.bin: without 873 and 3268, with 158
+ * and 220, the space token). */
 int tw_tokenizer_non_speech(const tw_tokenizer *tok, int32_t out[TW_NON_SPEECH_MAX], int *n,
                             tw_errbuf *err);
 
