@@ -82,10 +82,10 @@ def main():
                 " * Source: %s */\n" % version)
         f.write('#include "whisper/unicode_classes.h"\n\n')
         f.write("const tw_uc_range tw__uc_ranges[] = {\n")
-        # three ranges a line keeps the generated file short enough to skim
-        for i in range(0, len(rs), 3):
+        # two ranges a line: short lines, a file short enough to skim
+        for i in range(0, len(rs), 2):
             f.write(" " + "".join(" {0x%05X, 0x%05X, %s}," % (lo, hi, names[c])
-                                  for lo, hi, c in rs[i:i + 3]).rstrip() + "\n")
+                                  for lo, hi, c in rs[i:i + 2]).rstrip() + "\n")
         f.write("};\n")
         f.write("const int tw__uc_n_ranges = (int)(sizeof tw__uc_ranges / sizeof tw__uc_ranges[0]);\n")
     print("%d ranges written to %s" % (len(rs), os.path.normpath(OUT)))

@@ -30,14 +30,14 @@ static int special_name(const tw_special_tokens *sp, int32_t id, char *buf, size
 }
 
 static int build_special_text(tw_tokenizer *t, tw_errbuf *err) {
-  int32_t n = t->sp.n_vocab - t->n_vocab_file;
+  int32_t n = t->sp.n_vocab - t->n_text;
   t->special_off = tw_calloc_aligned((size_t)n + 1, sizeof *t->special_off);
   t->special_text = tw_malloc_aligned((size_t)n * 24); /* longest: <|startoftranscript|> */
   if (!t->special_off || !t->special_text)
     return tw_err(err, TW_ENOMEM, "tokenizer: names of %d special tokens", (int)n);
   uint32_t at = 0;
   for (int32_t k = 0; k < n; k++) {
-    int32_t id = t->n_vocab_file + k;
+    int32_t id = t->n_text + k;
     t->special_off[k] = at;
     /* Ids between the file's last token and eot have no text (none in released files). */
     if (id >= t->sp.eot) at += (uint32_t)special_name(&t->sp, id, t->special_text + at, 24);
@@ -50,7 +50,7 @@ static int build_special_text(tw_tokenizer *t, tw_errbuf *err) {
  * the 256 bytes; the early converter turned those of 0x80-0xFF into U+FFFD. */
 static void check_damage(tw_tokenizer *t) {
   static const unsigned char fffd[3] = {0xEF, 0xBF, 0xBD};
-  for (int32_t id = 0; id < t->n_vocab_file; id++) {
+  for (int32_t id = 0; id < t->n_text; id++) {
     const char *b = t->bytes[id];
     for (uint32_t i = 0; i + 3 <= t->lens[id]; i++)
       if (!memcmp(b + i, fffd, 3)) {
@@ -65,7 +65,7 @@ static void check_damage(tw_tokenizer *t) {
     t->damage.n_missing_bytes++;
     int32_t id = tw__gpt2_byte_id(b);
     /* Recover the id only where the damage shows at the expected place. */
-    if (id < t->n_vocab_file && t->lens[id] == 3 && !memcmp(t->bytes[id], fffd, 3))
+    if (id < t->n_text && t->lens[id] == 3 && !memcmp(t->bytes[id], fffd, 3))
       t->byte_fallback[b] = id;
   }
   t->damage.damaged = t->damage.n_missing_bytes > 0;
@@ -78,17 +78,18 @@ int tw_tokenizer_create(const char *const *token_bytes, const uint32_t *token_le
   tw_special_tokens sp;
   int rc = tw_special_tokens_for(n_vocab, &sp, err);
   if (rc) return rc;
-  if (n_vocab_file < 0 || n_vocab_file > sp.eot || (n_vocab_file && (!token_bytes || !token_lens)))
-    return tw_err(err, TW_EINVAL,
-                  "tokenizer: %d vocabulary tokens for n_vocab %d (at most %d: the ids from %d "
-                  "on are special)",
-                  (int)n_vocab_file, (int)n_vocab, (int)sp.eot, (int)sp.eot);
+  if (n_vocab_file < 0 || n_vocab_file > n_vocab || (n_vocab_file && (!token_bytes || !token_lens)))
+    return tw_err(err, TW_EINVAL, "tokenizer: %d vocabulary tokens for n_vocab %d",
+                  (int)n_vocab_file, (int)n_vocab);
   tw_tokenizer *t = tw_calloc_aligned(1, sizeof *t);
   if (!t) return tw_err(err, TW_ENOMEM, "tokenizer: out of memory");
   t->sp = sp;
-  t->n_vocab_file = n_vocab_file;
+  /* Some converters write the specials' text too (and synthetic models
+   * write n_vocab tokens): ids from eot on are special whatever the file
+   * says, named as OpenAI names them and never merged. */
+  t->n_text = n_vocab_file < sp.eot ? n_vocab_file : sp.eot;
   t->bytes = token_bytes, t->lens = token_lens;
-  if ((rc = tw__vocab_map_build(&t->map, token_bytes, token_lens, n_vocab_file, err)) ||
+  if ((rc = tw__vocab_map_build(&t->map, token_bytes, token_lens, t->n_text, err)) ||
       (rc = build_special_text(t, err))) {
     tw_tokenizer_destroy(t);
     return rc;
@@ -115,10 +116,10 @@ int tw_tokenizer_token_bytes(const tw_tokenizer *tok, int32_t id, const char **b
   if (id < 0 || id >= tok->sp.n_vocab)
     return tw_err(err, TW_ERANGE, "tokenizer: token id %d outside [0, %d)", (int)id,
                   (int)tok->sp.n_vocab);
-  if (id < tok->n_vocab_file) {
+  if (id < tok->n_text) {
     *bytes = tok->bytes[id], *n_bytes = tok->lens[id];
   } else {
-    int32_t k = id - tok->n_vocab_file;
+    int32_t k = id - tok->n_text;
     *bytes = tok->special_text + tok->special_off[k];
     *n_bytes = tok->special_off[k + 1] - tok->special_off[k];
   }

@@ -70,7 +70,10 @@ typedef struct tw_tokenizer tw_tokenizer;
  * values lost their single-byte token).  Such a model transcribes English,
  * but non-ASCII text decodes to U+FFFD and often cannot be encoded. */
 typedef struct tw_vocab_damage {
-  int damaged;             /* some byte value has no single-byte token */
+  int damaged;             /* some byte value has no single-byte token, so some
+                              text cannot be encoded (also true of synthetic
+                              vocabularies; n_fffd_tokens tells the converter's
+                              damage apart) */
   int32_t n_fffd_tokens;   /* tokens whose bytes contain EF BF BD (the real
                               multilingual vocabulary has 4, gpt2 has 8) */
   int32_t n_missing_bytes; /* byte values without a single-byte token */
@@ -78,9 +81,11 @@ typedef struct tw_vocab_damage {
 
 /* Builds the tokenizer of a vocabulary of n_vocab ids whose first n_vocab_file
  * tokens are token_bytes[i] (token_lens[i] bytes, may hold NUL, not
- * terminated) — the model loader's arrays, borrowed.  Fails with TW_EINVAL on
- * an n_vocab tw_special_tokens_for refuses, or when the file's tokens reach
- * into the special ids; TW_ENOMEM.  Release with tw_tokenizer_destroy. */
+ * terminated) — the model loader's arrays, borrowed.  File tokens at ids from
+ * eot on (written by some converters) are ignored: specials always get
+ * OpenAI's names.  TW_EINVAL on an n_vocab tw_special_tokens_for refuses or
+ * n_vocab_file outside [0, n_vocab]; TW_ENOMEM.  Release with
+ * tw_tokenizer_destroy. */
 int tw_tokenizer_create(const char *const *token_bytes, const uint32_t *token_lens,
                         int32_t n_vocab_file, int32_t n_vocab, tw_tokenizer **out,
                         tw_errbuf *err);

@@ -24,13 +24,13 @@ int32_t tw__vocab_map_find(const tw_vocab_map *m, const unsigned char *s, size_t
 
 struct tw_tokenizer {
   tw_special_tokens sp;
-  int32_t n_vocab_file;
+  int32_t n_text;           /* text tokens taken from the file: min(file count, eot) */
   const char *const *bytes; /* borrowed vocabulary */
   const uint32_t *lens;
   tw_vocab_map map;
   int32_t byte_fallback[256]; /* id for a byte without its own token, or -1 */
-  char *special_text;         /* names of ids n_vocab_file .. n_vocab-1, back to back */
-  uint32_t *special_off;      /* n_vocab - n_vocab_file + 1 offsets into it */
+  char *special_text;         /* names of ids n_text .. n_vocab-1, back to back */
+  uint32_t *special_off;      /* n_vocab - n_text + 1 offsets into it */
   tw_vocab_damage damage;
 };
 

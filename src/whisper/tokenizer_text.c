@@ -106,8 +106,11 @@ int tw_tokenizer_encode(const tw_tokenizer *tok, const char *text, size_t len, u
       tw_free(scratch), tw_free(out);
       return tw_err(err, TW_ENOTFOUND,
                     "tokenizer: encode: no token holds the bytes at offset %zu (%s): the model's "
-                    "vocabulary is damaged (%d tokens hold U+FFFD) and cannot encode this text",
-                    at + missing, hex, (int)tok->damage.n_fffd_tokens);
+                    "vocabulary lacks %d of the 256 byte tokens%s",
+                    at + missing, hex, (int)tok->damage.n_missing_bytes,
+                    tok->damage.n_fffd_tokens > 8
+                        ? " (damaged by an early converter: U+FFFD in their place)"
+                        : "");
     }
     count += (size_t)k;
     at += piece;
