@@ -1,5 +1,6 @@
 /* OpenAI's WriteJSON: json.dump(result) of transcribe()'s result, keys in
  * its order, Python's separators (", " and ": "), no trailing newline. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,10 @@ static void json_segment(tw_wout *o, const tw_segment *s) {
   tw_wout_str(o, ", \"text\": ");
   json_string(o, s->text);
   tw_wout_str(o, ", \"tokens\": [");
-  for (int i = 0; i < s->n_tokens; i++)
-    tw_wout_fmt(o, i ? ", %ld" : "%ld", (long)s->tokens[i].id);
+  for (int i = 0; i < s->n_tokens; i++) {
+    if (i) tw_wout_str(o, ", ");
+    tw_wout_fmt(o, "%" PRId32, s->tokens[i].id);
+  }
   tw_wout_str(o, "], \"temperature\": ");
   json_number(o, s->temperature);
   tw_wout_str(o, ", \"avg_logprob\": ");

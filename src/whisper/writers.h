@@ -24,8 +24,9 @@
  *     the same values.
  *   - A non-finite number is written as JSON null; Python would write NaN or
  *     Infinity, which is not JSON.
- *   - Negative or non-finite subtitle times are refused with TW_EINVAL before
- *     anything is written (OpenAI fails an assertion mid-file).
+ *   - Negative or non-finite srt/vtt times and non-finite tsv times are
+ *     refused with TW_EINVAL before anything is written (OpenAI fails an
+ *     assertion or round() raises, mid-file).
  * Floats are written as Python's repr() writes them (shortest digits that
  * read back to the same double; "0.0", "1e-05", "1e+16"), so json.load gives
  * back the exact doubles. */

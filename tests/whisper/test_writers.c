@@ -319,8 +319,7 @@ static void test_files(void) {
   char srt[256];
   snprintf(srt, sizeof srt, "%s/talk.srt", dir);
   FILE *f = fopen(srt, "w");
-  fputs("old", f);
-  fclose(f);
+  CHECK(f && fputs("old", f) >= 0 && fclose(f) == 0);
   demo_segs[2].end = NAN;
   rc = tw_write_transcript_file(dir, "talk.wav", &t, TW_OUTPUT_SRT, &err);
   CHECK_MSG(rc == TW_EINVAL && strstr(err.msg, srt), "rc %d: %s", rc, err.msg);
