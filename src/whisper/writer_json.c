@@ -7,25 +7,58 @@
 
 #include "whisper/writer_out.h"
 
+/* Splits snprintf's "%.*e" text into its digits (sign and decimal point,
+ * whatever the locale makes it, left out) and the exponent of the first. */
+static int split_e(const char *s, char digits[20], int *exp10) {
+  int n = 0;
+  while (*s && *s != 'e') {
+    if (*s >= '0' && *s <= '9') digits[n++] = *s;
+    s++;
+  }
+  digits[n] = '\0';
+  *exp10 = (int)strtol(s + 1, NULL, 10);
+  return n;
+}
+
+/* Adds one unit in the last place of the n digits. */
+static void increment(char *digits, int n, int *exp10) {
+  int i = n - 1;
+  while (i >= 0 && digits[i] == '9') digits[i--] = '0';
+  if (i >= 0) {
+    digits[i]++;
+  } else { /* 99..9 + 1 = 100..0: one more power of ten, same digit count */
+    digits[0] = '1';
+    (*exp10)++;
+  }
+}
+
+/* Whether digits * 10^(exp10 - n + 1) reads back as x (no decimal point, so
+ * no locale question). */
+static int reads_back(double x, const char *digits, int n, int exp10) {
+  char tmp[48];
+  snprintf(tmp, sizeof tmp, "%s%se%d", signbit(x) ? "-" : "", digits, exp10 - n + 1);
+  return strtod(tmp, NULL) == x;
+}
+
 /* Decimal digits of x (no sign, no trailing zeros) and the exponent e with
- * |x| = 0.d1d2... * 10^e: the fewest significant digits that strtod reads
- * back as x (17 always do).  snprintf and strtod share the locale, so the
- * round trip holds whatever its decimal point; only digits are taken out. */
+ * |x| = 0.d1d2... * 10^e: the fewest significant digits that read back as x,
+ * the closest such when several do (what Python's repr picks); 17 always do.
+ * The correctly rounded p digits are the closest; they can miss where x is a
+ * power of two, because the interval of values that read back as x is half
+ * as wide below x as above, and then one unit more may still hit it. */
 static int shortest_digits(double x, char digits[20], int *decpt) {
   char tmp[48];
+  int n = 0, exp10 = 0;
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*e", prec - 1, x);
+    n = split_e(tmp, digits, &exp10);
     if (strtod(tmp, NULL) == x || prec == 17) break;
-  }
-  int n = 0;
-  const char *p = tmp;
-  while (*p && *p != 'e') {
-    if (*p >= '0' && *p <= '9') digits[n++] = *p;
-    p++;
+    increment(digits, n, &exp10);
+    if (reads_back(x, digits, n, exp10)) break;
   }
   while (n > 1 && digits[n - 1] == '0') n--;
   digits[n] = '\0';
-  *decpt = (int)strtol(p + 1, NULL, 10) + 1;
+  *decpt = exp10 + 1;
   return n;
 }
 
