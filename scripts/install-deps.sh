@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   clang libclang-rt-14-dev
+  python3 # tests: Python's json module checks the JSON writer
 )
 
 missing=()
