@@ -4,10 +4,11 @@
 
 #include "cli/cli.h"
 #include "whisper/model.h"
+#include "whisper/tensor_names.h"
 
 static void usage(FILE *f) { fprintf(f, "usage: tilewhisper info MODEL [--json]\n"); }
 
-static const char *type_name(tw_tensor_type t) { return t == TW_TENSOR_F16 ? "f16" : "f32"; }
+static const char *type_name(tw_tensor_type t) { return tw_ggml_type_name((int32_t)t); }
 
 static int encoder_complete(const tw_whisper_model *m) {
   if (!m->enc_pos_emb || !m->conv1_w || !m->conv1_b || !m->conv2_w || !m->conv2_b ||
@@ -62,7 +63,7 @@ static void print_text(const tw_whisper_model *m) {
     for (int d = 0; d < t->n_dims; d++)
       k += snprintf(shape + k, sizeof shape - (size_t)k, d ? ", %lld" : "%lld", (long long)t->ne[d]);
     snprintf(shape + k, sizeof shape - (size_t)k, "]");
-    printf("  %-42s %s %-22s offset %zu\n", t->name, type_name(t->type), shape, t->file_offset);
+    printf("  %-42s %-4s %-22s offset %zu\n", t->name, type_name(t->type), shape, t->file_offset);
   }
 }
 

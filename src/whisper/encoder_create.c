@@ -10,6 +10,7 @@
 #include "device/device.h"
 #include "gemm/context.h"
 #include "whisper/encoder_impl.h"
+#include "whisper/weight_source.h"
 
 void tw_encoder_options_init(tw_encoder_options *opts) { memset(opts, 0, sizeof *opts); }
 
@@ -17,6 +18,14 @@ void tw_encoder_options_init(tw_encoder_options *opts) { memset(opts, 0, sizeof 
 
 static int tensor_ok(const tw_tensor *t) {
   return t && t->data && (t->type == TW_TENSOR_F32 || t->type == TW_TENSOR_F16);
+}
+
+/* 2-D weight matrices may also be quantized (whisper.cpp's q4_0 ... files):
+ * prepare_linear dequantizes them.  Vectors and the positional embedding
+ * never are, and take_vector reads only f32/f16. */
+static int matrix_ok(const tw_tensor *t) {
+  return tensor_ok(t) || (t && t->data && t->n_dims == 2 && tw_tensor_is_quantized(t) &&
+                          strcmp(t->name, "encoder.positional_embedding"));
 }
 
 /* A vector of n values (any dims: conv biases are stored as [n, 1]). */
@@ -31,7 +40,7 @@ static int check_vector(tw_errbuf *err, const tw_tensor *t, const char *name, in
 /* A PyTorch [d2, d1, d0] tensor (d2 = 1 for matrices): ne = {d0, d1, d2}. */
 static int check_shape(tw_errbuf *err, const tw_tensor *t, const char *name, int64_t d0,
                        int64_t d1, int64_t d2) {
-  if (!tensor_ok(t)) return tw_err(err, TW_EINVAL, "encoder: tensor %s is missing or has a bad type", name);
+  if (!matrix_ok(t)) return tw_err(err, TW_EINVAL, "encoder: tensor %s is missing or has a bad type", name);
   int64_t n2 = t->n_dims > 2 ? t->ne[2] : 1;
   if (t->n_dims < 2 || t->ne[0] != d0 || t->ne[1] != d1 || n2 != d2 ||
       t->n_elements != (size_t)(d0 * d1 * d2))
@@ -125,11 +134,13 @@ static int prepare(tw_encoder *e, const tw_weight_desc *d, tw_weight **out) {
  * aligned. */
 static int prepare_linear(tw_encoder *e, const tw_tensor *w, const float *bias, size_t k,
                           size_t n, tw_weight **out) {
-  tw_weight_desc d = {.data = w->data,
-                      .dtype = w->type == TW_TENSOR_F16 ? TW_DTYPE_F16 : TW_DTYPE_F32,
-                      .k = k, .n = n, .ld = k, .transposed = 1, .bias = bias,
+  tw_weight_desc d = {.k = k, .n = n, .ld = k, .transposed = 1, .bias = bias,
                       .storage = e->act, .name = w->name};
-  return prepare(e, &d, out);
+  float *dequantized = NULL;
+  int rc = tw_whisper_weight_source(w, &d, &dequantized, &e->err);
+  if (rc == TW_OK) rc = prepare(e, &d, out);
+  tw_free(dequantized);
+  return rc;
 }
 
 static int prepare_block(tw_encoder *e, const tw_encoder_layer *L, tw_enc_block *B, float **cur) {
