@@ -22,10 +22,9 @@ static int tensor_ok(const tw_tensor *t) {
 
 /* 2-D weight matrices may also be quantized (whisper.cpp's q4_0 ... files):
  * prepare_linear dequantizes them.  Vectors and the positional embedding
- * never are, and take_vector reads only f32/f16. */
+ * never are (check_model), and take_vector reads only f32/f16. */
 static int matrix_ok(const tw_tensor *t) {
-  return tensor_ok(t) || (t && t->data && t->n_dims == 2 && tw_tensor_is_quantized(t) &&
-                          strcmp(t->name, "encoder.positional_embedding"));
+  return tensor_ok(t) || (t && t->data && t->n_dims == 2 && tw_tensor_is_quantized(t));
 }
 
 /* A vector of n values (any dims: conv biases are stored as [n, 1]). */
@@ -88,6 +87,8 @@ static int check_model(tw_errbuf *err, const tw_whisper_model *m, int n_ctx) {
                   hp->n_audio_ctx);
   if (!m->enc_layers) return tw_err(err, TW_EINVAL, "encoder: model has no encoder blocks");
   int rc;
+  if (tw_tensor_is_quantized(m->enc_pos_emb))
+    return tw_err(err, TW_EINVAL, "encoder: encoder.positional_embedding is quantized");
   if ((rc = check_shape(err, m->enc_pos_emb, "encoder.positional_embedding", n, hp->n_audio_ctx, 1)) ||
       (rc = check_shape(err, m->conv1_w, "encoder.conv1.weight", 3, hp->n_mels, n)) ||
       (rc = check_vector(err, m->conv1_b, "encoder.conv1.bias", n)) ||

@@ -160,6 +160,9 @@ typedef struct tw_synth_options {
                               matrices in that format, as whisper.cpp's quantize tool
                               writes them (round to nearest); conv kernels, positional
                               embeddings and vectors keep their type */
+  int zero_weights;        /* 1: matrices, biases and embeddings 0 instead of random (files
+                              for shape and loader tests: no random numbers to draw, so a
+                              large-v3-sized file writes at disk speed) */
   const tw_whisper_hparams *custom; /* non-NULL: these hparams instead of `size` (small
                                        models for tests and fuzz seeds; ftype is ignored) */
 } tw_synth_options;

@@ -174,7 +174,9 @@ static int write_tensors(writer *w, const tw_whisper_hparams *hp, const tw_synth
       /* as whisper.cpp's quantize tool: only the 2-D weight matrices */
       int32_t ttype = specs[i].is_matrix && !o->all_f32 ? TW_GGML_F16 : TW_GGML_F32;
       if (o->quant && specs[i].is_matrix && specs[i].n_dims == 2) ttype = o->quant;
-      write_tensor(w, &specs[i], ttype, o->seed, i, sinus, buf);
+      tw_tensor_spec s = specs[i];
+      if (o->zero_weights && s.init == TW_INIT_NORMAL) s.init = TW_INIT_ZERO;
+      write_tensor(w, &s, ttype, o->seed, i, sinus, buf);
     }
   }
   tw_free(sinus);

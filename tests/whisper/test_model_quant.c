@@ -316,8 +316,42 @@ static void test_bad_scale(void) {
   unlink(path);
 }
 
+/* The encoder takes quantized 2-D weight matrices only: a quantized
+ * positional embedding or conv kernel (which no file can hold: the loader
+ * refuses them) is refused by name rather than misread. */
+static void test_encoder_types(void) {
+  char path[64];
+  tmp_path(path, sizeof path, "types");
+  tw_whisper_model *m = write_model(&HP, 8, path) ? NULL : load(path);
+  tw_context_options co;
+  tw_context_options_init(&co);
+  co.device = "ref";
+  tw_context *ctx = NULL;
+  if (m && tw_context_create(&co, &ctx) == 0) {
+    tw_encoder_options eo;
+    tw_encoder_options_init(&eo);
+    eo.n_ctx = 8;
+    tw_tensor *pos = (tw_tensor *)m->enc_pos_emb, *conv = (tw_tensor *)m->conv2_w;
+    tw_encoder *enc = NULL;
+    tw_errbuf err = {{0}};
+    pos->type = TW_TENSOR_Q8_0;
+    CHECK(tw_encoder_create(m, ctx, &eo, &enc, &err) == TW_EINVAL && !enc &&
+          strstr(err.msg, "positional_embedding"));
+    pos->type = TW_TENSOR_F32, conv->type = TW_TENSOR_Q8_0;
+    CHECK(tw_encoder_create(m, ctx, &eo, &enc, &err) == TW_EINVAL && !enc &&
+          strstr(err.msg, "conv2.weight"));
+    conv->type = TW_TENSOR_F16;
+    CHECK_MSG(tw_encoder_create(m, ctx, &eo, &enc, &err) == 0, "%s", err.msg);
+    tw_encoder_destroy(enc);
+  }
+  tw_context_destroy(ctx);
+  tw_whisper_model_free(m);
+  unlink(path);
+}
+
 int main(void) {
   test_models();
+  test_encoder_types();
   test_malformed();
   test_bad_scale();
   return tw_test_finish("test_model_quant");
