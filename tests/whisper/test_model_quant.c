@@ -327,7 +327,9 @@ static void test_encoder_types(void) {
   tw_context_options_init(&co);
   co.device = "ref";
   tw_context *ctx = NULL;
-  if (m && tw_context_create(&co, &ctx) == 0) {
+  int rc = m ? tw_context_create(&co, &ctx) : -1;
+  CHECK_MSG(rc == 0, "ref device: %s", tw_last_error()); /* always built */
+  if (rc == 0) {
     tw_encoder_options eo;
     tw_encoder_options_init(&eo);
     eo.n_ctx = 8;
