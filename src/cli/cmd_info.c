@@ -54,7 +54,7 @@ static void print_text(const char *path, const tw_model *m, const tw_model_info 
     for (int d = 0; d < t.n_dims; d++)
       k += snprintf(shape + k, sizeof shape - (size_t)k, d ? ", %lld" : "%lld", (long long)t.ne[d]);
     snprintf(shape + k, sizeof shape - (size_t)k, "]");
-    printf("  %-42s %s %-22s offset %zu\n", t.name, t.type, shape, t.file_offset);
+    printf("  %-42s %-4s %-22s offset %zu\n", t.name, t.type, shape, t.file_offset);
   }
 }
 

@@ -1,5 +1,5 @@
 /* tilewhisper synth-model --size S [--layers N] [--seed S] [--header FILE]
- *                         [--f32] -o FILE */
+ *                         [--type f16|f32|q4_0|q4_1|q5_0|q5_1|q8_0] [--f32] -o FILE */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,31 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: tilewhisper synth-model --size tiny|base|small|medium|large-v2|large-v3\n"
-          "                               [--layers N] [--seed S] [--header FILE] [--f32] "
-          "-o FILE\n");
+          "usage: tilewhisper synth-model --size SIZE [--layers N] [--seed S] [--header FILE]\n"
+          "                               [--type f16|f32|q4_0|q4_1|q5_0|q5_1|q8_0] -o FILE\n"
+          "  SIZE: tiny, tiny.en, base, base.en, small, small.en, medium, medium.en,\n"
+          "        large-v1, large-v2, large-v3, large-v3-turbo\n"
+          "  --layers N  N encoder and N decoder blocks (the size's own otherwise)\n"
+          "  --type      storage of the weight matrices (default f16; --f32 = --type f32)\n");
+}
+
+/* --type: f16/f32 choose the float storage, the others quantize as
+ * whisper.cpp's quantize tool does. */
+static int parse_type(const char *v, tw_synth_options *o) {
+  static const struct {
+    const char *name;
+    int32_t quant;
+  } types[] = {{"q4_0", TW_QUANT_Q4_0}, {"q4_1", TW_QUANT_Q4_1}, {"q5_0", TW_QUANT_Q5_0},
+               {"q5_1", TW_QUANT_Q5_1}, {"q8_0", TW_QUANT_Q8_0}};
+  o->quant = 0;
+  o->all_f32 = !strcmp(v, "f32");
+  if (o->all_f32 || !strcmp(v, "f16")) return 0;
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (!strcmp(v, types[i].name)) {
+      o->quant = types[i].quant;
+      return 0;
+    }
+  return -1;
 }
 
 static int parse_u64(const char *s, unsigned long long max, unsigned long long *out) {
@@ -37,6 +59,8 @@ static int parse_option(int argc, char **argv, int i, tw_synth_options *o, const
   if (!v) return 0;
   if (!strcmp(a, "--size")) {
     o->size = v;
+  } else if (!strcmp(a, "--type")) {
+    if (parse_type(v, o)) return 0;
   } else if (!strcmp(a, "--header")) {
     o->header_path = v;
   } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {

@@ -15,7 +15,7 @@ static void print_usage(FILE *f) {
           "  info MODEL [--json]  model hyper-parameters and tensor table\n"
           "  encode -m MODEL AUDIO [--device D] [--threads N] [--fp32] [-o OUT.f32] [--json]\n"
           "                       run the encoder on every 30 s window, report timings\n"
-          "  synth-model --size S [--layers N] [--seed S] [--header FILE] -o FILE\n"
+          "  synth-model --size S [--layers N] [--seed S] [--header FILE] [--type T] -o FILE\n"
           "                       write a whisper.cpp model with random weights\n"
           "  bench [--json] ...   the invocation study: the seed's matmul and one Whisper-base\n"
           "                       encoder pass under every dispatch strategy (bench --help)\n"

@@ -5,6 +5,7 @@
 #include "core/mem.h"
 #include "device/device.h"
 #include "whisper/api_internal.h"
+#include "whisper/tensor_names.h"
 
 void tw_model_options_init(tw_model_options *opts) {
   if (!opts) return;
@@ -199,7 +200,7 @@ int tw_model_tensor(const tw_model *m, size_t i, tw_tensor_info *out) {
   const tw_tensor *t = &m->file->tensors[i];
   memset(out, 0, sizeof *out);
   snprintf(out->name, sizeof out->name, "%s", t->name);
-  out->type = t->type == TW_TENSOR_F16 ? "f16" : "f32";
+  out->type = tw_ggml_type_name((int32_t)t->type);
   out->n_dims = t->n_dims;
   memcpy(out->ne, t->ne, sizeof out->ne);
   out->file_offset = t->file_offset;

@@ -12,6 +12,7 @@
 #include "gemm/context.h"
 #include "gemm/engine.h"
 #include "whisper/encoder_impl.h"
+#include "whisper/weight_source.h"
 
 void tw_encoder_options_init(tw_encoder_options *opts) { memset(opts, 0, sizeof *opts); }
 
@@ -19,6 +20,13 @@ void tw_encoder_options_init(tw_encoder_options *opts) { memset(opts, 0, sizeof 
 
 static int tensor_ok(const tw_tensor *t) {
   return t && t->data && (t->type == TW_TENSOR_F32 || t->type == TW_TENSOR_F16);
+}
+
+/* 2-D weight matrices may also be quantized (whisper.cpp's q4_0 ... files):
+ * prepare_linear dequantizes them.  Vectors and the positional embedding
+ * never are (check_model), and take_vector reads only f32/f16. */
+static int matrix_ok(const tw_tensor *t) {
+  return tensor_ok(t) || (t && t->data && t->n_dims == 2 && tw_tensor_is_quantized(t));
 }
 
 /* A vector of n values (any dims: conv biases are stored as [n, 1]). */
@@ -33,7 +41,7 @@ static int check_vector(tw_errbuf *err, const tw_tensor *t, const char *name, in
 /* A PyTorch [d2, d1, d0] tensor (d2 = 1 for matrices): ne = {d0, d1, d2}. */
 static int check_shape(tw_errbuf *err, const tw_tensor *t, const char *name, int64_t d0,
                        int64_t d1, int64_t d2) {
-  if (!tensor_ok(t)) return tw_err(err, TW_EINVAL, "encoder: tensor %s is missing or has a bad type", name);
+  if (!matrix_ok(t)) return tw_err(err, TW_EINVAL, "encoder: tensor %s is missing or has a bad type", name);
   int64_t n2 = t->n_dims > 2 ? t->ne[2] : 1;
   if (t->n_dims < 2 || t->ne[0] != d0 || t->ne[1] != d1 || n2 != d2 ||
       t->n_elements != (size_t)(d0 * d1 * d2))
@@ -81,6 +89,8 @@ static int check_model(tw_errbuf *err, const tw_whisper_model *m, int n_ctx) {
                   hp->n_audio_ctx);
   if (!m->enc_layers) return tw_err(err, TW_EINVAL, "encoder: model has no encoder blocks");
   int rc;
+  if (tw_tensor_is_quantized(m->enc_pos_emb))
+    return tw_err(err, TW_EINVAL, "encoder: encoder.positional_embedding is quantized");
   if ((rc = check_shape(err, m->enc_pos_emb, "encoder.positional_embedding", n, hp->n_audio_ctx, 1)) ||
       (rc = check_shape(err, m->conv1_w, "encoder.conv1.weight", 3, hp->n_mels, n)) ||
       (rc = check_vector(err, m->conv1_b, "encoder.conv1.bias", n)) ||
@@ -127,11 +137,12 @@ static int prepare(tw_device *dev, tw_errbuf *err, const tw_weight_desc *d, tw_w
  * aligned. */
 static int prepare_linear(tw_encoder_weights *e, tw_errbuf *err, const tw_tensor *w,
                           const float *bias, size_t k, size_t n, tw_weight **out) {
-  tw_weight_desc d = {.data = w->data,
-                      .dtype = w->type == TW_TENSOR_F16 ? TW_DTYPE_F16 : TW_DTYPE_F32,
-                      .k = k, .n = n, .ld = k, .transposed = 1, .bias = bias,
+  tw_weight_desc d = {.k = k, .n = n, .ld = k, .transposed = 1, .bias = bias,
                       .storage = e->act, .name = w->name};
-  int rc = prepare(e->dev, err, &d, out);
+  float *dequantized = NULL;
+  int rc = tw_whisper_weight_source(w, &d, &dequantized, err);
+  if (rc == TW_OK) rc = prepare(e->dev, err, &d, out);
+  tw_free(dequantized);
   if (!rc) e->device_bytes += k * n * (e->act == TW_DTYPE_BF16 ? 2 : 4);
   return rc;
 }

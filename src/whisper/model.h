@@ -18,12 +18,23 @@
 /* The file's hyper-parameters (public as tw_hparams, synth.h). */
 typedef tw_hparams tw_whisper_hparams;
 
-typedef enum tw_tensor_type { TW_TENSOR_F32 = 0, TW_TENSOR_F16 = 1 } tw_tensor_type;
+/* Storage types, numbered as ggml's type ids in the file.  The quantized
+ * ones hold blocks of 32 values (src/whisper/quant.h); whisper.cpp's
+ * quantize tool uses them for 2-D weight matrices only. */
+typedef enum tw_tensor_type {
+  TW_TENSOR_F32 = 0,
+  TW_TENSOR_F16 = 1,
+  TW_TENSOR_Q4_0 = 2,
+  TW_TENSOR_Q4_1 = 3,
+  TW_TENSOR_Q5_0 = 6,
+  TW_TENSOR_Q5_1 = 7,
+  TW_TENSOR_Q8_0 = 8,
+  TW_TENSOR_Q8_1 = 9
+} tw_tensor_type;
 
-/* Tensor data pointers come from the file and may be unaligned: read them
- * with tw_tensor_read_f32() (which also widens f16), never as float *. */
-/* Tensor data pointers come from the file and may be unaligned: read them
- * with tw_tensor_read_f32() (which also widens f16), never through float *. */
+/* Tensor data pointers come from the file and may be unaligned and
+ * quantized: read them with tw_tensor_read_f32() or tw_tensor_matrix_f32()
+ * (which widen f16 and dequantize), never through float *. */
 typedef struct tw_tensor {
   char name[64];
   tw_tensor_type type;
@@ -86,7 +97,7 @@ enum {
   TW_LOAD_HEADER_ONLY = 1u << 0
 };
 
-/* Memory-maps a whisper.cpp ggml file (f32/f16 only), checks every section
+/* Memory-maps a whisper.cpp ggml file (f32, f16 or quantized), checks every section
  * and tensor against the architecture and fills *out.  The model owns the
  * mapping; free it with tw_whisper_model_free().  Returns 0 or a negative
  * tw_status with a message in err and tw_last_error() naming the file, the
@@ -105,16 +116,39 @@ void tw_whisper_model_free(tw_whisper_model *m);
 /* The tensor of that name, or NULL. */
 const tw_tensor *tw_whisper_model_find(const tw_whisper_model *m, const char *name);
 
-/* Copies n values starting at element `first` of t into dst as f32 (f16 is
- * widened).  Returns 0, or TW_ERANGE when first + n exceeds the tensor. */
+/* ---- reading tensor values (tensor_read.c) -------------------------------- */
+
+/* Copies n values starting at element `first` of t into dst as f32: f16 is
+ * widened, quantized blocks are decoded (any element range, partial blocks
+ * included).  Returns 0; TW_ERANGE when first + n exceeds the tensor;
+ * TW_EFORMAT when a block in the range has an inf or NaN scale (a corrupt
+ * file: the message names the tensor, the block and its file offset). */
 int tw_tensor_read_f32(const tw_tensor *t, size_t first, size_t n, float *dst);
+
+/* Rows [row0, row0 + n_rows) of t seen as PyTorch's [rows][cols] matrix
+ * (rows = the outermost dimension ne[n_dims - 1], cols = n_elements / rows:
+ * a Linear weight [n_out][n_in], a conv kernel [n_out][n_in * 3]) as f32
+ * into dst, n_rows * cols values row-major, whatever t's type.  This is how
+ * weight preparation turns quantized matrices into a source the engine
+ * takes.  Errors as tw_tensor_read_f32(), also stored in err. */
+int tw_tensor_matrix_f32(const tw_tensor *t, size_t row0, size_t n_rows, float *dst,
+                         tw_errbuf *err);
+
+/* 1 when t's type is block-quantized (read it only through the functions
+ * above), 0 for f32 and f16. */
+int tw_tensor_is_quantized(const tw_tensor *t);
 
 /* ---- synthetic models (model_synth.c) ------------------------------------ */
 
 /* tw_synth_options: include/tilewhisper/synth.h. */
 
-/* Hyper-parameters of a released model size; TW_EINVAL for an unknown name. */
+/* Hyper-parameters of a released model size, named as whisper.cpp's files
+ * (tiny, tiny.en, base, base.en, small, small.en, medium, medium.en,
+ * large-v1, large-v2, large-v3, large-v3-turbo); TW_EINVAL for another. */
 int tw_whisper_hparams_for_size(const char *size, tw_whisper_hparams *hp, tw_errbuf *err);
+
+/* Name of released size i (0, 1, ... in the order above), NULL past the end. */
+const char *tw_whisper_size_name(int i);
 
 /* Writes a complete ggml model (encoder and decoder) with deterministic
  * random weights: matrices and biases ~ N(0, 0.02), LayerNorm weight 1 and

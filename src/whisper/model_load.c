@@ -82,11 +82,13 @@ static int check_hparams(tw_reader *r, const tw_whisper_hparams *hp) {
   if (hp->n_text_state % hp->n_text_head)
     return tw_err(r->err, TW_EFORMAT, "%s: n_text_state %d not divisible by n_text_head %d",
                   r->path, hp->n_text_state, hp->n_text_head);
-  int ft = hp->ftype % 1000; /* ggml adds 1000 * quantisation version */
-  if (ft != 0 && ft != 1)
+  /* ggml adds 1000 * its quantisation version; each tensor names its own
+   * type, so ftype only has to be one whose tensor types we read. */
+  int ft = hp->ftype % 1000;
+  if (ft != 0 && ft != 1 && ft != 2 && ft != 3 && ft != 4 && ft != 7 && ft != 8 && ft != 9)
     return tw_err(r->err, TW_EUNSUPPORTED,
-                  "%s: hparam ftype %d (mostly %s): quantized models are not supported, only "
-                  "f32 (0) and f16 (1)",
+                  "%s: hparam ftype %d (mostly %s) is not supported: f32, f16, q4_0, q4_1, "
+                  "q5_0, q5_1 and q8_0 models are",
                   r->path, hp->ftype, ftype_name(ft));
   return 0;
 }

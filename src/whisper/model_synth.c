@@ -7,6 +7,7 @@
 #include "core/fp16.h"
 #include "core/mem.h"
 #include "whisper/model.h"
+#include "whisper/quant.h"
 #include "whisper/tensor_names.h"
 
 #define CHUNK 65536
@@ -29,22 +30,38 @@ static double normal(synth_rng *r) {
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* OpenAI's ModelDimensions of every released checkpoint, named as
+ * whisper.cpp's files (ggml-NAME.bin).  The .en models have no language
+ * tokens (51864); large-v3 adds one (51866) and 128 mel bins; turbo is
+ * large-v3's encoder with 4 decoder layers. */
+static const struct released {
+  const char *name;
+  int32_t state, head, enc_layers, dec_layers, mels, vocab;
+} released[] = {
+    {"tiny", 384, 6, 4, 4, 80, 51865},          {"tiny.en", 384, 6, 4, 4, 80, 51864},
+    {"base", 512, 8, 6, 6, 80, 51865},          {"base.en", 512, 8, 6, 6, 80, 51864},
+    {"small", 768, 12, 12, 12, 80, 51865},      {"small.en", 768, 12, 12, 12, 80, 51864},
+    {"medium", 1024, 16, 24, 24, 80, 51865},    {"medium.en", 1024, 16, 24, 24, 80, 51864},
+    {"large-v1", 1280, 20, 32, 32, 80, 51865},  {"large-v2", 1280, 20, 32, 32, 80, 51865},
+    {"large-v3", 1280, 20, 32, 32, 128, 51866}, {"large-v3-turbo", 1280, 20, 32, 4, 128, 51866}};
+
 int tw_whisper_hparams_for_size(const char *size, tw_whisper_hparams *hp, tw_errbuf *err) {
-  static const struct {
-    const char *name;
-    int32_t state, head, layer, mels, vocab;
-  } sizes[] = {{"tiny", 384, 6, 4, 80, 51865},         {"base", 512, 8, 6, 80, 51865},
-               {"small", 768, 12, 12, 80, 51865},      {"medium", 1024, 16, 24, 80, 51865},
-               {"large-v2", 1280, 20, 32, 80, 51865},  {"large-v3", 1280, 20, 32, 128, 51866}};
-  for (size_t i = 0; size && i < sizeof sizes / sizeof sizes[0]; i++) {
-    if (strcmp(size, sizes[i].name)) continue;
-    tw_whisper_hparams h = {sizes[i].vocab, 1500, sizes[i].state, sizes[i].head, sizes[i].layer,
-                            448, sizes[i].state, sizes[i].head, sizes[i].layer, sizes[i].mels, 1};
+  for (size_t i = 0; size && i < sizeof released / sizeof released[0]; i++) {
+    const struct released *r = &released[i];
+    if (strcmp(size, r->name)) continue;
+    tw_whisper_hparams h = {r->vocab, 1500, r->state, r->head, r->enc_layers,
+                            448,      r->state, r->head, r->dec_layers, r->mels, 1};
     *hp = h;
     return 0;
   }
-  return tw_err(err, TW_EINVAL, "unknown model size '%s' (tiny, base, small, medium, large-v2, "
-                "large-v3)", size ? size : "(null)");
+  return tw_err(err, TW_EINVAL,
+                "unknown model size '%s' (tiny, base, small, medium [each also .en], large-v1, "
+                "large-v2, large-v3, large-v3-turbo)",
+                size ? size : "(null)");
+}
+
+const char *tw_whisper_size_name(int i) {
+  return i >= 0 && (size_t)i < sizeof released / sizeof released[0] ? released[i].name : NULL;
 }
 
 typedef struct writer {
@@ -126,9 +143,17 @@ static void write_tensor(writer *w, const tw_tensor_spec *s, int32_t ttype, uint
       put(w, buf, k * sizeof(float));
       continue;
     }
-    uint16_t *h = (uint16_t *)(buf + CHUNK);
-    for (size_t i = 0; i < k; i++) h[i] = tw_fp32_to_fp16(buf[i]);
-    put(w, h, k * sizeof(uint16_t));
+    if (ttype == TW_GGML_F16) {
+      uint16_t *h = (uint16_t *)(buf + CHUNK);
+      for (size_t i = 0; i < k; i++) h[i] = tw_fp32_to_fp16(buf[i]);
+      put(w, h, k * sizeof(uint16_t));
+      continue;
+    }
+    /* CHUNK and every row are whole blocks (synth_hparams checked) */
+    size_t nb = k / tw_ggml_block_values(ttype);
+    uint8_t *q = (uint8_t *)(buf + CHUNK);
+    tw_quant_quantize(ttype, buf, nb, q);
+    put(w, q, nb * tw_ggml_block_bytes(ttype));
   }
 }
 
@@ -138,6 +163,7 @@ static int write_tensors(writer *w, const tw_whisper_hparams *hp, const tw_synth
   size_t n_specs = 0;
   int rc = tw_whisper_tensor_specs(hp, &specs, &n_specs, err);
   if (rc) return rc;
+  /* values, then their encoding (at most 36 bytes per 32 values) */
   float *buf = tw_malloc_aligned(CHUNK * (sizeof(float) + sizeof(uint16_t)));
   float *sinus = tw_malloc_aligned((size_t)hp->n_audio_ctx * hp->n_audio_state * sizeof(float));
   if (!buf || !sinus) {
@@ -145,8 +171,12 @@ static int write_tensors(writer *w, const tw_whisper_hparams *hp, const tw_synth
   } else {
     tw_whisper_sinusoids(hp->n_audio_ctx, hp->n_audio_state, sinus);
     for (size_t i = 0; i < n_specs && !w->failed; i++) {
+      /* as whisper.cpp's quantize tool: only the 2-D weight matrices */
       int32_t ttype = specs[i].is_matrix && !o->all_f32 ? TW_GGML_F16 : TW_GGML_F32;
-      write_tensor(w, &specs[i], ttype, o->seed, i, sinus, buf);
+      if (o->quant && specs[i].is_matrix && specs[i].n_dims == 2) ttype = o->quant;
+      tw_tensor_spec s = specs[i];
+      if (o->zero_weights && s.init == TW_INIT_NORMAL) s.init = TW_INIT_ZERO;
+      write_tensor(w, &s, ttype, o->seed, i, sinus, buf);
     }
   }
   tw_free(sinus);
@@ -165,7 +195,23 @@ static int synth_hparams(const tw_synth_options *o, tw_whisper_hparams *hp, tw_e
   if (o->n_layers < 0 || o->n_layers > 256)
     return tw_err(err, TW_ERANGE, "synth: n_layers %d out of range [1, 256]", o->n_layers);
   if (o->n_layers > 0) hp->n_audio_layer = hp->n_text_layer = o->n_layers;
+  /* ggml's ftype of the quantized file, plus 1000 * quantisation version 2 */
+  static const int32_t qftype[][2] = {{TW_TENSOR_Q4_0, 2}, {TW_TENSOR_Q4_1, 3},
+                                      {TW_TENSOR_Q5_0, 8}, {TW_TENSOR_Q5_1, 9},
+                                      {TW_TENSOR_Q8_0, 7}};
   hp->ftype = o->all_f32 ? 0 : 1;
+  if (o->quant) {
+    hp->ftype = -1;
+    for (size_t i = 0; i < sizeof qftype / sizeof qftype[0]; i++)
+      if (qftype[i][0] == o->quant) hp->ftype = 2000 + qftype[i][1];
+    if (hp->ftype < 0)
+      return tw_err(err, TW_EINVAL, "synth: cannot write type %s (q4_0, q4_1, q5_0, q5_1, q8_0)",
+                    tw_ggml_type_name(o->quant));
+    if (hp->n_audio_state % 32 || hp->n_text_state % 32)
+      return tw_err(err, TW_EINVAL,
+                    "synth: n_state %d/%d: %s rows must be whole blocks of 32 values",
+                    hp->n_audio_state, hp->n_text_state, tw_ggml_type_name(o->quant));
+  }
   if (hp->n_mels != 80 && hp->n_mels != 128)
     return tw_err(err, TW_EINVAL, "synth: n_mels %d (80 or 128)", hp->n_mels);
   if (hp->n_audio_layer < 1 || hp->n_text_layer < 1 || hp->n_audio_state < 2 ||

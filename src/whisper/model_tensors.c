@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/fp16.h"
 #include "core/mem.h"
 #include "whisper/model_reader.h"
+#include "whisper/quant.h"
 #include "whisper/tensor_names.h"
 
 typedef struct tensor_ctx {
@@ -77,14 +77,26 @@ static int check_record(tensor_ctx *c, size_t at, const tw_tensor *t, int32_t tt
   if (!same)
     return tw_err(r->err, TW_EFORMAT, "%s: tensor '%s' at offset %zu: shape %s, expected %s",
                   r->path, t->name, at, got, want);
-  if (tw_ggml_type_size(ttype) == 0)
+  if (tw_ggml_block_bytes(ttype) == 0)
     return tw_err(r->err, TW_EUNSUPPORTED,
-                  "%s: tensor '%s' at offset %zu: type %s (ggml id %d) is not supported "
-                  "(only f32 and f16; quantized models are refused)",
+                  "%s: tensor '%s' at offset %zu: type %s (ggml id %d) is not supported (f32, "
+                  "f16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1 are)",
                   r->path, t->name, at, tw_ggml_type_name(ttype), ttype);
   if (!s->is_matrix && ttype != TW_GGML_F32)
     return tw_err(r->err, TW_EFORMAT, "%s: tensor '%s' at offset %zu: type %s, expected f32",
                   r->path, t->name, at, tw_ggml_type_name(ttype));
+  if (tw_ggml_is_quantized(ttype) && t->n_dims != 2)
+    return tw_err(r->err, TW_EFORMAT,
+                  "%s: tensor '%s' at offset %zu: type %s on a %d-D tensor (only 2-D weight "
+                  "matrices are quantized)",
+                  r->path, t->name, at, tw_ggml_type_name(ttype), t->n_dims);
+  /* Blocks never straddle rows in ggml: a row must be whole blocks. */
+  if (t->ne[0] % (int64_t)tw_ggml_block_values(ttype))
+    return tw_err(r->err, TW_EFORMAT,
+                  "%s: tensor '%s' at offset %zu: rows of %lld values are not whole %s blocks "
+                  "of %zu",
+                  r->path, t->name, at, (long long)t->ne[0], tw_ggml_type_name(ttype),
+                  tw_ggml_block_values(ttype));
   return 0;
 }
 
@@ -103,11 +115,11 @@ static int read_record(tensor_ctx *c) {
     return tw_err(r->err, TW_EFORMAT, "%s: duplicate tensor '%s' at offset %zu", r->path, t.name,
                   at);
   if ((rc = check_record(c, at, &t, ttype, &c->specs[si]))) return rc;
-  t.type = ttype == TW_GGML_F16 ? TW_TENSOR_F16 : TW_TENSOR_F32;
+  t.type = (tw_tensor_type)ttype; /* tw_tensor_type numbers types as ggml does */
   t.n_elements = 1;
   for (int i = 0; i < 4; i++) t.n_elements *= (size_t)t.ne[i]; /* bounded by the hparams */
   size_t bytes;
-  if (tw_mul_size(t.n_elements, tw_ggml_type_size(ttype), &bytes))
+  if (tw_mul_size(t.n_elements / tw_ggml_block_values(ttype), tw_ggml_block_bytes(ttype), &bytes))
     return tw_err(r->err, TW_EOVERFLOW, "%s: tensor '%s' at offset %zu: size overflows", r->path,
                   t.name, at);
   const void *data = NULL;
@@ -175,21 +187,4 @@ const tw_tensor *tw_whisper_model_find(const tw_whisper_model *m, const char *na
   for (size_t i = 0; i < m->n_tensors; i++)
     if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
   return NULL;
-}
-
-int tw_tensor_read_f32(const tw_tensor *t, size_t first, size_t n, float *dst) {
-  if (!t || first > t->n_elements || n > t->n_elements - first)
-    return tw_err(NULL, TW_ERANGE, "tensor read [%zu, +%zu) outside '%s' (%zu elements)", first, n,
-                  t ? t->name : "(null)", t ? t->n_elements : 0);
-  const uint8_t *p = t->data;
-  if (t->type == TW_TENSOR_F32) {
-    memcpy(dst, p + first * 4, n * 4);
-    return 0;
-  }
-  for (size_t i = 0; i < n; i++) {
-    uint16_t h;
-    memcpy(&h, p + (first + i) * 2, 2);
-    dst[i] = tw_fp16_to_fp32(h);
-  }
-  return 0;
 }

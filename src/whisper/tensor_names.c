@@ -144,7 +144,3 @@ const char *tw_ggml_type_name(int32_t t) {
   if (t < 0 || (size_t)t >= sizeof names / sizeof names[0]) return "unknown";
   return names[t];
 }
-
-size_t tw_ggml_type_size(int32_t t) {
-  return t == TW_GGML_F32 ? 4 : t == TW_GGML_F16 ? 2 : 0;
-}

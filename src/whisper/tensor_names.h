@@ -26,7 +26,8 @@ typedef struct tw_tensor_spec {
   char name[64];
   int n_dims;
   int64_t ne[4];     /* ggml order: ne[0] fastest */
-  int is_matrix;     /* f16 in ftype-1 files (2-D weights, conv kernels); else f32 */
+  int is_matrix;     /* f16 in ftype-1 files (2-D weights, conv kernels); else f32.
+                        The 2-D ones are what whisper.cpp's quantize tool quantizes */
   tw_spec_init init;
   int encoder;       /* 1 for encoder.* (required by a full load) */
   int layer;         /* block index, -1 for model-level tensors */
@@ -42,8 +43,5 @@ int tw_whisper_tensor_specs(const tw_whisper_hparams *hp, tw_tensor_spec **out, 
 
 /* "f32", "f16", "q4_0", ... for a ggml type id; "unknown" otherwise. */
 const char *tw_ggml_type_name(int32_t ggml_type);
-
-/* Bytes per element of the types we accept (f32 4, f16 2), else 0. */
-size_t tw_ggml_type_size(int32_t ggml_type);
 
 #endif

@@ -30,4 +30,19 @@ check_expr "info truncated file: exit 1 with offset" '[ $rc -eq 1 ] && grep -q o
 check_expr "layers 0: exit 2" '[ $? -eq 2 ]'
 "$cli" synth-model --size tiny --layers 1 -o "$tmp/no/dir/x.bin" 2> /dev/null
 check_expr "unwritable output: exit 1" '[ $? -eq 1 ]'
+# quantized: the weight matrices in the format, the rest as whisper.cpp keeps it
+"$cli" synth-model --size tiny.en --layers 1 --type q5_1 -o "$tmp/q.bin"
+check_expr "synth-model --type q5_1 exit 0" '[ $? -eq 0 ]'
+"$cli" info "$tmp/q.bin" --json > "$tmp/q.json"
+check_expr "q5_1 info exit 0" '[ $? -eq 0 ]'
+for key in '"ftype": 2009' '"n_vocab": 51864' '"encoder_complete": true'; do
+  check_expr "q5_1 info has $key" 'grep -q -- "$key" "$tmp/q.json"'
+done
+check_expr "q5_1 query weight" \
+  'grep -q "\"encoder.blocks.0.attn.query.weight\", \"type\": \"q5_1\"" "$tmp/q.json"'
+check_expr "conv1 stays f16" 'grep -q "\"encoder.conv1.weight\", \"type\": \"f16\"" "$tmp/q.json"'
+check_expr "positions stay f32" \
+  'grep -q "\"encoder.positional_embedding\", \"type\": \"f32\"" "$tmp/q.json"'
+"$cli" synth-model --size tiny --type q3_0 -o "$tmp/x.bin" 2> /dev/null
+check_expr "bad type: exit 2" '[ $? -eq 2 ]'
 finish model_cmds

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the model-loader fuzz target with clang's libFuzzer straight from
 # the loader sources (no CMake library, no CLI) and runs it for
-# ${TW_FUZZ_SECONDS:-60} s on a seed corpus: two small synthetic models and
+# ${TW_FUZZ_SECONDS:-60} s on a seed corpus: three small synthetic models (f16,
+# f32, q5_1) and
 # whisper.cpp's header-only base file.  Fails on any finding.
 set -euo pipefail
 src="${1:?usage: run_fuzz.sh SOURCE_DIR}"
@@ -12,6 +13,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 lib=(src/whisper/model_load.c src/whisper/model_tensors.c src/whisper/tensor_names.c
+     src/whisper/tensor_read.c src/whisper/quant.c
      src/core/error.c src/core/mem.c src/core/fp16.c)
 flags=(-std=c11 -g -O1 -Wall -Wextra -Werror -I"$src/src" -I"$src/include"
        -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
@@ -22,7 +24,7 @@ cd "$src"
   "${lib[@]}" src/whisper/model_synth.c src/whisper/model_math.c -lm
 
 mkdir -p "$work/corpus" "$work/artifacts"
-"$work/make_seed" "$work/corpus/mini_f16.bin" "$work/corpus/mini_f32.bin"
+"$work/make_seed" "$work/corpus/mini_f16.bin" "$work/corpus/mini_f32.bin" "$work/corpus/mini_q5_1.bin"
 cp "$src/tests/data/for-tests-ggml-base.bin" "$work/corpus/"
 head -c 70000 "$work/corpus/mini_f16.bin" > "$work/corpus/mini_cut.bin"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tw_test.h"
+#include "tw_test_dequant.h"
 
 uint16_t tw_test_f32_to_f16(float f) {
   uint32_t u;
@@ -34,6 +35,8 @@ double tw_test_f16_to_f64(uint16_t h) {
 
 double tw_test_tensor_at(const tw_tensor *t, size_t i) {
   const unsigned char *p = t->data; /* may be unaligned, as in a mapped file */
+  size_t bb = tw_test_block_bytes((int32_t)t->type);
+  if (bb) return tw_test_block_value((int32_t)t->type, p + i / 32 * bb, (int)(i % 32));
   if (t->type == TW_TENSOR_F16) {
     uint16_t h;
     memcpy(&h, p + 2 * i, sizeof h);

@@ -31,7 +31,7 @@ void tw_test_model_destroy(tw_whisper_model *model);
 uint16_t tw_test_f32_to_f16(float f);
 double tw_test_f16_to_f64(uint16_t h);
 
-/* Element i of a tensor (f16 or f32) as a double. */
+/* Element i of a tensor (f16, f32 or quantized: tw_test_dequant.h) as a double. */
 double tw_test_tensor_at(const tw_tensor *t, size_t i);
 
 #endif

@@ -1,0 +1,33 @@
+#include "tw_test_stack.h"
+
+#include <string.h>
+
+int tw_test_stack_open(tw_test_stack *st, const char *device, int threads) {
+  memset(st, 0, sizeof *st);
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = device;
+  o.threads = threads;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  int rc = tw_device_create(&o, &st->dev);
+  if (!rc) rc = tw_stream_create(st->dev, &so, &st->s);
+  if (rc) tw_test_stack_close(st);
+  return rc;
+}
+
+int tw_test_stack_encoder(tw_test_stack *st, const tw_whisper_model *m, int fp32,
+                          const tw_encoder_options *eo, tw_errbuf *err) {
+  int rc = tw_encoder_weights_create(m, st->dev, fp32, &st->w, err);
+  if (!rc) rc = tw_encoder_create(st->w, st->s, eo, &st->enc, err);
+  return rc;
+}
+
+void tw_test_stack_close(tw_test_stack *st) {
+  tw_encoder_destroy(st->enc);
+  tw_encoder_weights_destroy(st->w);
+  tw_stream_destroy(st->s);
+  tw_device_destroy(st->dev);
+  memset(st, 0, sizeof *st);
+}
