@@ -109,7 +109,6 @@ static int prepare(const encode_args *a, session *s) {
       (rc = tw_mel_compute(s->melctx, s->samples, s->n_samples, &s->mel, &s->n_frames, &err)))
     return fail("computing the log-mel", rc, err.msg);
   s->n_windows = tw_mel_n_windows(s->n_frames);
-  if (s->n_windows == 0) s->n_windows = 1; /* silence still makes one window */
   s->mel_s = tw_now() - t, t = tw_now();
   tw_encoder_options eo;
   tw_encoder_options_init(&eo);
