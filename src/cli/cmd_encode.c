@@ -6,6 +6,7 @@
  * encoder output as raw float32 [windows][n_ctx][n_state] plus a JSON
  * sidecar OUT.f32.json describing it. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/cli_audio.h"
+#include "core/atomic_file.h"
 #include "core/mem.h"
 #include "core/timing.h"
 #include "whisper/audio.h"
@@ -22,10 +25,14 @@
 
 static const char *USAGE =
     "tilewhisper encode -m MODEL AUDIO [--device cpu|emu|fixed|ref|...] [--threads N] [--fp32]\n"
-    "                          [-o OUT.f32] [--json]";
+    "                          [--device-options K=V,...] [-o OUT.f32] [--json]\n"
+    "       AUDIO '-' reads standard input";
+static const char *const VALUE_OPTIONS[] = {"-m", "--model", "-o", "--output", "--device",
+                                            "--device-options", "--threads", NULL};
 
 typedef struct encode_args {
-  const char *model, *audio, *device, *out;
+  const char *model, *audio, *device, *device_options, *out;
+  char sidecar[4096]; /* OUT.json */
   long threads;
   int fp32, json;
 } encode_args;
@@ -35,16 +42,18 @@ static int parse(int argc, char **argv, encode_args *a) {
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     int has_value = i + 1 < argc;
+    if (tw_arg_is_help(s)) return TW_ARGS_HELP;
     if (!strcmp(s, "--json")) a->json = 1;
     else if (!strcmp(s, "--fp32")) a->fp32 = 1;
     else if ((!strcmp(s, "-m") || !strcmp(s, "--model")) && has_value) a->model = argv[++i];
     else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && has_value) a->out = argv[++i];
     else if (!strcmp(s, "--device") && has_value) a->device = argv[++i];
+    else if (!strcmp(s, "--device-options") && has_value) a->device_options = argv[++i];
     else if (!strcmp(s, "--threads") && has_value) {
       if (tw_arg_long(argv[++i], 1, 1024, &a->threads))
         return tw_usage_error("encode", USAGE, "--threads wants a number 1..1024, not '%s'", argv[i]);
     } else if (s[0] == '-' && s[1] != '\0') {
-      return tw_usage_error("encode", USAGE, "unknown or incomplete option '%s'", s);
+      return tw_option_error("encode", USAGE, s, VALUE_OPTIONS, !has_value);
     } else if (!a->audio) {
       a->audio = s;
     } else {
@@ -53,7 +62,11 @@ static int parse(int argc, char **argv, encode_args *a) {
   }
   if (!a->model) return tw_usage_error("encode", USAGE, "-m MODEL is required");
   if (!a->audio) return tw_usage_error("encode", USAGE, "AUDIO is required");
-  return 0;
+  if (!a->out) return 0;
+  const char *inputs[] = {a->model, a->audio, NULL};
+  snprintf(a->sidecar, sizeof a->sidecar, "%s.json", a->out);
+  int rc = tw_check_output("encode", USAGE, a->out, inputs);
+  return rc ? rc : tw_check_output("encode", USAGE, a->sidecar, inputs);
 }
 
 /* Everything one run holds, released by session_free. */
@@ -64,7 +77,7 @@ typedef struct session {
   tw_mel *melctx;
   tw_context *ctx;
   tw_encoder *enc;
-  FILE *out;
+  tw_atomic_file out; /* committed only when the whole run succeeded */
   /* seconds per stage; encoder stages summed over windows */
   double load_s, audio_s, mel_s, prepare_s, conv_s, ln_post_s, encoder_s;
   double layer_s[TW_ENCODER_MAX_LAYERS];
@@ -73,7 +86,7 @@ typedef struct session {
 } session;
 
 static void session_free(session *s) {
-  if (s->out) fclose(s->out);
+  tw_atomic_abort(&s->out);
   tw_encoder_destroy(s->enc);
   tw_context_destroy(s->ctx);
   tw_mel_destroy(s->melctx);
@@ -98,11 +111,14 @@ static int prepare(const encode_args *a, session *s) {
   tw_context_options co;
   tw_context_options_init(&co);
   co.device = a->device;
+  co.device_options = a->device_options;
   co.threads = (int)a->threads;
   if ((rc = tw_context_create(&co, &s->ctx))) return fail("opening the device", rc, tw_last_error());
   s->prepare_s = tw_now() - t, t = tw_now();
-  if ((rc = tw_audio_load(a->audio, &s->samples, &s->n_samples, &err)))
+  tw_audio_info info;
+  if ((rc = tw_audio_load_ex(a->audio, NULL, &s->samples, &s->n_samples, &info, &err)))
     return fail("reading the audio", rc, err.msg);
+  tw_cli_audio_warnings("encode", a->audio, &info);
   s->audio_s = tw_now() - t, t = tw_now();
   const int threads = tw_context_threads(s->ctx);
   if ((rc = tw_mel_create(s->model->mel_filters, s->model->n_mel, threads, &s->melctx, &err)) ||
@@ -121,7 +137,8 @@ static int prepare(const encode_args *a, session *s) {
     return fail("preparing the encoder", TW_ESHAPE, "model window is not 3000 frames");
   if (!(s->window = tw_malloc_aligned((size_t)s->model->n_mel * frames * sizeof(float))))
     return fail("preparing the encoder", TW_ENOMEM, "mel window");
-  if (a->out && !(s->out = fopen(a->out, "wb"))) return fail("opening the output", TW_EIO, a->out);
+  if (a->out && (rc = tw_atomic_open(&s->out, a->out, &err)))
+    return fail("opening the output", rc, err.msg);
   return 0;
 }
 
@@ -141,17 +158,14 @@ static int encode(session *s) {
     s->invocations += t.invocations;
     s->flops += t.flops;
     s->modeled_s += t.modeled_device_s;
-    if (s->out && fwrite(out, sizeof *out, n_out, s->out) != n_out)
-      return fail("writing the output", TW_EIO, "short write");
+    if (s->out.f && fwrite(out, sizeof *out, n_out, s->out.f) != n_out)
+      return fail("writing the output", TW_EIO, strerror(errno));
   }
   return 0;
 }
 
-static int write_sidecar(const encode_args *a, const session *s) {
-  char path[4096], esc[2048];
-  snprintf(path, sizeof path, "%s.json", a->out);
-  FILE *f = fopen(path, "w");
-  if (!f) return fail("writing the sidecar", TW_EIO, path);
+static void write_sidecar(const encode_args *a, const session *s, FILE *f) {
+  char esc[2048];
   fprintf(f, "{\"shape\": [%zu, %d, %d], \"dtype\": \"float32\", \"layout\": \"row-major\", ",
           s->n_windows, tw_encoder_n_ctx(s->enc), tw_encoder_n_state(s->enc));
   fprintf(f, "\"model\": \"%s\", ", tw_json_escape(a->model, esc, sizeof esc));
@@ -160,7 +174,22 @@ static int write_sidecar(const encode_args *a, const session *s) {
           TW_MEL_WINDOW_FRAMES, s->n_windows);
   fprintf(f, "\"device\": \"%s\", \"fp32\": %s}\n", tw_context_device_name(s->ctx),
           a->fp32 ? "true" : "false");
-  return fclose(f) ? fail("writing the sidecar", TW_EIO, path) : 0;
+}
+
+/* The sidecar is written before either file is published, so a failure
+ * leaves neither; the data goes first, the sidecar describing it last. */
+static int publish_outputs(const encode_args *a, session *s) {
+  tw_errbuf err = {{0}};
+  tw_atomic_file sc;
+  int rc = tw_atomic_open(&sc, a->sidecar, &err);
+  if (rc) return fail("writing the sidecar", rc, err.msg);
+  write_sidecar(a, s, sc.f);
+  if ((rc = tw_atomic_commit(&s->out, &err))) {
+    tw_atomic_abort(&sc);
+    return fail("writing the output", rc, err.msg);
+  }
+  if ((rc = tw_atomic_commit(&sc, &err))) return fail("writing the sidecar", rc, err.msg);
+  return 0;
 }
 
 static double peak_rss_mb(void) {
@@ -208,18 +237,13 @@ static void report(const encode_args *a, const session *s, double wall_s) {
 int tw_cli_encode(int argc, char **argv) {
   encode_args a;
   int rc = parse(argc, argv, &a);
-  if (rc) return rc;
+  if (rc) return rc == TW_ARGS_HELP ? tw_usage_print(USAGE) : rc;
   session s;
   memset(&s, 0, sizeof s);
   const double start = tw_now();
   rc = prepare(&a, &s);
   if (!rc) rc = encode(&s);
-  if (!rc && s.out) {
-    FILE *f = s.out;
-    s.out = NULL;
-    if (fclose(f)) rc = fail("writing the output", TW_EIO, a.out);
-    if (!rc) rc = write_sidecar(&a, &s);
-  }
+  if (!rc && a.out) rc = publish_outputs(&a, &s);
   if (!rc) report(&a, &s, tw_now() - start);
   session_free(&s);
   return rc;

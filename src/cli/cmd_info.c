@@ -2,10 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "whisper/model.h"
 
-static void usage(FILE *f) { fprintf(f, "usage: tilewhisper info MODEL [--json]\n"); }
+static const char *USAGE = "tilewhisper info MODEL [--json]";
 
 static const char *type_name(tw_tensor_type t) { return t == TW_TENSOR_F16 ? "f16" : "f32"; }
 
@@ -72,20 +73,17 @@ int tw_cli_info(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) {
       json = 1;
-    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (argv[i][0] == '-' || path) {
-      usage(stderr);
-      return 2;
+    } else if (tw_arg_is_help(argv[i])) {
+      return tw_usage_print(USAGE);
+    } else if (argv[i][0] == '-') {
+      return tw_option_error("info", USAGE, argv[i], NULL, 0);
+    } else if (path) {
+      return tw_usage_error("info", USAGE, "unexpected argument '%s' (one MODEL)", argv[i]);
     } else {
       path = argv[i];
     }
   }
-  if (!path) {
-    usage(stderr);
-    return 2;
-  }
+  if (!path) return tw_usage_error("info", USAGE, "MODEL is required");
   tw_whisper_model *m = NULL;
   tw_errbuf err;
   if (tw_whisper_model_load_ex(path, TW_LOAD_HEADER_ONLY, &m, &err) != 0) {

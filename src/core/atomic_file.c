@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,13 +44,32 @@ static int open_named(tw_atomic_file *af, char *name, size_t cap) {
   return -1;
 }
 
+static int open_direct(tw_atomic_file *af, const char *path, tw_errbuf *err) {
+  af->direct = 1;
+  if (!(af->f = fopen(path, "wb"))) {
+    int e = errno;
+    tw_atomic_abort(af);
+    return tw_err(err, TW_EIO, "%s: cannot open for writing: %s", path, strerror(e));
+  }
+  if (!(af->path = dup_str(path))) {
+    tw_atomic_abort(af);
+    return tw_err(err, TW_ENOMEM, "%s: out of memory", path);
+  }
+  return 0;
+}
+
 int tw_atomic_open(tw_atomic_file *af, const char *path, tw_errbuf *err) {
   if (!af || !path || !*path) return tw_err(err, TW_EINVAL, "output: no path");
   memset(af, 0, sizeof *af);
   struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+  int exists = stat(path, &st) == 0;
+  if (exists && S_ISDIR(st.st_mode))
     return tw_err(err, TW_EIO, "%s: cannot write: %s", path, strerror(EISDIR));
-  if (!(af->path = dup_str(path))) return tw_err(err, TW_ENOMEM, "%s: out of memory", path);
+  if (exists && !S_ISREG(st.st_mode)) return open_direct(af, path, err);
+  char *real = exists ? realpath(path, NULL) : NULL; /* through symbolic links */
+  af->path = dup_str(real ? real : path);
+  free(real); /* realpath's own malloc */
+  if (!af->path) return tw_err(err, TW_ENOMEM, "%s: out of memory", path);
   char dir[4096], name[4200];
   dir_of(path, dir, sizeof dir);
   int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
@@ -102,7 +122,20 @@ static void sync_dir(const char *path) {
 
 int tw_atomic_commit(tw_atomic_file *af, tw_errbuf *err) {
   if (!af || !af->f) return tw_err(err, TW_EINVAL, "output: not open");
+  if (af->direct) {
+    errno = 0;
+    int failed = fflush(af->f) != 0 || ferror(af->f);
+    int e = errno;
+    failed |= fclose(af->f) != 0;
+    af->f = NULL;
+    int rc = failed ? tw_err(err, TW_EIO, "%s: cannot write: %s", af->path,
+                             strerror(e ? e : errno ? errno : EIO))
+                    : 0;
+    tw_atomic_abort(af);
+    return rc;
+  }
   int e = 0;
+  errno = 0;
   if (fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0) e = errno ? errno : EIO;
   if (!e && !af->tmp_path && link_anonymous(af) != 0) e = errno;
   if (!e && rename(af->tmp_path, af->path) != 0) e = errno;

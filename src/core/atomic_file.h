@@ -6,7 +6,12 @@
  * "<path>.tmp.<pid>.<n>" removed on abort.  tw_atomic_commit() flushes,
  * fsyncs and renames over the target in one step; tw_atomic_abort() drops
  * everything.  A failed or aborted writer thus never leaves a partial or an
- * empty file, and never truncates an existing one. */
+ * empty file, and never truncates an existing one.
+ *
+ * Two targets are not replaced but written through: an existing non-regular
+ * file (/dev/null, a FIFO, a terminal: renaming over a device node would
+ * destroy it), written directly, and a symbolic link, whose final target
+ * is the file replaced. */
 #ifndef TW_CORE_ATOMIC_FILE_H
 #define TW_CORE_ATOMIC_FILE_H
 
@@ -18,6 +23,7 @@ typedef struct tw_atomic_file {
   FILE *f;        /* write through this; NULL when not open */
   char *path;     /* the target */
   char *tmp_path; /* the fallback's visible temporary name, or NULL (O_TMPFILE) */
+  int direct;     /* writing straight into a non-regular file */
 } tw_atomic_file;
 
 /* Opens a new temporary for `path` ("wb").  TW_EIO with the system's reason

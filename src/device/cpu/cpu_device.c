@@ -212,6 +212,8 @@ static const tw_device_iface cpu_iface = {
     .gemm = cpu_gemm,
 };
 
+const char *const tw_cpu_option_keys[] = {"mc", "kc", NULL};
+
 int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   const char *force = getenv("TW_CPU_KERNEL");
