@@ -12,8 +12,9 @@
 #include "core/mem.h"
 #include "whisper/audio_decode.h"
 
-/* A stream larger than this is refused rather than buffered. */
-#define STREAM_MAX_BYTES ((size_t)4 << 30)
+/* A stream larger than this is refused rather than buffered (an endless
+ * source such as /dev/zero stops here). */
+#define STREAM_MAX_BYTES ((size_t)1 << 30)
 
 /* Reads a non-seekable input (pipe, FIFO, terminal) to its end. */
 static int read_stream(int fd, const char *name, unsigned char **out, size_t *size,
@@ -69,6 +70,8 @@ static int decode_fd(int fd, const char *name, const tw_audio_options *opts, flo
     sf_close(sf);
     return rc;
   }
+  if (isatty(fd))
+    return tw_err(err, TW_EAUDIO, "%s: is a terminal, not audio (pipe a file into it)", name);
   unsigned char *data = NULL;
   size_t size = 0;
   int rc = read_stream(fd, name, &data, &size, err);

@@ -40,13 +40,16 @@ int tw_audio_open_error(const char *name, tw_errbuf *err) {
  * count is recovered from that note; -1 when unknown. */
 static long long header_frames(SNDFILE *sf, const SF_INFO *in) {
   if (in->frames <= 0 || in->frames == SF_COUNT_MAX) return -1;
-  char log[8192];
+  char log[8192] = "";
   sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
-  for (const char *line = log; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+  for (const char *line = log; *line;) {
     long long said, real;
     if ((strncmp(line, "data :", 6) == 0 || strncmp(line, "SSND :", 6) == 0) &&
         sscanf(line + 6, "%lld (should be %lld)", &said, &real) == 2 && real > 0 && said > real)
       return (long long)((double)in->frames * (double)said / (double)real + 0.5);
+    const char *next = strchr(line, '\n');
+    if (!next) break;
+    line = next + 1;
   }
   return (long long)in->frames;
 }
