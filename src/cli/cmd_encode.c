@@ -158,8 +158,11 @@ static int encode(session *s) {
     s->invocations += t.invocations;
     s->flops += t.flops;
     s->modeled_s += t.modeled_device_s;
-    if (s->out.f && fwrite(out, sizeof *out, n_out, s->out.f) != n_out)
-      return fail("writing the output", TW_EIO, strerror(errno));
+    if (s->out.f && fwrite(out, sizeof *out, n_out, s->out.f) != n_out) {
+      char msg[4200];
+      snprintf(msg, sizeof msg, "%s: %s", s->out.path, strerror(errno));
+      return fail("writing the output", TW_EIO, msg);
+    }
   }
   return 0;
 }
