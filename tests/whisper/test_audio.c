@@ -353,6 +353,17 @@ static void test_streams(const char *path) {
   CHECK(tw_audio_decode_memory(bytes, size, "mem", NULL, &x, &n, NULL, &err) == 0);
   CHECK(x && n == n_ref && !memcmp(x, ref, n * sizeof(float)));
   tw_free(x);
+  /* every allocation failing in turn: TW_ENOMEM, nothing returned or leaked */
+  int failures = 0;
+  for (long k = 1; k <= 12; k++) {
+    tw_mem_fail_after(k);
+    int rc = tw_audio_decode_memory(bytes, size, "mem", NULL, &x, &n, NULL, &err);
+    tw_mem_fail_after(0);
+    CHECK_MSG(rc == 0 || (rc == TW_ENOMEM && x == NULL && n == 0), "allocation %ld: rc %d", k, rc);
+    failures += rc == TW_ENOMEM;
+    tw_free(x);
+  }
+  CHECK(failures >= 2);
   CHECK(tw_audio_decode_memory(bytes, 0, "mem", NULL, &x, &n, NULL, &err) == TW_EAUDIO);
   CHECK(tw_audio_decode_memory(bytes, 100, "mem", NULL, &x, &n, NULL, &err) == TW_EAUDIO);
 
