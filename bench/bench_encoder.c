@@ -187,7 +187,7 @@ int tw_bench_encoder(int argc, char **argv) {
         fprintf(stderr, "bench --encoder: --runs wants 1..64\n%s", USAGE);
         return 2;
       }
-    } else if (!strcmp(argv[i], "--help")) {
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("%s", USAGE);
       return 0;
     } else {

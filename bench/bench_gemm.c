@@ -230,6 +230,10 @@ int tw_bench_gemm(int argc, char **argv) {
       o.json = 1;
     } else if (!strcmp(argv[i], "--quick")) {
       o.quick = 1;
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("usage: tilewhisper bench --gemm [--json] [--runs N] [--threads N] [--quick] "
+             "[--shape MxKxN] [--options mc=,kc=]\n");
+      return 0;
     } else if (!strcmp(argv[i], "--gemm")) {
       /* the subcommand's own flag */
     } else if (!strcmp(argv[i], "--options") && i + 1 < argc) {

@@ -310,7 +310,10 @@ int tw_bench_opencl(int argc, char **argv) {
   int threads = 2;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) env.json = 1;
-    else if (!strcmp(argv[i], "--quick")) env.skip_naive_encoder = 1;
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("%s", usage);
+      return 0;
+    } else if (!strcmp(argv[i], "--quick")) env.skip_naive_encoder = 1;
     else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
     else if (!strcmp(argv[i], "--case") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) env.runs = atoi(argv[++i]);

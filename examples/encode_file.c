@@ -17,7 +17,7 @@ int main(int argc, char **argv) {
   size_t n = 0;
   int rc = tw_model_load_file(argv[1], NULL, &model);
   if (!rc) rc = tw_state_create(model, NULL, &state);
-  if (!rc) rc = tw_audio_read_file(argv[2], &pcm, &n);
+  if (!rc) rc = tw_audio_read_file(argv[2], &pcm, &n, NULL);
   if (!rc) rc = tw_state_set_pcm(state, pcm, n, NULL);
   tw_model_info info;
   if (!rc) rc = tw_model_get_info(model, &info);

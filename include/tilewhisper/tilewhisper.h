@@ -4,6 +4,7 @@
  *   device.h     devices: open, enumerate, query kernels and costs
  *   gemm.h       the engine: weights, streams, products and their costs
  *   status.h     status codes and error messages
+ *   outfile.h    output files written atomically
  *   bf16.h       bfloat16 conversions
  *   reference.h  the fp64 reference product used to check results
  *   synth.h      synthetic models for tests and benchmarks
@@ -15,6 +16,7 @@
 #include "tilewhisper/device.h"
 #include "tilewhisper/export.h"
 #include "tilewhisper/gemm.h"
+#include "tilewhisper/outfile.h"
 #include "tilewhisper/reference.h"
 #include "tilewhisper/status.h"
 #include "tilewhisper/study.h"

@@ -32,10 +32,28 @@ extern "C" {
 
 #define TW_SAMPLE_RATE 16000
 
-/* Decodes an audio file (anything libsndfile reads: WAV, FLAC, OGG, ...)
- * into mono 16 kHz samples in [-1, 1].  *samples is freed with
- * tw_audio_free. */
-TW_API int tw_audio_read_file(const char *path, float **samples, size_t *n_samples);
+/* What was decoded.  A file whose data ends before the frame count its
+ * header announces is decoded as far as it goes and flagged here, for the
+ * caller to warn about (the library never prints). */
+typedef struct tw_audio_info {
+  int source_rate;         /* Hz, as the file says */
+  int channels;
+  long long header_frames; /* frames the header announces; -1 when unknown */
+  long long frames_read;   /* frames decoded before the data ended */
+  int truncated;           /* the data ends before header_frames */
+} tw_audio_info;
+
+/* Decodes an audio file (anything libsndfile reads: WAV, FLAC, OGG, ...;
+ * "-" is standard input, pipes and FIFOs work) into mono 16 kHz samples.
+ * Every input is opened exactly once.  Refused with a message naming the
+ * problem: a directory, an empty file, a non-audio file, a damaged header,
+ * NaN or infinite samples (the first one's time), audio over 12 hours.
+ * info may be NULL.  *samples is freed with tw_audio_free. */
+TW_API int tw_audio_read_file(const char *path, float **samples, size_t *n_samples,
+                              tw_audio_info *info);
+/* The same from an audio file's bytes in memory; `name` labels messages. */
+TW_API int tw_audio_read_buffer(const void *data, size_t size, const char *name, float **samples,
+                                size_t *n_samples, tw_audio_info *info);
 TW_API void tw_audio_free(float *samples);
 
 /* ---- models ---------------------------------------------------------- */

@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "tilewhisper/outfile.h"
 
 int tw_arg_long(const char *s, long lo, long hi, long *out) {
   if (!s || !*s) return -1;
@@ -23,6 +26,30 @@ int tw_usage_error(const char *cmd, const char *usage, const char *fmt, ...) {
   fprintf(stderr, "\nusage: %s\n", usage);
   va_end(ap);
   return 2;
+}
+
+int tw_arg_is_help(const char *s) { return s && (!strcmp(s, "--help") || !strcmp(s, "-h")); }
+
+int tw_usage_print(const char *usage) {
+  printf("usage: %s\n", usage);
+  return 0;
+}
+
+int tw_option_error(const char *cmd, const char *usage, const char *arg,
+                    const char *const *value_options, int is_last) {
+  for (int i = 0; value_options && value_options[i]; i++)
+    if (!strcmp(arg, value_options[i]) && is_last)
+      return tw_usage_error(cmd, usage, "option '%s' needs a value", arg);
+  return tw_usage_error(cmd, usage, "unknown option '%s' (--help lists the options)", arg);
+}
+
+int tw_check_output(const char *cmd, const char *usage, const char *out,
+                    const char *const *inputs) {
+  for (int i = 0; out && inputs[i]; i++)
+    if (strcmp(inputs[i], "-") && tw_same_file(out, inputs[i]))
+      return tw_usage_error(cmd, usage, "output %s is the input %s: refusing to overwrite it", out,
+                            inputs[i]);
+  return 0;
 }
 
 const char *tw_json_escape(const char *s, char *buf, size_t cap) {

@@ -68,6 +68,7 @@ int tw_cli_devices(int argc, char **argv) {
   int json = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) json = 1;
+    else if (tw_arg_is_help(argv[i])) return tw_usage_print("tilewhisper devices [--json]");
     else return tw_usage_error("devices", "tilewhisper devices [--json]", "unknown option '%s'", argv[i]);
   }
   if (json) printf("[");

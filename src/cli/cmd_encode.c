@@ -6,6 +6,7 @@
  * encoder output as raw float32 [windows][n_ctx][n_state] plus a JSON
  * sidecar OUT.f32.json describing it. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,21 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_audio.h"
 #include "clock.h"
 #include "tilewhisper/tilewhisper.h"
 
 static const char *USAGE =
     "tilewhisper encode -m MODEL AUDIO [--device cpu|emu|fixed|ref|...] [--threads N] [--fp32]\n"
-    "                          [-o OUT.f32] [--json]";
+    "                          [--device-options K=V,...] [-o OUT.f32] [--json]\n"
+    "       AUDIO '-' reads standard input";
+static const char *const VALUE_OPTIONS[] = {"-m", "--model", "-o", "--output", "--device",
+                                            "--device-options", "--threads", NULL};
 
 typedef struct encode_args {
-  const char *model, *audio, *device, *out;
+  const char *model, *audio, *device, *device_options, *out;
+  char device_spec[1024]; /* device with its options: "emu:large=1" */
+  char sidecar[4096]; /* OUT.json */
   long threads;
   int fp32, json;
 } encode_args;
@@ -31,16 +38,18 @@ static int parse(int argc, char **argv, encode_args *a) {
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     int has_value = i + 1 < argc;
+    if (tw_arg_is_help(s)) return TW_ARGS_HELP;
     if (!strcmp(s, "--json")) a->json = 1;
     else if (!strcmp(s, "--fp32")) a->fp32 = 1;
     else if ((!strcmp(s, "-m") || !strcmp(s, "--model")) && has_value) a->model = argv[++i];
     else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && has_value) a->out = argv[++i];
     else if (!strcmp(s, "--device") && has_value) a->device = argv[++i];
+    else if (!strcmp(s, "--device-options") && has_value) a->device_options = argv[++i];
     else if (!strcmp(s, "--threads") && has_value) {
       if (tw_arg_long(argv[++i], 1, 1024, &a->threads))
         return tw_usage_error("encode", USAGE, "--threads wants a number 1..1024, not '%s'", argv[i]);
     } else if (s[0] == '-' && s[1] != '\0') {
-      return tw_usage_error("encode", USAGE, "unknown or incomplete option '%s'", s);
+      return tw_option_error("encode", USAGE, s, VALUE_OPTIONS, !has_value);
     } else if (!a->audio) {
       a->audio = s;
     } else {
@@ -49,17 +58,27 @@ static int parse(int argc, char **argv, encode_args *a) {
   }
   if (!a->model) return tw_usage_error("encode", USAGE, "-m MODEL is required");
   if (!a->audio) return tw_usage_error("encode", USAGE, "AUDIO is required");
-  return 0;
+  if (a->device_options)
+    snprintf(a->device_spec, sizeof a->device_spec, "%s%c%s", a->device,
+             strchr(a->device, ':') ? ',' : ':', a->device_options);
+  else
+    snprintf(a->device_spec, sizeof a->device_spec, "%s", a->device);
+  if (!a->out) return 0;
+  const char *inputs[] = {a->model, a->audio, NULL};
+  snprintf(a->sidecar, sizeof a->sidecar, "%s.json", a->out);
+  int rc = tw_check_output("encode", USAGE, a->out, inputs);
+  return rc ? rc : tw_check_output("encode", USAGE, a->sidecar, inputs);
 }
 
 /* Everything one run holds, released by session_free. */
 typedef struct session {
+  const encode_args *args;
   tw_model *model;
   tw_model_info info;
   tw_state *state;
   float *samples;
   size_t n_samples, n_frames, n_windows;
-  FILE *out;
+  tw_outfile *out; /* committed only when the whole run succeeded */
   /* seconds per stage; encoder stages summed over windows */
   double load_s, audio_s, mel_s, prepare_s, conv_s, ln_post_s, encoder_s;
   double layer_s[TW_ENCODE_MAX_LAYERS];
@@ -68,7 +87,7 @@ typedef struct session {
 } session;
 
 static void session_free(session *s) {
-  if (s->out) fclose(s->out);
+  tw_outfile_abort(s->out);
   tw_state_destroy(s->state);
   tw_audio_free(s->samples);
   tw_model_destroy(s->model);
@@ -85,7 +104,7 @@ static int prepare(const encode_args *a, session *s) {
   double t = tw_cli_now();
   tw_model_options mo;
   tw_model_options_init(&mo);
-  mo.device = a->device;
+  mo.device = a->device_spec;
   mo.threads = (int)a->threads;
   mo.fp32 = a->fp32;
   int rc = tw_model_load_file(a->model, &mo, &s->model);
@@ -98,16 +117,19 @@ static int prepare(const encode_args *a, session *s) {
   if ((rc = tw_state_create(s->model, &so, &s->state)))
     return fail("preparing the encoder", rc, tw_last_error());
   s->prepare_s = tw_cli_now() - t, t = tw_cli_now();
-  if ((rc = tw_audio_read_file(a->audio, &s->samples, &s->n_samples)))
+  tw_audio_info info;
+  if ((rc = tw_audio_read_file(a->audio, &s->samples, &s->n_samples, &info)))
     return fail("reading the audio", rc, tw_last_error());
+  tw_cli_audio_warnings("encode", a->audio, &info);
   s->audio_s = tw_cli_now() - t, t = tw_cli_now();
   if ((rc = tw_state_set_pcm(s->state, s->samples, s->n_samples, &s->n_frames)))
     return fail("computing the log-mel", rc, tw_state_last_error(s->state));
   size_t content = tw_state_content_frames(s->state);
   s->n_windows = (content + TW_N_FRAMES - 1) / TW_N_FRAMES;
-  if (s->n_windows == 0) s->n_windows = 1; /* silence still makes one window */
+  if (s->n_windows == 0) s->n_windows = 1; /* audio shorter than a frame is one window */
   s->mel_s = tw_cli_now() - t;
-  if (a->out && !(s->out = fopen(a->out, "wb"))) return fail("opening the output", TW_EIO, a->out);
+  if (a->out && (rc = tw_outfile_open(a->out, &s->out)))
+    return fail("opening the output", rc, tw_last_error());
   return 0;
 }
 
@@ -124,17 +146,18 @@ static int encode(session *s) {
     s->invocations += t.invocations;
     s->flops += t.flops;
     s->modeled_s += t.modeled_device_s;
-    if (s->out && fwrite(out, sizeof *out, n_out, s->out) != n_out)
-      return fail("writing the output", TW_EIO, "short write");
+    FILE *f = tw_outfile_stream(s->out);
+    if (f && fwrite(out, sizeof *out, n_out, f) != n_out) {
+      char msg[4200];
+      snprintf(msg, sizeof msg, "%s: %s", s->args->out, strerror(errno));
+      return fail("writing the output", TW_EIO, msg);
+    }
   }
   return 0;
 }
 
-static int write_sidecar(const encode_args *a, const session *s) {
-  char path[4096], esc[2048];
-  snprintf(path, sizeof path, "%s.json", a->out);
-  FILE *f = fopen(path, "w");
-  if (!f) return fail("writing the sidecar", TW_EIO, path);
+static void write_sidecar(const encode_args *a, const session *s, FILE *f) {
+  char esc[2048];
   fprintf(f, "{\"shape\": [%zu, %d, %d], \"dtype\": \"float32\", \"layout\": \"row-major\", ",
           s->n_windows, s->info.n_audio_ctx, s->info.n_audio_state);
   fprintf(f, "\"model\": \"%s\", ", tw_json_escape(a->model, esc, sizeof esc));
@@ -143,7 +166,23 @@ static int write_sidecar(const encode_args *a, const session *s) {
           TW_N_FRAMES, s->n_windows);
   fprintf(f, "\"device\": \"%s\", \"fp32\": %s}\n", s->info.encoder_device,
           a->fp32 ? "true" : "false");
-  return fclose(f) ? fail("writing the sidecar", TW_EIO, path) : 0;
+}
+
+/* The sidecar is written before either file is published, so a failure
+ * leaves neither; the data goes first, the sidecar describing it last. */
+static int publish_outputs(const encode_args *a, session *s) {
+  tw_outfile *sc = NULL;
+  int rc = tw_outfile_open(a->sidecar, &sc);
+  if (rc) return fail("writing the sidecar", rc, tw_last_error());
+  write_sidecar(a, s, tw_outfile_stream(sc));
+  tw_outfile *data = s->out;
+  s->out = NULL;
+  if ((rc = tw_outfile_commit(data))) {
+    tw_outfile_abort(sc);
+    return fail("writing the output", rc, tw_last_error());
+  }
+  if ((rc = tw_outfile_commit(sc))) return fail("writing the sidecar", rc, tw_last_error());
+  return 0;
 }
 
 static double peak_rss_mb(void) {
@@ -190,18 +229,14 @@ static void report(const encode_args *a, const session *s, double wall_s) {
 int tw_cli_encode(int argc, char **argv) {
   encode_args a;
   int rc = parse(argc, argv, &a);
-  if (rc) return rc;
+  if (rc) return rc == TW_ARGS_HELP ? tw_usage_print(USAGE) : rc;
   session s;
   memset(&s, 0, sizeof s);
+  s.args = &a;
   const double start = tw_cli_now();
   rc = prepare(&a, &s);
   if (!rc) rc = encode(&s);
-  if (!rc && s.out) {
-    FILE *f = s.out;
-    s.out = NULL;
-    if (fclose(f)) rc = fail("writing the output", TW_EIO, a.out);
-    if (!rc) rc = write_sidecar(&a, &s);
-  }
+  if (!rc && a.out) rc = publish_outputs(&a, &s);
   if (!rc) report(&a, &s, tw_cli_now() - start);
   session_free(&s);
   return rc;

@@ -10,6 +10,8 @@
 static const char *USAGE =
     "tilewhisper gemm M K N [--device D] [--kernel MxKxN] [--kernels SPEC] [--host-k]\n"
     "                       [--device-options K=V,...] [--threads N] [--seed S] [--json]";
+static const char *const VALUE_OPTIONS[] = {"--device", "--kernel", "--kernels", "--device-options",
+                                            "--threads", "--seed", NULL};
 
 typedef struct gemm_args {
   long m, k, n, threads, seed;
@@ -24,6 +26,7 @@ static int parse(int argc, char **argv, gemm_args *g) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int has_value = i + 1 < argc;
+    if (tw_arg_is_help(a)) return TW_ARGS_HELP;
     if (!strcmp(a, "--json")) g->json = 1;
     else if (!strcmp(a, "--host-k")) g->host_k = 1;
     else if (!strcmp(a, "--device") && has_value) g->device = argv[++i];
@@ -37,7 +40,7 @@ static int parse(int argc, char **argv, gemm_args *g) {
       if (tw_arg_long(argv[++i], 0, 1L << 40, &g->seed))
         return tw_usage_error("gemm", USAGE, "--seed wants a number, not '%s'", argv[i]);
     } else if (a[0] == '-' && a[1] == '-') {
-      return tw_usage_error("gemm", USAGE, "unknown or incomplete option '%s'", a);
+      return tw_option_error("gemm", USAGE, a, VALUE_OPTIONS, !has_value);
     } else if (n_dims < 3) {
       if (tw_arg_long(a, 1, 1L << 20, dims[n_dims]))
         return tw_usage_error("gemm", USAGE, "'%s' is not a dimension (1..1048576)", a);
@@ -118,7 +121,7 @@ static void print_json(const gemm_args *g, tw_stream *s, const tw_gemm_stats *st
 int tw_cli_gemm(int argc, char **argv) {
   gemm_args g;
   int rc = parse(argc, argv, &g);
-  if (rc) return rc;
+  if (rc) return rc == TW_ARGS_HELP ? tw_usage_print(USAGE) : rc;
   tw_device_options o;
   tw_device_options_init(&o);
   o.name = g.device;

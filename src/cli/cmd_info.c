@@ -2,10 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "tilewhisper/tilewhisper.h"
 
-static void usage(FILE *f) { fprintf(f, "usage: tilewhisper info MODEL [--json]\n"); }
+static const char *USAGE = "tilewhisper info MODEL [--json]";
 
 #define HPARAMS(X)                                                                           \
   X(n_vocab) X(n_audio_ctx) X(n_audio_state) X(n_audio_head) X(n_audio_layer) X(n_text_ctx) \
@@ -64,20 +65,17 @@ int tw_cli_info(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) {
       json = 1;
-    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (argv[i][0] == '-' || path) {
-      usage(stderr);
-      return 2;
+    } else if (tw_arg_is_help(argv[i])) {
+      return tw_usage_print(USAGE);
+    } else if (argv[i][0] == '-') {
+      return tw_option_error("info", USAGE, argv[i], NULL, 0);
+    } else if (path) {
+      return tw_usage_error("info", USAGE, "unexpected argument '%s' (one MODEL)", argv[i]);
     } else {
       path = argv[i];
     }
   }
-  if (!path) {
-    usage(stderr);
-    return 2;
-  }
+  if (!path) return tw_usage_error("info", USAGE, "MODEL is required");
   tw_model *m = NULL;
   tw_model_options o;
   tw_model_options_init(&o);

@@ -13,17 +13,18 @@ static void print_usage(FILE *f) {
           "                       run one GEMM, print its plan, cost and error\n"
           "  devices [--json]     list devices, their kernels and costs\n"
           "  info MODEL [--json]  model hyper-parameters and tensor table\n"
-          "  encode -m MODEL AUDIO [--device D] [--threads N] [--fp32] [-o OUT.f32] [--json]\n"
+          "  encode -m MODEL AUDIO [--device D[:K=V,...]] [--threads N] [--fp32] [-o OUT.f32] [--json]\n"
           "                       run the encoder on every 30 s window, report timings\n"
           "  synth-model --size S [--layers N] [--seed S] [--header FILE] [--type T] -o FILE\n"
           "                       write a whisper.cpp model with random weights\n"
           "  bench [--json] ...   the invocation study: the seed's matmul and one Whisper-base\n"
           "                       encoder pass under every dispatch strategy (bench --help)\n"
-          "  --help, --version\n");
+          "  --help, --version     (every command also takes --help)\n");
 }
 
 int main(int argc, char **argv) {
   if (argc < 2) {
+    fprintf(stderr, "tilewhisper: no command given\n");
     print_usage(stderr);
     return 2;
   }

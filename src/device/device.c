@@ -187,6 +187,39 @@ int tw_option_get(const char *options, const char *key, char *value, size_t cap)
   return 0;
 }
 
+/* "a, b, c" into buf, or "none". */
+static void list_keys(const char *const *keys, char *buf, size_t cap) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int i = 0; keys[i] && o < cap; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", keys[i]);
+  if (!keys[0]) snprintf(buf, cap, "none");
+}
+
+int tw_device_options_check(const char *device, const char *options, const char *const *keys,
+                            tw_errbuf *err) {
+  char valid[512];
+  for (const char *s = options; s && *s;) {
+    const char *end = strchr(s, ',');
+    size_t len = end ? (size_t)(end - s) : strlen(s);
+    const char *eq = memchr(s, '=', len);
+    size_t klen = eq ? (size_t)(eq - s) : len;
+    int known = 0;
+    for (int i = 0; keys[i] && !known; i++)
+      known = strlen(keys[i]) == klen && strncmp(keys[i], s, klen) == 0;
+    if (len && (!eq || !known)) {
+      list_keys(keys, valid, sizeof valid);
+      if (!known)
+        return tw_err(err, TW_EINVAL, "%s: unknown device option '%.*s' (valid options: %s)",
+                      device, (int)klen, s, valid);
+      return tw_err(err, TW_EINVAL, "%s: device option '%.*s' needs a value (%.*s=VALUE)",
+                    device, (int)klen, s, (int)klen, s);
+    }
+    s = end ? end + 1 : NULL;
+  }
+  return TW_OK;
+}
+
 int tw_option_number(const char *options, const char *key, double *value) {
   char v[64];
   if (!tw_option_get(options, key, v, sizeof v)) return 0;

@@ -215,6 +215,11 @@ int tw_cmd_validate(const tw_device *dev, const tw_cmd *cmd);
 /* Looks up "key" in a "k=v,k=v" option string; copies its value. Returns 1
  * if found, 0 if not. */
 int tw_option_get(const char *options, const char *key, char *value, size_t cap);
+/* Checks that every item of a "key=value,..." option string has a value
+ * and a key among `keys` (NULL-terminated); TW_EINVAL naming the offending
+ * key and listing the valid ones otherwise.  NULL or "" passes. */
+int tw_device_options_check(const char *device, const char *options, const char *const *keys,
+                            tw_errbuf *err);
 /* "key" as a whole decimal number: 1 and *value set when present and well
  * formed, 0 when absent, -1 when malformed.  Callers check the range. */
 int tw_option_number(const char *options, const char *key, double *value);

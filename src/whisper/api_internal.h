@@ -27,8 +27,8 @@ struct tw_state {
   tw_errbuf err;
 };
 
-/* Opens a device from a spec "NAME[:SELECTOR][:KEY=VALUE,...]" (options may
- * also stand right after the name: "emu:large=1"). */
+/* Opens a device from a spec "NAME[:SELECTOR|KEY=VALUE,...]" ("emu:large=1",
+ * "opencl:0.1"); the message goes to err too. */
 int tw_device_open_spec(const char *spec, const char *kernels, int threads, tw_device **out,
                         tw_errbuf *err);
 

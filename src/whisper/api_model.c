@@ -15,33 +15,13 @@ void tw_model_options_init(tw_model_options *opts) {
 
 int tw_device_open_spec(const char *spec, const char *kernels, int threads, tw_device **out,
                         tw_errbuf *err) {
-  char name[160], *options = NULL;
-  if (!spec || !*spec) spec = "cpu";
-  if (strlen(spec) >= sizeof name)
-    return tw_err(err, TW_EINVAL, "device '%.40s...': name too long", spec);
-  snprintf(name, sizeof name, "%s", spec);
-  char *colon = strchr(name, ':');
-  if (colon) {
-    /* "emu:large=1": options right after the name; "opencl:0.1:k=v": a
-     * selector, then options. */
-    char *second = strchr(colon + 1, ':');
-    char *eq = strchr(colon + 1, '=');
-    if (eq && (!second || eq < second)) {
-      *colon = '\0';
-      options = colon + 1;
-    } else if (second) {
-      *second = '\0';
-      options = second + 1;
-    }
-  }
   tw_device_options o;
   tw_device_options_init(&o);
-  o.name = name;
+  o.name = spec && *spec ? spec : "cpu"; /* "emu:large=1", "opencl:0.1": the registry parses */
   o.kernels = kernels;
   o.threads = threads;
-  o.options = options;
   int rc = tw_device_create(&o, out);
-  if (rc) return tw_err(err, rc, "device '%s': %s", spec, tw_last_error());
+  if (rc) return tw_err_forward(err, rc);
   return TW_OK;
 }
 

@@ -7,13 +7,25 @@
 #include "whisper/api_internal.h"
 #include "whisper/audio.h"
 
-int tw_audio_read_file(const char *path, float **samples, size_t *n_samples) {
+int tw_audio_read_file(const char *path, float **samples, size_t *n_samples,
+                       tw_audio_info *info) {
   if (!samples || !n_samples)
     return tw_err(NULL, TW_EINVAL, "tw_audio_read_file: %s is NULL", samples ? "n_samples" : "samples");
   *samples = NULL;
   *n_samples = 0;
   if (!path) return tw_err(NULL, TW_EINVAL, "tw_audio_read_file: path is NULL");
-  return tw_audio_load(path, samples, n_samples, NULL);
+  return tw_audio_load_ex(path, NULL, samples, n_samples, info, NULL);
+}
+
+int tw_audio_read_buffer(const void *data, size_t size, const char *name, float **samples,
+                         size_t *n_samples, tw_audio_info *info) {
+  if (!samples || !n_samples)
+    return tw_err(NULL, TW_EINVAL, "tw_audio_read_buffer: %s is NULL", samples ? "n_samples" : "samples");
+  *samples = NULL;
+  *n_samples = 0;
+  if (!data && size) return tw_err(NULL, TW_EINVAL, "tw_audio_read_buffer: data is NULL");
+  return tw_audio_decode_memory(data, size, name ? name : "(buffer)", NULL, samples, n_samples,
+                                info, NULL);
 }
 
 void tw_audio_free(float *samples) { tw_free(samples); }

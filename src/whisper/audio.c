@@ -1,102 +1,101 @@
+#define _POSIX_C_SOURCE 200809L
+
 #include "whisper/audio.h"
 
 #include <errno.h>
-#include <samplerate.h>
-#include <sndfile.h>
+#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/mem.h"
+#include "whisper/audio_decode.h"
 
-#define READ_FRAMES 16384
+/* A stream larger than this is refused rather than buffered (an endless
+ * source such as /dev/zero stops here). */
+#define STREAM_MAX_BYTES ((size_t)1 << 30)
 
-/* Reads every frame of an open file, averaging its channels. */
-static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, float **out, size_t *n,
-                     tw_errbuf *err) {
-  size_t frames = (size_t)info->frames, ch = (size_t)info->channels, bytes;
-  if (tw_mul3_size(READ_FRAMES, ch, sizeof(float), &bytes) || frames > SIZE_MAX / sizeof(float))
-    return tw_err(err, TW_EAUDIO, "%s: %zu frames x %zu channels is too large", path, frames, ch);
-  float *mono = tw_malloc_aligned(frames * sizeof(float));
-  float *chunk = tw_malloc_aligned(bytes);
-  if (!mono || !chunk) {
-    tw_free(mono);
-    tw_free(chunk);
-    return tw_err(err, TW_ENOMEM, "%s: out of memory for %zu frames", path, frames);
-  }
-  size_t got = 0;
-  while (got < frames) {
-    sf_count_t want = (sf_count_t)(frames - got < READ_FRAMES ? frames - got : READ_FRAMES);
-    sf_count_t k = sf_readf_float(sf, chunk, want);
-    if (k <= 0) break;
-    for (sf_count_t i = 0; i < k; i++) {
-      double s = 0;
-      for (size_t c = 0; c < ch; c++) s += chunk[(size_t)i * ch + c];
-      mono[got + (size_t)i] = (float)(s / (double)ch);
+/* Reads a non-seekable input (pipe, FIFO, terminal) to its end. */
+static int read_stream(int fd, const char *name, unsigned char **out, size_t *size,
+                       tw_errbuf *err) {
+  size_t cap = 0, len = 0;
+  unsigned char *buf = NULL;
+  for (;;) {
+    if (len == cap) {
+      size_t c = cap ? cap * 2 : (size_t)1 << 20;
+      unsigned char *p = c <= STREAM_MAX_BYTES ? tw_malloc_aligned(c) : NULL;
+      if (!p) {
+        tw_free(buf);
+        return c > STREAM_MAX_BYTES
+                   ? tw_err(err, TW_ERANGE, "%s: more than %zu bytes of streamed audio", name,
+                            STREAM_MAX_BYTES)
+                   : tw_err(err, TW_ENOMEM, "%s: out of memory after %zu bytes", name, len);
+      }
+      if (buf) memcpy(p, buf, len);
+      tw_free(buf);
+      buf = p;
+      cap = c;
     }
-    got += (size_t)k;
+    ssize_t k = read(fd, buf + len, cap - len);
+    if (k == 0) break;
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      tw_free(buf);
+      return tw_err(err, TW_EIO, "%s: read failed after %zu bytes: %s", name, len, strerror(e));
+    }
+    len += (size_t)k;
   }
-  tw_free(chunk);
-  if (got == 0) {
-    tw_free(mono);
-    return tw_err(err, TW_EAUDIO, "%s: no audio samples could be read", path);
-  }
-  *out = mono;
-  *n = got;
+  *out = buf;
+  *size = len;
   return 0;
 }
 
-static int resample(const char *path, int rate, float **samples, size_t *n, tw_errbuf *err) {
-  double ratio = (double)TW_SAMPLE_RATE / rate;
-  if (!src_is_valid_ratio(ratio))
-    return tw_err(err, TW_EAUDIO, "%s: sample rate %d Hz cannot be resampled to 16 kHz", path,
-                  rate);
-  size_t cap = (size_t)((double)*n * ratio) + 64;
-  float *out = tw_malloc_aligned(cap * sizeof(float));
-  if (!out) return tw_err(err, TW_ENOMEM, "%s: out of memory resampling", path);
-  SRC_DATA d;
-  memset(&d, 0, sizeof d);
-  d.data_in = *samples;
-  d.input_frames = (long)*n;
-  d.data_out = out;
-  d.output_frames = (long)cap;
-  d.src_ratio = ratio;
-  int e = src_simple(&d, SRC_SINC_MEDIUM_QUALITY, 1);
-  if (e) {
-    tw_free(out);
-    return tw_err(err, TW_EAUDIO, "%s: resampling %d Hz to 16 kHz failed: %s", path, rate,
-                  src_strerror(e));
+/* One open descriptor: a regular file is decoded through it, anything else
+ * is read to its end first. */
+static int decode_fd(int fd, const char *name, const tw_audio_options *opts, float **samples,
+                     size_t *n, tw_audio_info *info, tw_errbuf *err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return tw_err(err, TW_EIO, "%s: cannot stat: %s", name, strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    return tw_err(err, TW_EAUDIO, "%s: is a directory, not an audio file", name);
+  if (S_ISREG(st.st_mode)) {
+    if (st.st_size == 0) return tw_err(err, TW_EAUDIO, "%s: is empty (0 bytes), not audio", name);
+    SF_INFO in;
+    memset(&in, 0, sizeof in);
+    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &in, SF_FALSE);
+    if (!sf) return tw_audio_open_error(name, err);
+    int rc = tw_audio_decode_sf(sf, &in, name, opts, samples, n, info, err);
+    sf_close(sf);
+    return rc;
   }
-  tw_free(*samples);
-  *samples = out;
-  *n = (size_t)d.output_frames_gen;
-  return 0;
+  if (isatty(fd))
+    return tw_err(err, TW_EAUDIO, "%s: is a terminal, not audio (pipe a file into it)", name);
+  unsigned char *data = NULL;
+  size_t size = 0;
+  int rc = read_stream(fd, name, &data, &size, err);
+  if (rc == 0) rc = tw_audio_decode_memory(data, size, name, opts, samples, n, info, err);
+  tw_free(data);
+  return rc;
 }
 
-int tw_audio_load(const char *path, float **samples, size_t *n, tw_errbuf *err) {
+int tw_audio_load_ex(const char *path, const tw_audio_options *opts, float **samples, size_t *n,
+                     tw_audio_info *info, tw_errbuf *err) {
   if (!samples || !n || !path) return tw_err(err, TW_EINVAL, "audio load: NULL argument");
   *samples = NULL;
   *n = 0;
-  FILE *probe = fopen(path, "rb");
-  if (!probe) return tw_err(err, TW_EIO, "%s: cannot open: %s", path, strerror(errno));
-  fclose(probe);
-  SF_INFO info;
-  memset(&info, 0, sizeof info);
-  SNDFILE *sf = sf_open(path, SFM_READ, &info);
-  if (!sf) return tw_err(err, TW_EAUDIO, "%s: cannot decode audio: %s", path, sf_strerror(NULL));
-  int rc = 0;
-  if (info.frames <= 0 || info.channels <= 0 || info.samplerate <= 0)
-    rc = tw_err(err, TW_EAUDIO, "%s: no audio (%lld frames, %d channels, %d Hz)", path,
-                (long long)info.frames, info.channels, info.samplerate);
-  else
-    rc = read_mono(sf, &info, path, samples, n, err);
-  sf_close(sf);
-  if (rc == 0 && info.samplerate != TW_SAMPLE_RATE)
-    rc = resample(path, info.samplerate, samples, n, err);
-  if (rc) {
-    tw_free(*samples);
-    *samples = NULL;
-    *n = 0;
-  }
+  if (strcmp(path, "-") == 0)
+    return decode_fd(STDIN_FILENO, "standard input", opts, samples, n, info, err);
+  int fd;
+  do fd = open(path, O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return tw_err(err, TW_EIO, "%s: cannot open: %s", path, strerror(errno));
+  int rc = decode_fd(fd, path, opts, samples, n, info, err);
+  close(fd);
   return rc;
+}
+
+int tw_audio_load(const char *path, float **samples, size_t *n, tw_errbuf *err) {
+  return tw_audio_load_ex(path, NULL, samples, n, NULL, err);
 }

@@ -15,7 +15,7 @@
 typedef struct mel_scratch {
   float *in;           /* 400 */
   fftwf_complex *spec; /* 201 */
-  float power[TW_MEL_N_BINS];
+  double power[TW_MEL_N_BINS];
 } mel_scratch;
 
 struct tw_mel {
@@ -107,7 +107,9 @@ int tw_mel_create(const float *filters, int n_mel, int n_threads, tw_mel **out, 
 size_t tw_mel_n_frames(size_t n_samples) { return (n_samples + TW_MEL_PAD_SAMPLES) / TW_MEL_HOP; }
 
 size_t tw_mel_n_windows(size_t n_frames) {
-  if (n_frames <= TW_MEL_WINDOW_FRAMES) return 0;
+  if (n_frames < TW_MEL_WINDOW_FRAMES) return 0;
+  /* audio shorter than one hop (or none) is still one window of padding */
+  if (n_frames == TW_MEL_WINDOW_FRAMES) return 1;
   return (n_frames - TW_MEL_WINDOW_FRAMES + TW_MEL_WINDOW_FRAMES - 1) / TW_MEL_WINDOW_FRAMES;
 }
 
@@ -120,18 +122,30 @@ static void build_padded(const float *x, size_t n, float *p, size_t len) {
   /* the right reflection mirrors the appended zeros: already 0 */
 }
 
-/* log10 of the mel energies of one frame into column t of out. */
+/* log10 of the mel energies of one frame into column t of out.
+ *
+ * Any finite input gives a finite output: a frame whose peak exceeds 1 is
+ * scaled by a power of two (exact in binary floating point, so the FFT of
+ * ordinary audio is unchanged bit for bit) before the float FFT, which
+ * would otherwise overflow for samples near FLT_MAX, and the power is
+ * formed and scaled back in double, where even (400 FLT_MAX)^2 fits. */
 static void frame(const tw_mel *m, mel_scratch *sc, const float *p, size_t t, float *out,
                   size_t n_frames) {
   const float *s = p + t * TW_MEL_HOP;
-  for (int j = 0; j < TW_MEL_N_FFT; j++) sc->in[j] = s[j] * m->window[j];
+  float peak = 0;
+  for (int j = 0; j < TW_MEL_N_FFT; j++) peak = fmaxf(peak, fabsf(s[j]));
+  int shift = 0;
+  if (peak > 1.0f) frexpf(peak, &shift);
+  for (int j = 0; j < TW_MEL_N_FFT; j++) sc->in[j] = ldexpf(s[j], -shift) * m->window[j];
   fftwf_execute_dft_r2c(m->plan, sc->in, sc->spec);
-  for (int k = 0; k < TW_MEL_N_BINS; k++)
-    sc->power[k] = sc->spec[k][0] * sc->spec[k][0] + sc->spec[k][1] * sc->spec[k][1];
+  for (int k = 0; k < TW_MEL_N_BINS; k++) {
+    double re = sc->spec[k][0], im = sc->spec[k][1];
+    sc->power[k] = ldexp(re * re + im * im, 2 * shift);
+  }
   for (int i = 0; i < m->n_mel; i++) {
     const float *f = m->filters + (size_t)i * TW_MEL_N_BINS;
     double e = 0;
-    for (int k = m->lo[i]; k < m->hi[i]; k++) e += (double)f[k] * sc->power[k];
+    for (int k = m->lo[i]; k < m->hi[i]; k++) e += f[k] * sc->power[k];
     out[(size_t)i * n_frames + t] = (float)log10(e > 1e-10 ? e : 1e-10);
   }
 }
@@ -157,6 +171,10 @@ int tw_mel_compute(tw_mel *m, const float *samples, size_t n, float **out, size_
   *n_frames = 0;
   if (n > SIZE_MAX / 4 - TW_MEL_PAD_SAMPLES - TW_MEL_N_FFT)
     return tw_err(err, TW_EOVERFLOW, "mel: %zu samples is too many", n);
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(samples[i]))
+      return tw_err(err, TW_EINVAL, "mel: sample %zu (at %.3f s) is %s", i, (double)i / 16000.0,
+                    isnan(samples[i]) ? "NaN" : "infinite");
   size_t len = n + TW_MEL_PAD_SAMPLES, frames = tw_mel_n_frames(n), bytes;
   float *p = tw_malloc_aligned((len + TW_MEL_N_FFT) * sizeof(float));
   float *y = tw_mul3_size((size_t)m->n_mel, frames, sizeof(float), &bytes) ? NULL

@@ -35,11 +35,14 @@ size_t tw_mel_n_frames(size_t n_samples);
 
 /* Log-mel of n samples (16 kHz mono) with 30 s of zeros appended.  *out is
  * [n_mel][*n_frames] row-major, allocated with tw_malloc_aligned; the caller
- * releases it with tw_free. */
+ * releases it with tw_free.  Any finite samples give finite values; a NaN or
+ * infinite sample is refused (TW_EINVAL, naming its index and time). */
 int tw_mel_compute(tw_mel *mel, const float *samples, size_t n, float **out, size_t *n_frames,
                    tw_errbuf *err);
 
-/* Number of 3000-frame windows holding audio: ceil((n_frames - 3000) / 3000). */
+/* Number of 3000-frame windows holding audio: ceil((n_frames - 3000) / 3000),
+ * and 1 for exactly 3000 frames (less than one hop of audio, or none, is
+ * one window of padding); 0 only below 3000 frames. */
 size_t tw_mel_n_windows(size_t n_frames);
 
 /* Copies window w (frames [3000 w, 3000 w + 3000)) of a [n_mel][n_frames]

@@ -1,9 +1,11 @@
 /* Synthetic whisper.cpp model files: real hyper-parameters, deterministic
  * random weights, written in the converter's order and storage types. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
 #include "core/fp16.h"
 #include "core/mem.h"
 #include "whisper/model.h"
@@ -66,11 +68,11 @@ const char *tw_whisper_size_name(int i) {
 
 typedef struct writer {
   FILE *f;
-  int failed;
+  int failed; /* the errno of the first failed write, or 0 */
 } writer;
 
 static void put(writer *w, const void *p, size_t n) {
-  if (!w->failed && n && fwrite(p, 1, n, w->f) != n) w->failed = 1;
+  if (!w->failed && n && fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
 }
 
 static void put_i32(writer *w, int32_t v) { put(w, &v, 4); }
@@ -227,6 +229,9 @@ int tw_whisper_synth_write(const tw_synth_options *o, const char *path, tw_errbu
   tw_whisper_hparams hp;
   int rc = synth_hparams(o, &hp, err);
   if (rc) return rc;
+  if (o->header_path && tw_same_file(path, o->header_path))
+    return tw_err(err, TW_EINVAL, "synth: output %s is the header file %s: refusing to overwrite "
+                  "an input", path, o->header_path);
   tw_whisper_model *src = NULL;
   if (o->header_path) {
     rc = tw_whisper_model_load_ex(o->header_path, TW_LOAD_HEADER_ONLY, &src, err);
@@ -238,19 +243,24 @@ int tw_whisper_synth_write(const tw_synth_options *o, const char *path, tw_errbu
       return rc;
     }
   }
-  writer w = {fopen(path, "wb"), 0};
-  if (!w.f) {
+  /* written under a temporary name and renamed whole: a failure leaves no
+   * partial file and an existing file untouched */
+  tw_atomic_file af;
+  if ((rc = tw_atomic_open(&af, path, err))) {
     tw_whisper_model_free(src);
-    return tw_err(err, TW_EIO, "%s: cannot create", path);
+    return rc;
   }
+  writer w = {af.f, 0};
   write_header(&w, &hp);
   rc = write_filters_vocab(&w, &hp, src, err);
   if (rc == 0) rc = write_tensors(&w, &hp, o, err);
   tw_whisper_model_free(src);
-  if (fclose(w.f) != 0) w.failed = 1;
-  if (rc == 0 && w.failed) rc = tw_err(err, TW_EIO, "%s: write failed", path);
-  if (rc) remove(path);
-  return rc;
+  if (rc == 0 && w.failed) rc = tw_err(err, TW_EIO, "%s: cannot write: %s", path, strerror(w.failed));
+  if (rc) {
+    tw_atomic_abort(&af);
+    return rc;
+  }
+  return tw_atomic_commit(&af, err);
 }
 
 int tw_hparams_for_size(const char *size, tw_hparams *out) {

@@ -108,7 +108,8 @@ static void test_windows(tw_mel *mel) {
   CHECK(tw_mel_window(y, 80, frames, 2, win, &err) == TW_ERANGE);
   tw_free(y);
   CHECK(tw_mel_compute(mel, x, 0, &y, &frames, &err) == 0);
-  CHECK(frames == 3000 && tw_mel_n_windows(frames) == 0);
+  CHECK(frames == 3000 && tw_mel_n_windows(frames) == 1);
+  CHECK(tw_mel_n_windows(2999) == 0);
   /* all silence: every value clamps to log10(1e-10) = -10, (-10 + 4) / 4 */
   CHECK(y && y[0] == -1.5f && y[80 * 3000 - 1] == -1.5f);
   tw_free(y);
@@ -141,6 +142,60 @@ static void test_128(void) {
   tw_mel_destroy(mel);
   free(x);
   free(filt);
+}
+
+/* Largest |mel - reference| over all values, or 1e9 when a value is not finite. */
+static double worst_vs_reference(tw_mel *mel, const float *x, size_t n, const float *filt) {
+  float *y = NULL;
+  size_t frames = 0, ref_frames = 0;
+  tw_errbuf err = {{0}};
+  if (tw_mel_compute(mel, x, n, &y, &frames, &err) != 0) return 1e9;
+  double *ref = reference(x, n, filt, 80, &ref_frames), worst = frames == ref_frames ? 0 : 1e9;
+  for (size_t i = 0; worst < 1e9 && i < 80 * frames; i++)
+    worst = isfinite(y[i]) ? fmax(worst, fabs(y[i] - ref[i])) : 1e9;
+  free(ref);
+  tw_free(y);
+  return worst;
+}
+
+/* Huge finite samples (1e30 and FLT_MAX, where float power overflows) give
+ * the fp64 reference's finite values; NaN and infinity are refused. */
+static void test_huge_and_nonfinite(tw_mel *mel, const float *filt) {
+  size_t n = 4000;
+  float *x = malloc(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    double s = sin(6.283185307179586 * 700.0 * (double)i / 16000);
+    x[i] = (float)(s * (i < n / 2 ? 1e30 : 3.4028234663852886e38));
+  }
+  double worst = worst_vs_reference(mel, x, n, filt);
+  CHECK_MSG(worst <= 1e-3, "1e30 / FLT_MAX input: max diff %g (1e9: non-finite)", worst);
+  for (size_t i = 0; i < n; i++) x[i] = i % 2 ? 3.4028234663852886e38f : -3.4028234663852886e38f;
+  worst = worst_vs_reference(mel, x, n, filt);
+  CHECK_MSG(worst <= 1e-3, "+-FLT_MAX square wave: max diff %g", worst);
+  float *y = NULL;
+  size_t frames = 0;
+  tw_errbuf err = {{0}};
+  x[1234] = NAN;
+  CHECK(tw_mel_compute(mel, x, n, &y, &frames, &err) == TW_EINVAL && y == NULL);
+  CHECK_MSG(strstr(err.msg, "1234") && strstr(err.msg, "NaN"), "%s", err.msg);
+  x[1234] = 0;
+  x[n - 1] = -INFINITY;
+  CHECK(tw_mel_compute(mel, x, n, &y, &frames, &err) == TW_EINVAL && y == NULL);
+  CHECK_MSG(strstr(err.msg, "infinite"), "%s", err.msg);
+  free(x);
+}
+
+/* One sample and 5 ms (less than a hop, less than a frame): one window,
+ * equal to the reference of that padded audio. */
+static void test_short(tw_mel *mel, const float *filt) {
+  float x[80];
+  for (int i = 0; i < 80; i++) x[i] = (float)(0.3 * sin(0.3 * i));
+  const size_t lengths[2] = {1, 80};
+  for (int k = 0; k < 2; k++) {
+    CHECK(tw_mel_n_windows(tw_mel_n_frames(lengths[k])) == 1);
+    double worst = worst_vs_reference(mel, x, lengths[k], filt);
+    CHECK_MSG(worst <= 1e-3, "%zu samples: max diff %g", lengths[k], worst);
+  }
 }
 
 /* Three threads give bit-identical output to one. */
@@ -177,6 +232,8 @@ int main(void) {
     test_jfk(mel, filt);
     test_windows(mel);
     test_threads(mel, filt);
+    test_huge_and_nonfinite(mel, filt);
+    test_short(mel, filt);
     test_128();
   }
   tw_mel_destroy(mel);

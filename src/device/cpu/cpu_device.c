@@ -269,6 +269,8 @@ static const tw_device_iface cpu_iface = {
     .describe = cpu_describe,
 };
 
+const char *const tw_cpu_option_keys[] = {"mc", "kc", NULL};
+
 int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   const char *force = getenv("TW_CPU_KERNEL");

@@ -157,6 +157,10 @@ static int configure(tw_device *dev, const tw_device_config *cfg, emu_state *st)
   return TW_OK;
 }
 
+/* emu_device.c reads the first four, profile.c the rest */
+const char *const tw_emu_option_keys[] = {"large",     "mem_mb",    "kernel_kb", "call_us", "profile",
+                                          "invoke_us", "submit_us", "gbps",      "gflops",  NULL};
+
 int tw_emu_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&emu_iface, "emu");

@@ -27,6 +27,8 @@ static double option_number(const char *options, const char *key, double fallbac
   return tw_option_number(options, key, &d) < 0 || !(d > 0) ? -1.0 : d;
 }
 
+const char *const tw_fixed_option_keys[] = {"invoke_us", "submit_us", "gbps", "gflops", NULL};
+
 int tw_fixed_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&fixed_iface, "fixed");

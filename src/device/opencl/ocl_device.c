@@ -344,6 +344,9 @@ static int setup(tw_device *dev, const tw_device_config *cfg, int *fresh) {
   return TW_OK;
 }
 
+const char *const tw_opencl_option_keys[] = {"tiling",    "local",         "cache", "cache_dir",
+                                             "calibrate", "build_options", NULL};
+
 int tw_opencl_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device_config none = {0};

@@ -32,6 +32,8 @@ static const tw_device_iface ref_iface = {
     .wait = tw_sync_wait,
 };
 
+const char *const tw_ref_option_keys[] = {NULL}; /* no options */
+
 int tw_ref_device_create(const tw_device_config *cfg, tw_device **out) {
   *out = NULL;
   tw_device *dev = tw_device_alloc(&ref_iface, "ref");
