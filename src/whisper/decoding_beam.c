@@ -132,9 +132,11 @@ int tw__decode_beam(tw_decoder *d, const tw_decode_options *o, int n_initial, in
     tw_seq *t = d->seqs;
     d->seqs = d->next;
     d->next = t;
+    /* At step 0 every row still holds the same fanned-out prompt, so any
+     * rearrangement is a no-op and is skipped. */
     int moved = 0;
     for (int j = 0; j < saved; j++) moved |= d->src_idx[j] != j;
-    if (moved) {
+    if (moved && i > 0) {
       rc = tw__dec_reorder(d, saved, d->src_idx, cached, err);
       if (rc) return rc;
     }
