@@ -4,7 +4,7 @@
  * everything else -inf, so greedy and sampling both follow the plan and every
  * chosen token has log-probability 0 — unless the plan asks for decoys: 16
  * competitors of the same kind at -0.01, which make each planned token's
- * log-probability -log(1 + 16 e^-0.01) = -2.8185 (a failing window). */
+ * log-probability -log(1 + 16 e^-0.01) = -2.8237 (a failing window). */
 #ifndef TW_TEST_SCRIPTED_PLAN_H
 #define TW_TEST_SCRIPTED_PLAN_H
 
