@@ -111,20 +111,19 @@ static void test_fallback_by_logprob_and_reset(void) {
   /* Window 1: one timestamp <1.00> -> [10, 11]. */
   CHECK(fabs(r->t.segments[1].start - 10.0) < 1e-12 && fabs(r->t.segments[1].end - 11.0) < 1e-12);
 
-  /* The same at T 0 .. 0.4 only (a schedule 0, 0.2, 0.4 via start 0 and
-   * increment 0.2 cut at 0.5 is not expressible; use increment 0.25: 0,
-   * 0.25, 0.5, 0.75, 1.0) - the fourth attempt (0.75) passes. */
+  /* Schedule 0, 0.25, 0.5, 0.75, 1.0 (increment 0.25): the third attempt,
+   * T = 0.5, passes. 0.5 is not above 0.5, so the prompt is kept. */
   tw_transcript_clear(&r->t);
   world_init(&r->w);
   r->o.temperature_increment = 0.25;
   a = world_window(&r->w, 0, -INFINITY);
-  for (int k = 0; k < 3; k++) world_plan(&r->w, a, 1, (const int32_t[]){TS(0), 3, 4, TS(600), END});
+  for (int k = 0; k < 2; k++) world_plan(&r->w, a, 1, (const int32_t[]){TS(0), 3, 4, TS(600), END});
   world_plan(&r->w, a, 0, (const int32_t[]){TS(0), 6, TS(1000), TS(1000), END});
   b = world_window(&r->w, 1000, -INFINITY);
   world_plan(&r->w, b, 0, (const int32_t[]){TS(0), 5, TS(100), END});
   CHECK(run_go(r, 4000) == TW_OK);
-  CHECK(r->w.attempts[0] == 4 && r->t.segments[0].temperature == 0.75);
-  CHECK(r->w.n_prompt[1] == 3); /* 0.75 > 0.5: reset */
+  CHECK(r->w.attempts[0] == 3 && r->t.segments[0].temperature == 0.5);
+  CHECK(r->w.n_prompt[1] == 7 && r->w.prompt[1][0] == SC_SOT_PREV);
 
   /* condition_on_previous_text off: no prompt even after a cold window. */
   tw_transcript_clear(&r->t);

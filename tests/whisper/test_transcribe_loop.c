@@ -87,16 +87,17 @@ static void check_segment(const tw_transcript *t, int i, int64_t seek, double st
 
 /* Three windows over 65 s (6500 frames). */
 static void three_windows(world *w) {
-  /* Window 0 at frame 0: pairs close at index 4 and 7, the text after the
-   * second pair has no end: segments [0, 5] and [5, 10]; seek += (<10.00> -
-   * <0.00>) * 2 = 1000. */
+  /* Window 0 at frame 0: pairs (end, next start) at index 3-4 and 6-7, the
+   * text after the second pair has no end: segments [0, 5] and [6, 10]; seek
+   * goes to the last closed end, (<10.00> - <0.00>) * 2 = 1000 frames (not
+   * to the unfinished segment's start <11.00>). */
   int a = world_window(w, 0, -2.0f);
-  world_plan(w, a, 0, (const int32_t[]){TS(0), 3, 4, TS(500), TS(500), 5, TS(1000), TS(1000), 6, 7, END});
-  /* Window 1 at 1000 (10 s): a pair at index 3, then a lone <12.00> before
-   * EOT: single_timestamp_ending, so [10+0, 10+4] and [14, 10+12] and seek
-   * += 3000 -> 4000. */
+  world_plan(w, a, 0, (const int32_t[]){TS(0), 3, 4, TS(500), TS(600), 5, TS(1000), TS(1100), 6, 7, END});
+  /* Window 1 at 1000 (10 s): a pair at index 2-3, then a lone <12.00> before
+   * EOT: single_timestamp_ending, so [10+0, 10+4] and [10+4.5, 10+12] and
+   * seek += 3000 -> 4000. */
   int b = world_window(w, 1000, -2.0f);
-  world_plan(w, b, 0, (const int32_t[]){TS(0), 8, TS(400), TS(400), 9, TS(1200), END});
+  world_plan(w, b, 0, (const int32_t[]){TS(0), 8, TS(400), TS(450), 9, TS(1200), END});
   /* Window 2 at 4000: 2500 content frames; no pair, the only timestamp is
    * <0.00>, so one segment of the window's 25 s: [40, 65]; seek 6500. */
   int c = world_window(w, 4000, -2.0f);
@@ -111,16 +112,16 @@ static void test_seek_over_windows(void) {
   const tw_transcript *t = &r->t;
   CHECK(t->n_segments == 5 && !strcmp(t->language, "en"));
   check_segment(t, 0, 0, 0.0, 5.0, " d e", 4);
-  check_segment(t, 1, 0, 5.0, 10.0, " f", 3);
+  check_segment(t, 1, 0, 6.0, 10.0, " f", 3);
   check_segment(t, 2, 1000, 10.0, 14.0, " i", 3);
-  check_segment(t, 3, 1000, 14.0, 22.0, " j", 3);
+  check_segment(t, 3, 1000, 14.5, 22.0, " j", 3);
   check_segment(t, 4, 4000, 40.0, 65.0, " k l", 3);
   CHECK(t->text && !strcmp(t->text, " d e f i j k l"));
   /* Window slices: 3000, 3000 and 2500 content frames, padded with 0.0. */
   CHECK(r->w.content[0] == 3000 && r->w.content[1] == 3000 && r->w.content[2] == 2500);
   /* The prompt of window 1 is window 0's segment tokens (the unfinished
-   * tail and the pair's second <10.00> are not part of any segment). */
-  const int32_t p1[] = {SC_SOT_PREV, TS(0), 3, 4, TS(500), TS(500), 5, TS(1000), SC_SOT, SC_LANG0, SC_TRANSCRIBE};
+   * tail from <11.00> on is not part of any segment). */
+  const int32_t p1[] = {SC_SOT_PREV, TS(0), 3, 4, TS(500), TS(600), 5, TS(1000), SC_SOT, SC_LANG0, SC_TRANSCRIBE};
   CHECK(r->w.n_prompt[1] == 11 && !memcmp(r->w.prompt[1], p1, sizeof p1));
   CHECK(r->w.n_prompt[2] == 17 && r->w.prompt[2][8] == TS(0) && r->w.prompt[2][13] == TS(1200));
   CHECK(r->w.n_prompt[0] == 3); /* no prompt: no <|startofprev|> */
