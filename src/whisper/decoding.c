@@ -33,7 +33,7 @@ void tw_decoder_destroy(tw_decoder *d) {
   if (!d) return;
   tw_free(d->prefill);
   tw_free(d->logits);
-  tw_free(d->logprobs);
+  tw_free(d->weights);
   tw_free(d->step_tok);
   tw_free(d->src_idx);
   tw_free(d->active);
@@ -89,7 +89,7 @@ int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filte
   size_t v = (size_t)d->n_vocab, g = (size_t)max_group;
   d->prefill = tw_malloc_aligned(sizeof(float) * v * TW_PREFILL_ROWS);
   d->logits = tw_malloc_aligned(sizeof(float) * v * g);
-  d->logprobs = tw_malloc_aligned(sizeof(float) * v);
+  d->weights = tw_malloc_aligned(sizeof(double) * v);
   d->step_tok = tw_malloc_aligned(sizeof(int32_t) * g);
   d->src_idx = tw_malloc_aligned(sizeof(int) * g);
   d->active = tw_malloc_aligned(sizeof(int) * g);
@@ -98,7 +98,7 @@ int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filte
   d->cand = tw_malloc_aligned(sizeof(tw_cand) * g * (g + 1));
   d->res_tok = tw_malloc_aligned(sizeof(int32_t) * (size_t)d->cap);
   d->res_prob = tw_malloc_aligned(sizeof(float) * (size_t)d->cap);
-  if (!d->prefill || !d->logits || !d->logprobs || !d->step_tok || !d->src_idx || !d->active ||
+  if (!d->prefill || !d->logits || !d->weights || !d->step_tok || !d->src_idx || !d->active ||
       !d->seqs || !d->next || !d->cand || !d->res_tok || !d->res_prob ||
       seqs_alloc(d->seqs, max_group, d->cap) || seqs_alloc(d->next, max_group, d->cap) ||
       ensure_finished(d, max_group)) {
@@ -138,12 +138,12 @@ int tw__dec_reorder(tw_decoder *d, int n_seq, const int *src, int n_past, tw_err
   return rc ? source_failed(d, rc, "cache reorder", err) : TW_OK;
 }
 
-void tw__log_softmax(const float *logits, int n, float *logprobs) {
+double tw__logsumexp(const float *logits, int n) {
   double mx = -INFINITY, sum = 0;
   for (int i = 0; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
+  if (mx == -INFINITY) return -INFINITY;
   for (int i = 0; i < n; i++) sum += exp((double)logits[i] - mx);
-  double lse = mx + log(sum);
-  for (int i = 0; i < n; i++) logprobs[i] = (float)((double)logits[i] - lse);
+  return mx + log(sum);
 }
 
 int tw__rank(const tw_seq *seqs, int n, double length_penalty) {

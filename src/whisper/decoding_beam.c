@@ -30,21 +30,27 @@ static int duplicate_of_earlier(const tw_seq *seqs, int j) {
   return 0;
 }
 
-/* Appends beam j's top k tokens (by logprob, lowest id first on ties). */
-static int top_candidates(const float *lp, int n_vocab, int k, int j, float sum, tw_cand *out) {
+/* Appends beam j's top k tokens by logprob (lowest id first on ties). The
+ * top k of the logits are the top k of log_softmax, which only shifts them
+ * by lse; so only k log-probabilities are formed, not the whole row. */
+static int top_candidates(const float *logits, int n_vocab, double lse, int k, int j, float sum,
+                          tw_cand *out) {
   int n = 0;
   for (int t = 0; t < n_vocab; t++) {
-    if (n == k && !(lp[t] > out[n - 1].lp)) continue;
+    if (n == k && !(logits[t] > out[n - 1].lp)) continue;
     int pos = n < k ? n++ : k - 1;
-    while (pos > 0 && lp[t] > out[pos - 1].lp) {
+    while (pos > 0 && logits[t] > out[pos - 1].lp) {
       out[pos] = out[pos - 1];
       pos--;
     }
-    out[pos].lp = lp[t];
+    out[pos].lp = logits[t]; /* the logit until the list is final */
     out[pos].token = t;
     out[pos].beam = j;
   }
-  for (int i = 0; i < n; i++) out[i].score = sum + out[i].lp; /* float32, as torch adds */
+  for (int i = 0; i < n; i++) {
+    out[i].lp = (float)((double)out[i].lp - lse);
+    out[i].score = sum + out[i].lp; /* float32, as torch adds */
+  }
   return n;
 }
 
@@ -70,8 +76,8 @@ static int beam_step(tw_decoder *d, int beam, int max_candidates) {
     if (duplicate_of_earlier(d->seqs, j)) continue;
     float *row = d->logits + (size_t)j * (size_t)d->n_vocab;
     tw_logit_filters_apply(d->filters, row, d->seqs[j].tok, d->seqs[j].len);
-    tw__log_softmax(row, d->n_vocab, d->logprobs);
-    n_cand += top_candidates(d->logprobs, d->n_vocab, beam + 1, j, d->seqs[j].sum, d->cand + n_cand);
+    double lse = tw__logsumexp(row, d->n_vocab);
+    n_cand += top_candidates(row, d->n_vocab, lse, beam + 1, j, d->seqs[j].sum, d->cand + n_cand);
   }
   sort_candidates(d->cand, n_cand);
   int saved = 0;

@@ -12,29 +12,25 @@ static int argmax(const float *row, int n) {
   return best;
 }
 
-/* One draw from softmax(row / T) by inversion of the cumulative weights. */
-static int sample(tw_srng *rng, const float *row, int n, double temperature) {
+/* One draw from softmax(row / T) by inversion of the cumulative weights
+ * (w: n doubles of scratch, so each exp is taken once). */
+static int sample(tw_srng *rng, const float *row, int n, double temperature, double *w) {
   double mx = -INFINITY, total = 0;
   for (int i = 0; i < n; i++) mx = row[i] > mx ? row[i] : mx;
   if (mx == -INFINITY) return 0;
-  for (int i = 0; i < n; i++) total += exp(((double)row[i] - mx) / temperature);
+  for (int i = 0; i < n; i++) {
+    w[i] = row[i] == -INFINITY ? 0.0 : exp(((double)row[i] - mx) / temperature);
+    total += w[i];
+  }
   double target = tw_srng_unit(rng) * total, acc = 0;
   int last = 0;
   for (int i = 0; i < n; i++) {
-    if (row[i] == -INFINITY) continue;
-    acc += exp(((double)row[i] - mx) / temperature);
+    if (w[i] == 0.0) continue;
+    acc += w[i];
     last = i;
     if (acc > target) return i;
   }
   return last; /* rounding left target at the very end of the sum */
-}
-
-/* log_softmax(row)[tok] without writing the whole row. */
-static float token_logprob(const float *row, int n, int tok) {
-  double mx = -INFINITY, sum = 0;
-  for (int i = 0; i < n; i++) mx = row[i] > mx ? row[i] : mx;
-  for (int i = 0; i < n; i++) sum += exp((double)row[i] - mx);
-  return (float)((double)row[tok] - mx - log(sum));
 }
 
 /* Chooses the next token of every live sequence from its logits row. */
@@ -45,8 +41,9 @@ static void choose(tw_decoder *d, const tw_decode_options *o, int n_active) {
     float *row = d->logits + (size_t)r * (size_t)d->n_vocab;
     tw_logit_filters_apply(d->filters, row, s->tok, s->len);
     int tok = o->temperature == 0 ? argmax(row, d->n_vocab)
-                                  : sample(&d->rng, row, d->n_vocab, o->temperature);
-    float lp = token_logprob(row, d->n_vocab, tok);
+                                  : sample(&d->rng, row, d->n_vocab, o->temperature, d->weights);
+    /* log_softmax of the filtered, un-tempered logits, as OpenAI counts it */
+    float lp = (float)((double)row[tok] - tw__logsumexp(row, d->n_vocab));
     s->sum += lp;
     if (tok == eot) {
       s->done = 1;

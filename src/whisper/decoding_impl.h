@@ -26,7 +26,7 @@ struct tw_decoder {
 
   float *prefill;   /* [TW_PREFILL_ROWS][n_vocab] logits from the SOT position on */
   float *logits;    /* [max_group][n_vocab] */
-  float *logprobs;  /* [n_vocab] one row of log_softmax */
+  double *weights;  /* [n_vocab] sampling weights of one row */
   int32_t *step_tok;/* [max_group] tokens fed in one step */
   int *src_idx;     /* [max_group] reorder sources */
   int *active;      /* [max_group] greedy: sequence held by each cache row */
@@ -54,8 +54,8 @@ typedef struct tw_cand {
 int tw__dec_call(tw_decoder *d, int n_seq, const int32_t *tokens, int n_past, tw_errbuf *err);
 int tw__dec_reorder(tw_decoder *d, int n_seq, const int *src, int n_past, tw_errbuf *err);
 
-/* logprobs[i] = log_softmax(logits)[i] in float, from a double computation. */
-void tw__log_softmax(const float *logits, int n, float *logprobs);
+/* log(sum(exp(logits))) in double: log_softmax(logits)[i] = logits[i] - it. */
+double tw__logsumexp(const float *logits, int n);
 
 /* Greedy or sampled decoding of n_group sequences (decoding_greedy.c). The
  * last prefill row is in d->logits row 0; the cache holds n_group copies of
