@@ -103,18 +103,19 @@ static int run_windows(loop *L, tw_tx *tx, const float *mel, int n_mels, int64_t
                        int first_window_loaded, tw_errbuf *err) {
   const tw_transcribe_options *o = L->opt;
   int64_t seek = 0, total = content_frames + TW_WINDOW_FRAMES;
-  int prompt_reset_since = 0, rc;
+  int prompt_reset_since = 0, first = 1, rc;
   while (seek < content_frames) {
     if (o->should_abort && o->should_abort(o->user))
       return tw_err(err, TW_EABORTED, "transcription aborted by the caller");
     int64_t segment_size = content_frames - seek < TW_WINDOW_FRAMES ? content_frames - seek : TW_WINDOW_FRAMES;
     /* The first 3000 frames were already encoded for language detection. */
-    if (!(seek == 0 && first_window_loaded && segment_size == TW_WINDOW_FRAMES)) {
+    if (!(first && first_window_loaded && segment_size == TW_WINDOW_FRAMES)) {
       slice_window(L->window, mel, n_mels, total, seek, segment_size);
       rc = L->src->set_audio(L->src->self, L->window);
       if (rc) return tw_err(err, rc < 0 ? rc : TW_EDEVICE, "encoder failed: %s",
                             L->src->last_error ? L->src->last_error(L->src->self) : tw_strerror(rc));
     }
+    first = 0;
     int n_initial, sot_index;
     rc = tw_initial_tokens(L->ids, L->language_token, o->translate, o->without_timestamps,
                            tx->all_tokens + prompt_reset_since, tx->n_all - prompt_reset_since,
@@ -189,8 +190,8 @@ static int resolve_language(loop *L, const float *mel, int n_mels, int64_t conte
     if (rc) return rc;
     *first_loaded = 1;
   }
-  if (strlen(o->language_codes[best]) >= sizeof out->language)
-    return tw_err(err, TW_EINVAL, "transcribe: language code \"%s\" is too long", o->language_codes[best]);
+  if (!o->language_codes[best] || strlen(o->language_codes[best]) >= sizeof out->language)
+    return tw_err(err, TW_EINVAL, "transcribe: language %d has no usable code", best);
   strcpy(out->language, o->language_codes[best]);
   L->language_token = ids->lang_begin + best;
   return TW_OK;
