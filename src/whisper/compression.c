@@ -22,7 +22,8 @@ static void zfree_tw(voidpf opaque, voidpf p) {
 
 int tw_compression_ratio(const char *text, size_t n, double *ratio, tw_errbuf *err) {
   if (!ratio || (!text && n)) return tw_err(err, TW_EINVAL, "compression ratio: NULL text");
-  if (n > UINT_MAX / 2) return tw_err(err, TW_EOVERFLOW, "compression ratio: %zu bytes is too long", n);
+  if (n > UINT_MAX / 2)
+    return tw_err(err, TW_EOVERFLOW, "compression ratio: %zu bytes is too long", n);
   z_stream zs = {0};
   zs.zalloc = zalloc_tw;
   zs.zfree = zfree_tw;
@@ -30,7 +31,8 @@ int tw_compression_ratio(const char *text, size_t n, double *ratio, tw_errbuf *e
    * memLevel 8: exactly deflateInit's defaults. */
   int zr = deflateInit(&zs, Z_DEFAULT_COMPRESSION);
   if (zr == Z_MEM_ERROR) return tw_err(err, TW_ENOMEM, "compression ratio: out of memory in zlib");
-  if (zr != Z_OK) return tw_err(err, TW_EUNSUPPORTED, "compression ratio: deflateInit failed (%d)", zr);
+  if (zr != Z_OK)
+    return tw_err(err, TW_EUNSUPPORTED, "compression ratio: deflateInit failed (%d)", zr);
   uLong cap = deflateBound(&zs, (uLong)n);
   unsigned char *out = tw_malloc_aligned(cap);
   if (!out) {

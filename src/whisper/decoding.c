@@ -167,9 +167,10 @@ int tw_initial_tokens(const tw_decode_tokens *ids, int32_t language_token, int t
                       int32_t *out, int *n_out, int *sot_index, tw_errbuf *err) {
   if (n_prompt < 0 || (n_prompt && !prompt) || n_text_ctx < 8)
     return tw_err(err, TW_EINVAL, "initial tokens: bad prompt");
-  if (ids->multilingual && (language_token < ids->lang_begin ||
-                            language_token >= ids->lang_begin + ids->n_languages))
-    return tw_err(err, TW_EINVAL, "initial tokens: %d is not a language token", (int)language_token);
+  if (ids->multilingual &&
+      (language_token < ids->lang_begin || language_token >= ids->lang_begin + ids->n_languages))
+    return tw_err(err, TW_EINVAL, "initial tokens: %d is not a language token",
+                  (int)language_token);
   int n = 0;
   if (n_prompt > 0) {
     int keep = n_prompt < n_text_ctx / 2 - 1 ? n_prompt : n_text_ctx / 2 - 1;
@@ -199,7 +200,8 @@ static int check_options(const tw_decoder *d, const tw_decode_options *o, int n_
     return tw_err(err, TW_EINVAL, "decode: best_of %d with greedy decoding (T = 0)", o->best_of);
   int group = o->beam_size > 0 ? o->beam_size : (o->best_of > 1 ? o->best_of : 1);
   if (group > d->max_group)
-    return tw_err(err, TW_EINVAL, "decode: group of %d exceeds the decoder's %d", group, d->max_group);
+    return tw_err(err, TW_EINVAL, "decode: group of %d exceeds the decoder's %d", group,
+                  d->max_group);
   if (!isnan(o->length_penalty) && !(o->length_penalty >= 0 && o->length_penalty <= 1))
     return tw_err(err, TW_EINVAL, "decode: length_penalty %g is not in [0, 1]", o->length_penalty);
   if (sot_index < 0 || sot_index >= n_initial || n_initial - sot_index > TW_PREFILL_ROWS ||
@@ -258,8 +260,8 @@ static int finish_result(tw_decoder *d, const tw_seq *s, double temperature, dou
   return TW_OK;
 }
 
-int tw_decode_window(tw_decoder *d, const tw_decode_options *o, const int32_t *initial, int n_initial,
-                     int sot_index, tw_decode_result *res, tw_errbuf *err) {
+int tw_decode_window(tw_decoder *d, const tw_decode_options *o, const int32_t *initial,
+                     int n_initial, int sot_index, tw_decode_result *res, tw_errbuf *err) {
   int rc = check_options(d, o, n_initial, sot_index, err);
   if (rc) return rc;
   int beam = o->beam_size > 0;

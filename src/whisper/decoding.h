@@ -42,7 +42,7 @@ typedef struct tw_decode_result {
   double no_speech_prob; /* softmax(unfiltered logits at SOT)[<|nospeech|>] */
   double temperature;
   double compression_ratio; /* of text */
-} tw_decode_result;        /* arrays and text are owned by the decoder until its next decode */
+} tw_decode_result;         /* arrays and text are owned by the decoder until its next decode */
 
 typedef struct tw_decoder tw_decoder;
 
@@ -54,8 +54,8 @@ typedef int (*tw_abort_fn)(void *user);
  * suppress array) and text must outlive the decoder. All buffers are
  * allocated here, none while decoding. */
 int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filters,
-                      const tw_token_text *text, int n_text_ctx, int max_group,
-                      tw_decoder **out, tw_errbuf *err);
+                      const tw_token_text *text, int n_text_ctx, int max_group, tw_decoder **out,
+                      tw_errbuf *err);
 void tw_decoder_destroy(tw_decoder *d);
 
 /* abort (may be NULL) is polled before every decoder call. */
@@ -72,8 +72,8 @@ int tw_initial_tokens(const tw_decode_tokens *ids, int32_t language_token, int t
 
 /* Decodes one window from the given initial tokens. TW_EABORTED when the
  * abort callback asked for it. */
-int tw_decode_window(tw_decoder *d, const tw_decode_options *opt, const int32_t *initial, int n_initial,
-                     int sot_index, tw_decode_result *res, tw_errbuf *err);
+int tw_decode_window(tw_decoder *d, const tw_decode_options *opt, const int32_t *initial,
+                     int n_initial, int sot_index, tw_decode_result *res, tw_errbuf *err);
 
 /* Language identification as OpenAI's detect_language: one decoder pass over
  * [<|startoftranscript|>] (n_past 0), every non-language logit -inf, softmax.

@@ -11,8 +11,8 @@ typedef struct tw_seq {
   int32_t *tok; /* [cap] */
   float *lp;    /* [cap] */
   int len;
-  float sum;    /* OpenAI keeps sum_logprobs in a float32 tensor */
-  int done;     /* greedy: EOT sampled */
+  float sum; /* OpenAI keeps sum_logprobs in a float32 tensor */
+  int done;  /* greedy: EOT sampled */
 } tw_seq;
 
 struct tw_decoder {
@@ -24,19 +24,19 @@ struct tw_decoder {
   tw_abort_fn abort_fn;
   void *abort_user;
 
-  float *prefill;   /* [TW_PREFILL_ROWS][n_vocab] logits from the SOT position on */
-  float *logits;    /* [max_group][n_vocab] */
-  double *weights;  /* [n_vocab] sampling weights of one row */
-  int32_t *step_tok;/* [max_group] tokens fed in one step */
-  int *src_idx;     /* [max_group] reorder sources */
-  int *active;      /* [max_group] greedy: sequence held by each cache row */
+  float *prefill;      /* [TW_PREFILL_ROWS][n_vocab] logits from the SOT position on */
+  float *logits;       /* [max_group][n_vocab] */
+  double *weights;     /* [n_vocab] sampling weights of one row */
+  int32_t *step_tok;   /* [max_group] tokens fed in one step */
+  int *src_idx;        /* [max_group] reorder sources */
+  int *active;         /* [max_group] greedy: sequence held by each cache row */
   tw_seq *seqs, *next; /* [max_group] live sequences, and a second set to rebuild beams */
-  tw_seq *finished; /* [n_finished_cap] beam search */
+  tw_seq *finished;    /* [n_finished_cap] beam search */
   int n_finished;
   struct tw_cand *cand; /* [max_group * (max_group + 1)] beam candidates */
-  int32_t *res_tok; /* [cap] the chosen sequence */
+  int32_t *res_tok;     /* [cap] the chosen sequence */
   float *res_prob;
-  char *text;       /* decoded text of the result (tw_free) */
+  char *text; /* decoded text of the result (tw_free) */
   tw_srng rng;
 };
 

@@ -51,10 +51,11 @@ int tw_suppress_set_build(const tw_decode_tokens *ids, const int32_t *user, int 
     if (non_speech[i] < 0 || non_speech[i] >= ids->n_vocab)
       return tw_err(err, TW_ERANGE, "suppress tokens: non-speech id %d is outside the vocabulary",
                     (int)non_speech[i]);
-  const int32_t specials[] = {ids->transcribe, ids->translate, ids->sot, ids->sot_prev,
-                              ids->sot_lm, ids->no_speech};
+  const int32_t specials[] = {ids->transcribe, ids->translate, ids->sot,
+                              ids->sot_prev,   ids->sot_lm,    ids->no_speech};
   int n_spec = (int)(sizeof specials / sizeof specials[0]);
-  int32_t *set = tw_malloc_aligned(sizeof(int32_t) * ((size_t)n_user + (size_t)n_non_speech + (size_t)n_spec));
+  int32_t *set =
+      tw_malloc_aligned(sizeof(int32_t) * ((size_t)n_user + (size_t)n_non_speech + (size_t)n_spec));
   if (!set) return tw_err(err, TW_ENOMEM, "suppress tokens: out of memory");
   int n = 0;
   for (int i = 0; i < n_user; i++)

@@ -21,7 +21,7 @@ typedef struct tw_decode_tokens {
   int32_t timestamp_begin; /* <|0.00|> */
   int32_t lang_begin;      /* first language token */
   int32_t n_languages;
-  int32_t blank;           /* encode(" ")[0]: 220 in both Whisper vocabularies */
+  int32_t blank; /* encode(" ")[0]: 220 in both Whisper vocabularies */
 } tw_decode_tokens;
 
 /* Checks that the ids are ordered as in every Whisper vocabulary
@@ -33,9 +33,9 @@ typedef struct tw_logit_filters {
   int suppress_blank;
   const int32_t *suppress; /* sorted unique ids (tw_suppress_set_build); may be NULL */
   int n_suppress;
-  int timestamps;          /* apply the timestamp rules (not without_timestamps) */
-  int max_initial_index;   /* last allowed first timestamp - timestamp_begin; < 0: no limit */
-  int min_tokens;          /* EOT forbidden while fewer tokens are sampled; 0: off */
+  int timestamps;        /* apply the timestamp rules (not without_timestamps) */
+  int max_initial_index; /* last allowed first timestamp - timestamp_begin; < 0: no limit */
+  int min_tokens;        /* EOT forbidden while fewer tokens are sampled; 0: off */
 } tw_logit_filters;
 
 /* OpenAI's _get_suppress_tokens: the ids in `user` (an entry -1 stands for

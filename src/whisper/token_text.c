@@ -56,8 +56,8 @@ size_t tw_utf8_repair(const unsigned char *b, size_t n, char *out) {
 /* Python's str.isspace() code points. */
 static int is_space(uint32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 /* Code point starting at s[i] in well-formed UTF-8, and its length. */
@@ -97,7 +97,8 @@ int tw_tokens_text(const tw_token_text *tt, const int32_t *tokens, int n, int32_
   size_t raw_len = 0;
   for (int i = 0; i < n; i++) {
     size_t len = 0;
-    if (tokens[i] >= 0 && tokens[i] < text_end && tt->bytes(tt->self, tokens[i], &len)) raw_len += len;
+    if (tokens[i] >= 0 && tokens[i] < text_end && tt->bytes(tt->self, tokens[i], &len))
+      raw_len += len;
   }
   unsigned char *raw = tw_malloc_aligned(raw_len);
   size_t cap;
@@ -110,7 +111,8 @@ int tw_tokens_text(const tw_token_text *tt, const int32_t *tokens, int n, int32_
   size_t pos = 0;
   for (int i = 0; i < n; i++) {
     size_t len = 0;
-    const char *b = tokens[i] >= 0 && tokens[i] < text_end ? tt->bytes(tt->self, tokens[i], &len) : NULL;
+    const char *b =
+        tokens[i] >= 0 && tokens[i] < text_end ? tt->bytes(tt->self, tokens[i], &len) : NULL;
     if (b && len) {
       memcpy(raw + pos, b, len);
       pos += len;

@@ -55,7 +55,8 @@ typedef struct loop {
 
 static int needs_fallback(const tw_transcribe_options *o, const tw_decode_result *r) {
   int fail = 0;
-  if (!isnan(o->compression_ratio_threshold) && r->compression_ratio > o->compression_ratio_threshold)
+  if (!isnan(o->compression_ratio_threshold) &&
+      r->compression_ratio > o->compression_ratio_threshold)
     fail = 1; /* too repetitive */
   if (!isnan(o->logprob_threshold) && r->avg_logprob < o->logprob_threshold)
     fail = 1; /* too unlikely */
@@ -107,13 +108,15 @@ static int run_windows(loop *L, tw_tx *tx, const float *mel, int n_mels, int64_t
   while (seek < content_frames) {
     if (o->should_abort && o->should_abort(o->user))
       return tw_err(err, TW_EABORTED, "transcription aborted by the caller");
-    int64_t segment_size = content_frames - seek < TW_WINDOW_FRAMES ? content_frames - seek : TW_WINDOW_FRAMES;
+    int64_t segment_size =
+        content_frames - seek < TW_WINDOW_FRAMES ? content_frames - seek : TW_WINDOW_FRAMES;
     /* The first 3000 frames were already encoded for language detection. */
     if (!(first && first_window_loaded && segment_size == TW_WINDOW_FRAMES)) {
       slice_window(L->window, mel, n_mels, total, seek, segment_size);
       rc = L->src->set_audio(L->src->self, L->window);
-      if (rc) return tw_err(err, rc < 0 ? rc : TW_EDEVICE, "encoder failed: %s",
-                            L->src->last_error ? L->src->last_error(L->src->self) : tw_strerror(rc));
+      if (rc)
+        return tw_err(err, rc < 0 ? rc : TW_EDEVICE, "encoder failed: %s",
+                      L->src->last_error ? L->src->last_error(L->src->self) : tw_strerror(rc));
     }
     first = 0;
     int n_initial, sot_index;
@@ -134,7 +137,8 @@ static int run_windows(loop *L, tw_tx *tx, const float *mel, int n_mels, int64_t
       if (!o->condition_on_previous_text || r.temperature > 0.5) prompt_reset_since = tx->n_all;
     }
     if (o->on_progress)
-      o->on_progress(o->user, (double)(seek < content_frames ? seek : content_frames) / (double)content_frames);
+      o->on_progress(o->user, (double)(seek < content_frames ? seek : content_frames) /
+                                  (double)content_frames);
   }
   return TW_OK;
 }
@@ -185,7 +189,8 @@ static int resolve_language(loop *L, const float *mel, int n_mels, int64_t conte
     double *probs = language_probs;
     if (!probs) probs = tw_malloc_aligned(sizeof(double) * (size_t)ids->n_languages);
     if (!probs) return tw_err(err, TW_ENOMEM, "transcribe: out of memory");
-    int rc = tw_transcribe_detect_language(L->src, ids, mel, n_mels, content_frames, probs, &best, err);
+    int rc =
+        tw_transcribe_detect_language(L->src, ids, mel, n_mels, content_frames, probs, &best, err);
     if (probs != language_probs) tw_free(probs);
     if (rc) return rc;
     *first_loaded = 1;
@@ -222,14 +227,17 @@ static int build_filters(const tw_decode_tokens *ids, const tw_transcribe_option
                          tw_logit_filters *f, int32_t **set, tw_errbuf *err) {
   memset(f, 0, sizeof *f);
   f->ids = *ids;
-  int rc = tw_suppress_set_build(ids, o->suppress_tokens, o->n_suppress_tokens, o->non_speech_tokens,
-                                 o->n_non_speech_tokens, set, &f->n_suppress, err);
+  int rc =
+      tw_suppress_set_build(ids, o->suppress_tokens, o->n_suppress_tokens, o->non_speech_tokens,
+                            o->n_non_speech_tokens, set, &f->n_suppress, err);
   if (rc) return rc;
   f->suppress = *set;
   f->suppress_blank = o->suppress_blank;
   f->timestamps = !o->without_timestamps;
   /* round(max_initial_timestamp / (CHUNK_LENGTH / n_audio_ctx)), half to even as Python. */
-  f->max_initial_index = o->max_initial_timestamp > 0 ? (int)nearbyint(o->max_initial_timestamp / (30.0 / 1500.0)) : -1;
+  f->max_initial_index = o->max_initial_timestamp > 0
+                             ? (int)nearbyint(o->max_initial_timestamp / (30.0 / 1500.0))
+                             : -1;
   f->min_tokens = o->max_tokens_per_window;
   return TW_OK;
 }
@@ -244,7 +252,8 @@ int tw_transcribe(const tw_logits_source *src, const tw_decode_tokens *ids,
   if (rc) return rc;
   loop L = {.src = src, .opt = opt, .ids = ids};
   L.n_temps = temperature_schedule(opt, L.temps);
-  tw_tx tx = {.ids = ids, .text = text, .out = out, .on_segment = opt->on_segment, .user = opt->user};
+  tw_tx tx = {
+      .ids = ids, .text = text, .out = out, .on_segment = opt->on_segment, .user = opt->user};
   tw_logit_filters filters;
   int32_t *set = NULL;
   int group = opt->beam_size > opt->best_of ? opt->beam_size : opt->best_of, first_loaded = 0;
@@ -252,7 +261,9 @@ int tw_transcribe(const tw_logits_source *src, const tw_decode_tokens *ids,
   L.initial = tw_malloc_aligned(sizeof(int32_t) * (size_t)(opt->n_text_ctx / 2 + 4));
   L.window = tw_malloc_aligned(sizeof(float) * (size_t)n_mels * TW_WINDOW_FRAMES);
   if (!rc && (!L.initial || !L.window)) rc = tw_err(err, TW_ENOMEM, "transcribe: out of memory");
-  if (!rc) rc = tw_decoder_create(src, &filters, text, opt->n_text_ctx, group > 1 ? group : 1, &L.dec, err);
+  if (!rc)
+    rc =
+        tw_decoder_create(src, &filters, text, opt->n_text_ctx, group > 1 ? group : 1, &L.dec, err);
   if (!rc) {
     tw_decoder_set_abort(L.dec, opt->should_abort, opt->user);
     rc = resolve_language(&L, mel, n_mels, content_frames, out, language_probs, &first_loaded, err);

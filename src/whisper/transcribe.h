@@ -45,16 +45,16 @@ typedef struct tw_transcribe_options {
   double length_penalty; /* NAN: length normalisation; else alpha in [0, 1] */
 
   /* Prompt and filters. */
-  int condition_on_previous_text;  /* 1 */
-  const int32_t *initial_prompt;   /* encode(" " + text.strip()), already tokenized; may be NULL */
+  int condition_on_previous_text; /* 1 */
+  const int32_t *initial_prompt;  /* encode(" " + text.strip()), already tokenized; may be NULL */
   int n_initial_prompt;
-  const int32_t *suppress_tokens;  /* OpenAI's "-1": {-1}; -1 stands for non_speech_tokens */
+  const int32_t *suppress_tokens; /* OpenAI's "-1": {-1}; -1 stands for non_speech_tokens */
   int n_suppress_tokens;
   const int32_t *non_speech_tokens; /* the tokenizer's non-speech set */
   int n_non_speech_tokens;
-  int suppress_blank;               /* 1 */
-  int without_timestamps;           /* 0 */
-  double max_initial_timestamp;     /* 1.0 s; <= 0: no limit */
+  int suppress_blank;           /* 1 */
+  int without_timestamps;       /* 0 */
+  double max_initial_timestamp; /* 1.0 s; <= 0: no limit */
 
   /* Reproducibility and budget. */
   uint64_t seed; /* sampling at T > 0: attempt k of the window at frame `seek` draws from

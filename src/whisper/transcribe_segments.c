@@ -72,7 +72,8 @@ static int add_segment(tw_tx *tx, const tw_decode_result *r, int a, int b, int64
     int32_t id = r->tokens[a + i];
     info[i].id = id;
     info[i].prob = r->probs[a + i];
-    info[i].bytes = id < tx->ids->eot ? tx->text->bytes(tx->text->self, id, &info[i].n_bytes) : NULL;
+    info[i].bytes =
+        id < tx->ids->eot ? tx->text->bytes(tx->text->self, id, &info[i].n_bytes) : NULL;
     if (!info[i].bytes) info[i].n_bytes = 0;
   }
   tw_transcript *t = tx->out;

@@ -30,7 +30,7 @@ typedef struct world {
   int english_only, without_ts;  /* the SOT sequence the loop will use */
   /* What the script saw. */
   int attempts[PLAN_WINDOWS];
-  int content[PLAN_WINDOWS]; /* content frames of the mel it was given (the rest 0.0) */
+  int content[PLAN_WINDOWS];         /* content frames of the mel it was given (the rest 0.0) */
   int32_t prompt[PLAN_WINDOWS][256]; /* the initial tokens of the window's last attempt */
   int n_prompt[PLAN_WINDOWS];
   int unknown_window;

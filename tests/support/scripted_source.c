@@ -55,7 +55,8 @@ static int sc_decode(void *self, int n_seq, int n_tok, const int32_t *tokens, in
     s->len[0] = 0;
   } else {
     s->n_steps++;
-    if (n_seq > s->valid_rows) return violate(s, "step of %d rows, %d filled", n_seq, s->valid_rows);
+    if (n_seq > s->valid_rows)
+      return violate(s, "step of %d rows, %d filled", n_seq, s->valid_rows);
   }
   if (n_past + n_tok > SC_CTX) return violate(s, "%d positions exceed the context", n_past + n_tok);
   if (n_seq > s->max_seq) s->max_seq = n_seq;
@@ -68,7 +69,8 @@ static int sc_decode(void *self, int n_seq, int n_tok, const int32_t *tokens, in
     }
     for (int t = out_from; t < n_tok; t++) {
       sc_view v = {s->window_seek, s->window_content, s->detection, s->hist[r], n_past + t + 1, r};
-      float *row = logits + ((size_t)r * (size_t)(n_tok - out_from) + (size_t)(t - out_from)) * SC_VOCAB;
+      float *row =
+          logits + ((size_t)r * (size_t)(n_tok - out_from) + (size_t)(t - out_from)) * SC_VOCAB;
       s->script(s->user, &v, row);
     }
   }
@@ -84,7 +86,8 @@ static int sc_reorder(void *self, int n_seq, const int *src, int n_past) {
   static int32_t tmp[SC_MAX_ROWS][SC_CTX];
   for (int i = 0; i < n_seq; i++) {
     if (src[i] < 0 || src[i] >= s->valid_rows) return violate(s, "reorder from row %d", src[i]);
-    if (s->len[src[i]] < n_past) return violate(s, "reorder keeps %d of %d", n_past, s->len[src[i]]);
+    if (s->len[src[i]] < n_past)
+      return violate(s, "reorder keeps %d of %d", n_past, s->len[src[i]]);
     memcpy(tmp[i], s->hist[src[i]], sizeof(int32_t) * (size_t)n_past);
   }
   for (int i = 0; i < n_seq; i++) {
@@ -111,11 +114,20 @@ void sc_init(scripted_source *s, sc_script_fn script, void *user) {
 }
 
 tw_decode_tokens sc_tokens(int multilingual) {
-  tw_decode_tokens t = {
-      .n_vocab = SC_VOCAB, .multilingual = multilingual, .eot = SC_EOT, .sot = SC_SOT,
-      .sot_prev = SC_SOT_PREV, .sot_lm = SC_SOT_LM, .no_speech = SC_NO_SPEECH,
-      .no_timestamps = SC_NO_TS, .transcribe = SC_TRANSCRIBE, .translate = SC_TRANSLATE,
-      .timestamp_begin = SC_TB, .lang_begin = SC_LANG0, .n_languages = 3, .blank = SC_BLANK};
+  tw_decode_tokens t = {.n_vocab = SC_VOCAB,
+                        .multilingual = multilingual,
+                        .eot = SC_EOT,
+                        .sot = SC_SOT,
+                        .sot_prev = SC_SOT_PREV,
+                        .sot_lm = SC_SOT_LM,
+                        .no_speech = SC_NO_SPEECH,
+                        .no_timestamps = SC_NO_TS,
+                        .transcribe = SC_TRANSCRIBE,
+                        .translate = SC_TRANSLATE,
+                        .timestamp_begin = SC_TB,
+                        .lang_begin = SC_LANG0,
+                        .n_languages = 3,
+                        .blank = SC_BLANK};
   return t;
 }
 
@@ -126,9 +138,9 @@ const char *sc_word(int id) {
   if (!words[0][0]) {
     for (int i = 0; i < 26; i++) snprintf(words[i], sizeof words[i], " %c", 'a' + i);
     for (int i = 0; i < 10; i++) snprintf(words[26 + i], sizeof words[26 + i], "%c", '0' + i);
-    strcpy(words[36], "\xC3\xA9");     /* é */
-    strcpy(words[37], "\xE2\x99");     /* first two bytes of ♪ (E2 99 AA) */
-    strcpy(words[38], "\xAA");         /* its last byte */
+    strcpy(words[36], "\xC3\xA9"); /* é */
+    strcpy(words[37], "\xE2\x99"); /* first two bytes of ♪ (E2 99 AA) */
+    strcpy(words[38], "\xAA");     /* its last byte */
     strcpy(words[39], ".");
     strcpy(words[40], ",");
     strcpy(words[41], "  ");

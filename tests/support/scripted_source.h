@@ -38,10 +38,10 @@
 
 /* What the script sees for one row. */
 typedef struct sc_view {
-  int64_t window_seek;     /* the window's first mel frame (decoded from the test mel) */
-  int window_content;      /* its content frames (the rest was 0.0 padding) */
-  int detection;           /* the window is language detection's (padding as computed) */
-  const int32_t *hist;     /* the row's tokens: prompt, SOT sequence, sampled tokens */
+  int64_t window_seek; /* the window's first mel frame (decoded from the test mel) */
+  int window_content;  /* its content frames (the rest was 0.0 padding) */
+  int detection;       /* the window is language detection's (padding as computed) */
+  const int32_t *hist; /* the row's tokens: prompt, SOT sequence, sampled tokens */
   int n_hist;
   int row;
 } sc_view;
@@ -54,7 +54,7 @@ typedef struct scripted_source {
   void *user;
   int32_t hist[SC_MAX_ROWS][SC_CTX];
   int len[SC_MAX_ROWS];
-  int valid_rows;          /* rows holding a history */
+  int valid_rows; /* rows holding a history */
   int64_t window_seek;
   int window_content;
   int detection;

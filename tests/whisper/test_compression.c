@@ -18,8 +18,9 @@ static void check_ratio(const char *text, size_t n, double want) {
 }
 
 static void test_ratio(void) {
-  /* python3 -c 'import sys,zlib; b=sys.argv[1].encode(); print(repr(len(b)/len(zlib.compress(b))))' "$s" */
-  check_ratio("", 0, 0.0);                /* 0 / 8 */
+  /* python3 -c 'import sys,zlib; b=sys.argv[1].encode(); print(repr(len(b)/len(zlib.compress(b))))'
+   * "$s" */
+  check_ratio("", 0, 0.0);                 /* 0 / 8 */
   check_ratio("a", 1, 0.1111111111111111); /* 1 / 9 */
   check_ratio("hello world", 11, 0.5789473684210527);
   const char *rep = " the the the the the the the the the the the the the the the the";
@@ -27,13 +28,15 @@ static void test_ratio(void) {
   const char *jfk = "And so, my fellow Americans, ask not what your country can do for you, "
                     "ask what you can do for your country.";
   check_ratio(jfk, strlen(jfk), 1.35); /* 108 / 80 */
-  const char *utf = "\xC3\xA9\xE2\x99\xAA \xC3\xBCn\xC3\xAF\x63\xC3\xB6" "d\xC3\xA9 \xE2\x99\xAA\xC3\xA9";
+  const char *utf = "\xC3\xA9\xE2\x99\xAA \xC3\xBCn\xC3\xAF\x63\xC3\xB6"
+                    "d\xC3\xA9 \xE2\x99\xAA\xC3\xA9";
   check_ratio(utf, strlen(utf), 0.7419354838709677); /* 'é♪ ünïcödé ♪é': 23 / 31 */
   /* python3 -c 'import zlib; b="".join("w%d " % ((i*i*31+7*i) % 97) for i in range(300)).encode();
    *             print(repr(len(b)/len(zlib.compress(b))))'   -> 1167 / 185 */
   char big[2000];
   size_t n = 0;
-  for (int i = 0; i < 300; i++) n += (size_t)snprintf(big + n, sizeof big - n, "w%d ", (i * i * 31 + 7 * i) % 97);
+  for (int i = 0; i < 300; i++)
+    n += (size_t)snprintf(big + n, sizeof big - n, "w%d ", (i * i * 31 + 7 * i) % 97);
   CHECK(n == 1167);
   check_ratio(big, n, 6.308108108108108);
 
@@ -55,10 +58,12 @@ static void check_repair(const char *in, size_t n, const char *want) {
 
 static void test_repair(void) {
   check_repair("\xE2\x99 x\xAA\xC3", 6, R " x" R R);
-  check_repair("\xED\xA0\x80" "a", 4, R R R "a"); /* a surrogate: each byte */
-  check_repair("\xF0\x9F\x98", 3, R);             /* a truncated 4-byte form: one */
-  check_repair("\xC0\xAF", 2, R R);               /* overlong */
-  check_repair("\xF4\x90\x80\x80", 4, R R R R);   /* above U+10FFFF */
+  check_repair("\xED\xA0\x80"
+               "a",
+               4, R R R "a");                   /* a surrogate: each byte */
+  check_repair("\xF0\x9F\x98", 3, R);           /* a truncated 4-byte form: one */
+  check_repair("\xC0\xAF", 2, R R);             /* overlong */
+  check_repair("\xF4\x90\x80\x80", 4, R R R R); /* above U+10FFFF */
   check_repair("ab\xE2\x99\xAA", 5, "ab\xE2\x99\xAA");
   check_repair("\xE0\x80\xAF", 3, R R R);
   check_repair("\xF1\x80\x80", 3, R);
@@ -72,9 +77,10 @@ static void check_strip(const char *s, const char *want) {
 }
 
 static void test_strip(void) {
-  check_strip("\xE3\x80\x80 hi\xC2\xA0\n", "hi");   /* U+3000, NBSP */
-  check_strip(" \x1C\x1Fx\xE2\x80\xA8", "x");       /* separators, U+2028 */
-  check_strip("\xE2\x80\x8B x \xE2\x80\x8B", "\xE2\x80\x8B x \xE2\x80\x8B"); /* U+200B is not space */
+  check_strip("\xE3\x80\x80 hi\xC2\xA0\n", "hi"); /* U+3000, NBSP */
+  check_strip(" \x1C\x1Fx\xE2\x80\xA8", "x");     /* separators, U+2028 */
+  check_strip("\xE2\x80\x8B x \xE2\x80\x8B",
+              "\xE2\x80\x8B x \xE2\x80\x8B"); /* U+200B is not space */
   check_strip("   ", "");
   check_strip("", "");
 }

@@ -58,19 +58,40 @@ static void greedy_script(void *user, const sc_view *v, float *l) {
     return;
   }
   switch (sampled_step(v, 3)) {
-  case 0: l[SC_TB] = 2; l[SC_TB + 1] = 1; l[3] = 5; break; /* text not allowed first */
-  case 1: l[3] = 1; l[4] = 0; l[SC_TB + 20] = 9; break;     /* after <|0.00|>: no timestamp */
-  case 2: l[4] = l[5] = l[6] = 0; break;                     /* a three-way tie: lowest id */
-  case 3: l[SC_TB + 50] = 1; l[5] = 0; break;                /* timestamp mass 1 > text 0 */
-  case 4: l[SC_EOT] = 0.5f; l[SC_TB + 50] = 0.5f; l[SC_TB + 51] = -INFINITY; l[3] = 7; break;
-  default: l[SC_EOT] = 0; break;
+  case 0:
+    l[SC_TB] = 2;
+    l[SC_TB + 1] = 1;
+    l[3] = 5;
+    break; /* text not allowed first */
+  case 1:
+    l[3] = 1;
+    l[4] = 0;
+    l[SC_TB + 20] = 9;
+    break; /* after <|0.00|>: no timestamp */
+  case 2:
+    l[4] = l[5] = l[6] = 0;
+    break; /* a three-way tie: lowest id */
+  case 3:
+    l[SC_TB + 50] = 1;
+    l[5] = 0;
+    break; /* timestamp mass 1 > text 0 */
+  case 4:
+    l[SC_EOT] = 0.5f;
+    l[SC_TB + 50] = 0.5f;
+    l[SC_TB + 51] = -INFINITY;
+    l[3] = 7;
+    break;
+  default:
+    l[SC_EOT] = 0;
+    break;
   }
 }
 
 static void test_greedy(void) {
   harness h;
   setup(&h, greedy_script, NULL, 1, 1);
-  CHECK(h.n_init == 3 && h.init[0] == SC_SOT && h.init[1] == SC_LANG0 && h.init[2] == SC_TRANSCRIBE);
+  CHECK(h.n_init == 3 && h.init[0] == SC_SOT && h.init[1] == SC_LANG0 &&
+        h.init[2] == SC_TRANSCRIBE);
   tw_decode_options o;
   tw_decode_options_init(&o);
   tw_decode_result r;
@@ -82,12 +103,14 @@ static void test_greedy(void) {
    * step 4: text masked; {EOT .5, 111 .5} -> EOT (lower id), lp -log 2 */
   const int32_t want[] = {SC_TB, 3, 4, SC_TB + 50};
   CHECK(r.n_tokens == 4);
-  for (int i = 0; i < 4 && i < r.n_tokens; i++) CHECK_MSG(r.tokens[i] == want[i], "token %d = %d", i, r.tokens[i]);
+  for (int i = 0; i < 4 && i < r.n_tokens; i++)
+    CHECK_MSG(r.tokens[i] == want[i], "token %d = %d", i, r.tokens[i]);
   double a = -log(1 + exp(-1.0));
   double sum = 2 * a - log(3.0) - log(2.0);
   CHECK_MSG(fabs(r.sum_logprob - sum) < 1e-6, "sum %.9f vs %.9f", r.sum_logprob, sum);
   CHECK(fabs(r.avg_logprob - sum / 5) < 1e-6);
-  CHECK(fabs(r.probs[0] - exp(a)) < 1e-6 && fabs(r.probs[2] - 1.0 / 3) < 1e-6 && fabs(r.probs[3] - 1.0) < 1e-6);
+  CHECK(fabs(r.probs[0] - exp(a)) < 1e-6 && fabs(r.probs[2] - 1.0 / 3) < 1e-6 &&
+        fabs(r.probs[3] - 1.0) < 1e-6);
   CHECK(fabs(r.no_speech_prob - 0.75) < 1e-6);
   CHECK(!strcmp(r.text, "d e")); /* " d" + " e", stripped */
   /* python3 -c 'import zlib; b=b"d e"; print(len(b)/len(zlib.compress(b)))' */
@@ -197,11 +220,10 @@ static void test_beam_finalize(void) {
 
 static void test_rank(void) {
   tw_seq s[2] = {{.len = 2, .sum = -1.0f}, {.len = 4, .sum = -1.6f}};
-  CHECK(tw__rank(s, 2, NAN) == 1);  /* -0.5 vs -0.4 */
-  CHECK(tw__rank(s, 2, 1.0) == 0);  /* -1/(7/6) = -0.857 vs -1.6/(9/6) = -1.067 */
-  CHECK(tw__rank(s, 2, 0.0) == 0);  /* -1 vs -1.6 */
+  CHECK(tw__rank(s, 2, NAN) == 1); /* -0.5 vs -0.4 */
+  CHECK(tw__rank(s, 2, 1.0) == 0); /* -1/(7/6) = -0.857 vs -1.6/(9/6) = -1.067 */
+  CHECK(tw__rank(s, 2, 0.0) == 0); /* -1 vs -1.6 */
 }
-
 
 /* ---- sampling --------------------------------------------------------- */
 
@@ -230,7 +252,8 @@ static double first_token_chi2(harness *h, double temperature, const double *p, 
   for (int i = 0; i < n; i++) {
     o.seed = (uint64_t)i;
     tw_decode_result r;
-    if (tw_decode_window(h->dec, &o, h->init, h->n_init, h->sot_index, &r, NULL) != TW_OK) return 1e9;
+    if (tw_decode_window(h->dec, &o, h->init, h->n_init, h->sot_index, &r, NULL) != TW_OK)
+      return 1e9;
     int k = r.tokens[0] - SC_TB;
     if (k < 0 || k > 3) return 1e9;
     count[k]++;
@@ -277,7 +300,8 @@ static void test_best_of_reproducible(void) {
   int reorders = h.src.n_reorder;
   CHECK(reorders >= 1); /* at least the fan-out of the prompt to 4 rows */
   CHECK(tw_decode_window(h.dec, &o, h.init, h.n_init, h.sot_index, &r, NULL) == TW_OK);
-  CHECK(r.n_tokens == n && r.sum_logprob == sum && !memcmp(first, r.tokens, sizeof(int32_t) * (size_t)n));
+  CHECK(r.n_tokens == n && r.sum_logprob == sum &&
+        !memcmp(first, r.tokens, sizeof(int32_t) * (size_t)n));
   CHECK(h.src.n_reorder == 2 * reorders);
   /* Every sampled token followed the rules: a timestamp, then text or EOT. */
   CHECK(r.tokens[0] >= SC_TB && r.tokens[0] < SC_TB + 4);
@@ -305,8 +329,10 @@ static void test_prompt_and_nospeech(void) {
   for (int i = 0; i < 300; i++) prompt[i] = i % 50;
   int n, sot;
   /* The last 223 prompt tokens after <|startofprev|>, then sot, lang, task. */
-  CHECK(tw_initial_tokens(&ids, SC_LANG0 + 1, 1, 0, prompt, 300, SC_CTX, out, &n, &sot, NULL) == TW_OK);
-  CHECK(n == 227 && sot == 224 && out[0] == SC_SOT_PREV && out[1] == prompt[77] && out[223] == prompt[299]);
+  CHECK(tw_initial_tokens(&ids, SC_LANG0 + 1, 1, 0, prompt, 300, SC_CTX, out, &n, &sot, NULL) ==
+        TW_OK);
+  CHECK(n == 227 && sot == 224 && out[0] == SC_SOT_PREV && out[1] == prompt[77] &&
+        out[223] == prompt[299]);
   CHECK(out[224] == SC_SOT && out[225] == SC_LANG0 + 1 && out[226] == SC_TRANSLATE);
   /* English-only: the SOT sequence is [sot] alone (+ notimestamps). */
   tw_decode_tokens en = sc_tokens(0);
@@ -316,12 +342,14 @@ static void test_prompt_and_nospeech(void) {
 
   harness h;
   setup(&h, nospeech_script, NULL, 1, 2);
-  CHECK(tw_initial_tokens(&ids, SC_LANG0, 0, 0, prompt, 5, SC_CTX, h.init, &h.n_init, &h.sot_index, NULL) == TW_OK);
+  CHECK(tw_initial_tokens(&ids, SC_LANG0, 0, 0, prompt, 5, SC_CTX, h.init, &h.n_init, &h.sot_index,
+                          NULL) == TW_OK);
   tw_decode_options o;
   tw_decode_options_init(&o);
   tw_decode_result r;
   CHECK(tw_decode_window(h.dec, &o, h.init, h.n_init, h.sot_index, &r, NULL) == TW_OK);
-  CHECK_MSG(fabs(r.no_speech_prob - 0.2) < 1e-9, "no_speech %g", r.no_speech_prob); /* read at SOT, not at the end */
+  CHECK_MSG(fabs(r.no_speech_prob - 0.2) < 1e-9, "no_speech %g",
+            r.no_speech_prob); /* read at SOT, not at the end */
   CHECK(r.n_tokens == 1 && r.tokens[0] == SC_TB && !strcmp(r.text, ""));
 
   /* Options OpenAI rejects, and a group larger than the decoder holds. */
@@ -373,8 +401,10 @@ static void test_abort_and_failures(void) {
     tw_mem_fail_after(k);
     int rc = tw_decoder_create(&src.iface, &f, &tt, SC_CTX, 3, &d, NULL);
     tw_mem_fail_after(0);
-    if (rc == TW_ENOMEM) failures++;
-    else CHECK(rc == TW_OK && d);
+    if (rc == TW_ENOMEM)
+      failures++;
+    else
+      CHECK(rc == TW_OK && d);
     tw_decoder_destroy(d);
   }
   CHECK(failures > 10);

@@ -135,7 +135,8 @@ static void test_mass_rule(void) {
     tw_filter_timestamp_rules(&ids, 50, logits, seq, 2);
     const int ts_only[][2] = {{62, 64}};
     const int both[][2] = {{3, 4}, {62, 64}};
-    expect_finite(k == 0 ? "mass 0.6931 > 0.69" : "mass 0.6931 < 0.70", k == 0 ? ts_only : both, k == 0 ? 1 : 2);
+    expect_finite(k == 0 ? "mass 0.6931 > 0.69" : "mass 0.6931 < 0.70", k == 0 ? ts_only : both,
+                  k == 0 ? 1 : 2);
   }
 }
 
@@ -145,8 +146,12 @@ static void test_order_and_budget(void) {
    * goes. Applied the other way round, 100 would have kept all text. */
   const int32_t seq[] = {61, 5};
   const int32_t sup[] = {59};
-  tw_logit_filters f = {.ids = ids, .suppress_blank = 1, .suppress = sup, .n_suppress = 1,
-                        .timestamps = 1, .max_initial_index = 50};
+  tw_logit_filters f = {.ids = ids,
+                        .suppress_blank = 1,
+                        .suppress = sup,
+                        .n_suppress = 1,
+                        .timestamps = 1,
+                        .max_initial_index = 50};
   sc_fill(logits, 0.0f);
   logits[59] = 100.0f;
   tw_logit_filters_apply(&f, logits, seq, 2);

@@ -37,7 +37,8 @@ static int run_go(run *r, int64_t content) {
   tw_decode_tokens ids = sc_tokens(1);
   tw_token_text tt = sc_text();
   float *mel = sc_mel(content);
-  int rc = tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, NULL, NULL);
+  int rc =
+      tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, NULL, NULL);
   free(mel);
   CHECK_MSG(r->src.violation[0] == '\0', "protocol: %s", r->src.violation);
   CHECK(r->w.unknown_window == 0 && r->w.bad_padding == 0);
@@ -78,7 +79,8 @@ static void test_fallback_by_compression(void) {
   CHECK(r->w.attempts[0] == 2 && r->w.attempts[1] == 1);
   CHECK(r->t.n_segments == 2);
   const tw_segment *s = &r->t.segments[0];
-  CHECK(s->temperature == 0.2 && !strcmp(s->text, " d") && s->start == 0.0 && fabs(s->end - 2.0) < 1e-12);
+  CHECK(s->temperature == 0.2 && !strcmp(s->text, " d") && s->start == 0.0 &&
+        fabs(s->end - 2.0) < 1e-12);
   /* python3 -c 'import zlib; b=b"d"; print(len(b)/len(zlib.compress(b)))' -> 1/9 */
   CHECK(s->compression_ratio == 0.1111111111111111);
   /* Window 1 (800 frames from 2.00 s): one segment to its end, 10.00 s. */
@@ -147,7 +149,8 @@ static void test_fallback_by_logprob_and_reset(void) {
   /* Four tokens at -log(1 + 16 e^-0.01) each; the EOT after <6.00> has no
    * decoy left (text is masked after an opening timestamp): 4 lp / 5. */
   double want = -4 * log(1 + 16 * exp(-0.01)) / 5;
-  CHECK_MSG(r->w.attempts[0] == 1 && r->t.n_segments == 1 && fabs(r->t.segments[0].avg_logprob - want) < 1e-5,
+  CHECK_MSG(r->w.attempts[0] == 1 && r->t.n_segments == 1 &&
+                fabs(r->t.segments[0].avg_logprob - want) < 1e-5,
             "%d attempts, %d segments", r->w.attempts[0], r->t.n_segments);
   run_free(r);
 }

@@ -64,7 +64,8 @@ static int run_go(run *r, int64_t content, tw_errbuf *err) {
   tw_decode_tokens ids = sc_tokens(!r->w.english_only);
   tw_token_text tt = sc_text();
   float *mel = sc_mel(content);
-  int rc = tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, r->probs, err);
+  int rc =
+      tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, r->probs, err);
   free(mel);
   CHECK_MSG(r->src.violation[0] == '\0', "protocol: %s", r->src.violation);
   CHECK(r->w.unknown_window == 0 && r->w.bad_padding == 0);
@@ -78,7 +79,8 @@ static void check_segment(const tw_transcript *t, int i, int64_t seek, double st
     return;
   }
   const tw_segment *s = &t->segments[i];
-  CHECK_MSG(s->id == i && s->seek == seek, "segment %d: id %d seek %lld", i, s->id, (long long)s->seek);
+  CHECK_MSG(s->id == i && s->seek == seek, "segment %d: id %d seek %lld", i, s->id,
+            (long long)s->seek);
   CHECK_MSG(fabs(s->start - start) < 1e-9 && fabs(s->end - end) < 1e-9, "segment %d: %.3f-%.3f", i,
             s->start, s->end);
   CHECK_MSG(!strcmp(s->text, text), "segment %d: text \"%s\"", i, s->text);
@@ -92,7 +94,8 @@ static void three_windows(world *w) {
    * goes to the last closed end, (<10.00> - <0.00>) * 2 = 1000 frames (not
    * to the unfinished segment's start <11.00>). */
   int a = world_window(w, 0, -2.0f);
-  world_plan(w, a, 0, (const int32_t[]){TS(0), 3, 4, TS(500), TS(600), 5, TS(1000), TS(1100), 6, 7, END});
+  world_plan(w, a, 0,
+             (const int32_t[]){TS(0), 3, 4, TS(500), TS(600), 5, TS(1000), TS(1100), 6, 7, END});
   /* Window 1 at 1000 (10 s): a pair at index 2-3, then a lone <12.00> before
    * EOT: single_timestamp_ending, so [10+0, 10+4] and [10+4.5, 10+12] and
    * seek += 3000 -> 4000. */
@@ -121,7 +124,8 @@ static void test_seek_over_windows(void) {
   CHECK(r->w.content[0] == 3000 && r->w.content[1] == 3000 && r->w.content[2] == 2500);
   /* The prompt of window 1 is window 0's segment tokens (the unfinished
    * tail from <11.00> on is not part of any segment). */
-  const int32_t p1[] = {SC_SOT_PREV, TS(0), 3, 4, TS(500), TS(600), 5, TS(1000), SC_SOT, SC_LANG0, SC_TRANSCRIBE};
+  const int32_t p1[] = {SC_SOT_PREV, TS(0),    3,      4,        TS(500),      TS(600),
+                        5,           TS(1000), SC_SOT, SC_LANG0, SC_TRANSCRIBE};
   CHECK(r->w.n_prompt[1] == 11 && !memcmp(r->w.prompt[1], p1, sizeof p1));
   CHECK(r->w.n_prompt[2] == 17 && r->w.prompt[2][8] == TS(0) && r->w.prompt[2][13] == TS(1200));
   CHECK(r->w.n_prompt[0] == 3); /* no prompt: no <|startofprev|> */
@@ -129,8 +133,10 @@ static void test_seek_over_windows(void) {
   const tw_segment *s0 = &t->segments[0];
   CHECK(s0->tokens[0].id == TS(0) && s0->tokens[0].bytes == NULL && s0->tokens[1].id == 3);
   CHECK(s0->tokens[1].n_bytes == 2 && !memcmp(s0->tokens[1].bytes, " d", 2));
-  CHECK(fabs(s0->tokens[1].prob - 1.0) < 1e-6 && s0->temperature == 0 && fabs(s0->avg_logprob) < 1e-6);
-  CHECK(fabs(s0->no_speech_prob - exp(-2.0) / (1 + exp(-2.0))) < 1e-6); /* {nospeech -2, token 0 at 0} */
+  CHECK(fabs(s0->tokens[1].prob - 1.0) < 1e-6 && s0->temperature == 0 &&
+        fabs(s0->avg_logprob) < 1e-6);
+  CHECK(fabs(s0->no_speech_prob - exp(-2.0) / (1 + exp(-2.0))) <
+        1e-6); /* {nospeech -2, token 0 at 0} */
   /* Callbacks: each segment once, in order; progress after each window. */
   CHECK(r->n_seg_cb == 5);
   for (int i = 0; i < 5; i++) CHECK(r->seg_ids[i] == i);
@@ -188,7 +194,8 @@ static void test_language_detection(void) {
     world_plan(&r->w, a, 0, (const int32_t[]){TS(0), 3, END});
     CHECK(run_go(r, content, NULL) == TW_OK);
     CHECK(!strcmp(r->t.language, "de"));
-    CHECK(fabs(r->probs[0] - 0.2) < 1e-6 && fabs(r->probs[1] - 0.6) < 1e-6 && fabs(r->probs[2] - 0.2) < 1e-6);
+    CHECK(fabs(r->probs[0] - 0.2) < 1e-6 && fabs(r->probs[1] - 0.6) < 1e-6 &&
+          fabs(r->probs[2] - 0.2) < 1e-6);
     CHECK(r->w.prompt[0][1] == SC_LANG0 + 1);
     /* Under 30 s detection sees the padded log-mel as computed (-0.5 here)
      * and the window is encoded again with 0.0 padding; a full first window
@@ -244,13 +251,16 @@ static void test_bad_input_and_oom(void) {
   tw_decode_tokens ids = sc_tokens(1);
   tw_token_text tt = sc_text();
   float *mel = sc_mel(100);
-  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS + 1, 100, &r->o, &r->t, NULL, NULL) == TW_EINVAL);
+  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS + 1, 100, &r->o, &r->t, NULL,
+                      NULL) == TW_EINVAL);
   const int32_t bad_prompt[] = {SC_VOCAB};
   r->o.initial_prompt = bad_prompt;
   r->o.n_initial_prompt = 1;
-  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, 100, &r->o, &r->t, NULL, NULL) == TW_ERANGE);
+  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, 100, &r->o, &r->t, NULL, NULL) ==
+        TW_ERANGE);
   r->o.n_initial_prompt = 0;
-  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, -1, &r->o, &r->t, NULL, NULL) == TW_EINVAL);
+  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, -1, &r->o, &r->t, NULL, NULL) ==
+        TW_EINVAL);
   free(mel);
   /* Every allocation of a full run can fail; the transcript is then empty. */
   int ok = 0, oom = 0;
@@ -265,7 +275,8 @@ static void test_bad_input_and_oom(void) {
       CHECK(r->t.n_segments == 5);
     } else {
       oom++;
-      CHECK_MSG(rc == TW_ENOMEM && r->t.n_segments == 0 && r->t.text == NULL, "k %ld: rc %d", k, rc);
+      CHECK_MSG(rc == TW_ENOMEM && r->t.n_segments == 0 && r->t.text == NULL, "k %ld: rc %d", k,
+                rc);
     }
     tw_transcript_clear(&r->t);
   }
