@@ -408,6 +408,28 @@ static void test_abort_and_failures(void) {
     tw_decoder_destroy(d);
   }
   CHECK(failures > 10);
+
+  /* Patience 3 needs room for 6 finished beams: grown before the first
+   * step, and a failed growth leaves the decoder usable. */
+  harness h2;
+  setup(&h2, beam_tie_script, NULL, 0, 2);
+  tw_decode_options o2;
+  tw_decode_options_init(&o2);
+  o2.beam_size = 2;
+  o2.patience = 3.0;
+  tw_mem_fail_after(1);
+  CHECK(tw_decode_window(h2.dec, &o2, h2.init, h2.n_init, h2.sot_index, &r, NULL) == TW_ENOMEM);
+  tw_mem_fail_after(0);
+  CHECK(h2.src.n_decode == 0); /* nothing was sent to the source */
+  CHECK(tw_decode_window(h2.dec, &o2, h2.init, h2.n_init, h2.sot_index, &r, NULL) == TW_OK);
+  CHECK(r.n_tokens == 2 && r.tokens[0] == 10 && r.tokens[1] == 20);
+  teardown(&h2);
+
+  /* Language identification needs a multilingual vocabulary. */
+  tw_decode_tokens en = sc_tokens(0);
+  double probs[3];
+  int best;
+  CHECK(tw_detect_language(&src.iface, &en, probs, &best, NULL) == TW_EUNSUPPORTED);
 }
 
 int main(void) {
