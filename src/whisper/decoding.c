@@ -280,7 +280,7 @@ int tw_decode_window(tw_decoder *d, const tw_decode_options *o, const int32_t *i
     int need = max_cand > o->beam_size ? max_cand : o->beam_size;
     if (ensure_finished(d, need)) return tw_err(err, TW_ENOMEM, "decode: out of memory");
   }
-  double p_nospeech;
+  double p_nospeech = NAN;
   rc = prefill(d, initial, n_initial, sot_index, n_group, &p_nospeech, err);
   if (rc) return rc;
   int best;
