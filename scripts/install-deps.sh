@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libsndfile1-dev libsamplerate0-dev libfftw3-dev
+  libsndfile1-dev libsamplerate0-dev libfftw3-dev zlib1g-dev
   libopenblas-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   clang libclang-rt-14-dev

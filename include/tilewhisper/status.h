@@ -29,9 +29,10 @@ extern "C" {
   X(ERANGE, -9, "value out of range")                                      \
   X(EBUDGET, -10, "device memory budget exceeded")                         \
   X(EBOUNDS, -11, "access outside a device buffer")                        \
-  X(EWRONGDEVICE, -12, "object belongs to another context or device")      \
+  X(EWRONGDEVICE, -12, "object belongs to another device")      \
   X(ENOTFOUND, -13, "not found")                                           \
-  X(EAUDIO, -14, "audio could not be decoded")
+  X(EAUDIO, -14, "audio could not be decoded")                            \
+  X(EABORTED, -15, "aborted by the caller")
 
 typedef enum tw_status {
 #define TW_STATUS_ENUM(name, value, msg) TW_##name = (value),
