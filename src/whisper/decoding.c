@@ -29,7 +29,7 @@ static void seqs_free(tw_seq *s, int n) {
   tw_free(s);
 }
 
-void tw_decoder_destroy(tw_decoder *d) {
+void tw_window_decoder_destroy(tw_window_decoder *d) {
   if (!d) return;
   tw_free(d->prefill);
   tw_free(d->logits);
@@ -50,7 +50,7 @@ void tw_decoder_destroy(tw_decoder *d) {
 /* Room for the finished beams of one search: round(beam_size * patience)
  * candidates, or beam_size when finalize tops up. Grown before a window's
  * first step, never during it. */
-static int ensure_finished(tw_decoder *d, int n) {
+static int ensure_finished(tw_window_decoder *d, int n) {
   if (n <= d->n_finished_cap) return 0;
   tw_seq *f = tw_calloc_aligned((size_t)n, sizeof *f);
   if (!f || seqs_alloc(f, n, d->cap)) {
@@ -63,8 +63,8 @@ static int ensure_finished(tw_decoder *d, int n) {
   return 0;
 }
 
-int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filters,
-                      const tw_token_text *text, int n_text_ctx, int max_group, tw_decoder **out,
+int tw_window_decoder_create(const tw_logits_source *src, const tw_logit_filters *filters,
+                      const tw_token_text *text, int n_text_ctx, int max_group, tw_window_decoder **out,
                       tw_errbuf *err) {
   *out = NULL;
   if (!src || !src->decode || !src->reorder || !src->set_audio || !filters || !text)
@@ -77,7 +77,7 @@ int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filte
                   (int)src->n_vocab, (int)filters->ids.n_vocab);
   int rc = tw_decode_tokens_check(&filters->ids, err);
   if (rc) return rc;
-  tw_decoder *d = tw_calloc_aligned(1, sizeof *d);
+  tw_window_decoder *d = tw_calloc_aligned(1, sizeof *d);
   if (!d) return tw_err(err, TW_ENOMEM, "decoder: out of memory");
   d->src = src;
   d->filters = filters;
@@ -102,38 +102,38 @@ int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filte
       !d->seqs || !d->next || !d->cand || !d->res_tok || !d->res_prob ||
       seqs_alloc(d->seqs, max_group, d->cap) || seqs_alloc(d->next, max_group, d->cap) ||
       ensure_finished(d, max_group)) {
-    tw_decoder_destroy(d);
+    tw_window_decoder_destroy(d);
     return tw_err(err, TW_ENOMEM, "decoder: out of memory for %d sequences", max_group);
   }
   *out = d;
   return TW_OK;
 }
 
-void tw_decoder_set_abort(tw_decoder *d, tw_abort_fn abort_fn, void *user) {
+void tw_window_decoder_set_abort(tw_window_decoder *d, tw_abort_fn abort_fn, void *user) {
   d->abort_fn = abort_fn;
   d->abort_user = user;
 }
 
-static int source_failed(tw_decoder *d, int rc, const char *what, tw_errbuf *err) {
+static int source_failed(tw_window_decoder *d, int rc, const char *what, tw_errbuf *err) {
   const char *msg = d->src->last_error ? d->src->last_error(d->src->self) : NULL;
   return tw_err(err, rc < 0 ? rc : TW_EDEVICE, "decoder %s failed: %s", what,
                 msg && *msg ? msg : tw_strerror(rc));
 }
 
-static int check_abort(tw_decoder *d, tw_errbuf *err) {
+static int check_abort(tw_window_decoder *d, tw_errbuf *err) {
   if (d->abort_fn && d->abort_fn(d->abort_user))
     return tw_err(err, TW_EABORTED, "transcription aborted by the caller");
   return TW_OK;
 }
 
-int tw__dec_call(tw_decoder *d, int n_seq, const int32_t *tokens, int n_past, tw_errbuf *err) {
+int tw__dec_call(tw_window_decoder *d, int n_seq, const int32_t *tokens, int n_past, tw_errbuf *err) {
   int rc = check_abort(d, err);
   if (rc) return rc;
   rc = d->src->decode(d->src->self, n_seq, 1, tokens, n_past, 0, d->logits);
   return rc ? source_failed(d, rc, "step", err) : TW_OK;
 }
 
-int tw__dec_reorder(tw_decoder *d, int n_seq, const int *src, int n_past, tw_errbuf *err) {
+int tw__dec_reorder(tw_window_decoder *d, int n_seq, const int *src, int n_past, tw_errbuf *err) {
   int rc = d->src->reorder(d->src->self, n_seq, src, n_past);
   return rc ? source_failed(d, rc, "cache reorder", err) : TW_OK;
 }
@@ -201,7 +201,7 @@ int tw_initial_tokens(const tw_decode_tokens *ids, int32_t language_token, int t
   return TW_OK;
 }
 
-static int check_options(const tw_decoder *d, const tw_decode_options *o, int n_initial,
+static int check_options(const tw_window_decoder *d, const tw_decode_options *o, int n_initial,
                          int sot_index, tw_errbuf *err) {
   if (!(o->temperature >= 0) || o->beam_size < 0 || o->best_of < 0 || o->sample_len < 0)
     return tw_err(err, TW_EINVAL, "decode: negative temperature, beam size, best_of or length");
@@ -229,7 +229,7 @@ static double no_speech_prob(const float *row, int n_vocab, int32_t no_speech) {
   return exp((double)row[no_speech] - mx) / sum;
 }
 
-static int prefill(tw_decoder *d, const int32_t *initial, int n_initial, int sot_index, int n_group,
+static int prefill(tw_window_decoder *d, const int32_t *initial, int n_initial, int sot_index, int n_group,
                    double *p_nospeech, tw_errbuf *err) {
   int rc = check_abort(d, err);
   if (rc) return rc;
@@ -245,7 +245,7 @@ static int prefill(tw_decoder *d, const int32_t *initial, int n_initial, int sot
   return tw__dec_reorder(d, n_group, d->src_idx, n_initial, err);
 }
 
-static int finish_result(tw_decoder *d, const tw_seq *s, double temperature, double p_nospeech,
+static int finish_result(tw_window_decoder *d, const tw_seq *s, double temperature, double p_nospeech,
                          tw_decode_result *res, tw_errbuf *err) {
   memcpy(d->res_tok, s->tok, sizeof(int32_t) * (size_t)s->len);
   for (int i = 0; i < s->len; i++) d->res_prob[i] = (float)exp((double)s->lp[i]);
@@ -271,7 +271,7 @@ static int finish_result(tw_decoder *d, const tw_seq *s, double temperature, dou
   return TW_OK;
 }
 
-int tw_decode_window(tw_decoder *d, const tw_decode_options *o, const int32_t *initial,
+int tw_decode_window(tw_window_decoder *d, const tw_decode_options *o, const int32_t *initial,
                      int n_initial, int sot_index, tw_decode_result *res, tw_errbuf *err) {
   int rc = check_options(d, o, n_initial, sot_index, err);
   if (rc) return rc;
@@ -308,7 +308,7 @@ int tw_decode_window(tw_decoder *d, const tw_decode_options *o, const int32_t *i
   return finish_result(d, chosen, o->temperature, p_nospeech, res, err);
 }
 
-int tw_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids, double *probs,
+int tw_window_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids, double *probs,
                        int *best, tw_errbuf *err) {
   if (!ids->multilingual || ids->n_languages <= 0)
     return tw_err(err, TW_EUNSUPPORTED, "language detection needs a multilingual model");

@@ -44,7 +44,7 @@ typedef struct tw_decode_result {
   double compression_ratio; /* of text */
 } tw_decode_result;         /* arrays and text are owned by the decoder until its next decode */
 
-typedef struct tw_decoder tw_decoder;
+typedef struct tw_window_decoder tw_window_decoder;
 
 /* Caller-owned callback between decoding steps: nonzero aborts the window. */
 typedef int (*tw_abort_fn)(void *user);
@@ -53,13 +53,13 @@ typedef int (*tw_abort_fn)(void *user);
  * best_of) over contexts of n_text_ctx tokens. src, filters (with its
  * suppress array) and text must outlive the decoder. All buffers are
  * allocated here, none while decoding. */
-int tw_decoder_create(const tw_logits_source *src, const tw_logit_filters *filters,
-                      const tw_token_text *text, int n_text_ctx, int max_group, tw_decoder **out,
+int tw_window_decoder_create(const tw_logits_source *src, const tw_logit_filters *filters,
+                      const tw_token_text *text, int n_text_ctx, int max_group, tw_window_decoder **out,
                       tw_errbuf *err);
-void tw_decoder_destroy(tw_decoder *d);
+void tw_window_decoder_destroy(tw_window_decoder *d);
 
 /* abort (may be NULL) is polled before every decoder call. */
-void tw_decoder_set_abort(tw_decoder *d, tw_abort_fn abort_fn, void *user);
+void tw_window_decoder_set_abort(tw_window_decoder *d, tw_abort_fn abort_fn, void *user);
 
 /* OpenAI's _get_initial_tokens: [<|startofprev|>, last n_text_ctx/2 - 1 of
  * prompt] (when n_prompt > 0) + sot_sequence, where sot_sequence is [sot,
@@ -72,14 +72,14 @@ int tw_initial_tokens(const tw_decode_tokens *ids, int32_t language_token, int t
 
 /* Decodes one window from the given initial tokens. TW_EABORTED when the
  * abort callback asked for it. */
-int tw_decode_window(tw_decoder *d, const tw_decode_options *opt, const int32_t *initial,
+int tw_decode_window(tw_window_decoder *d, const tw_decode_options *opt, const int32_t *initial,
                      int n_initial, int sot_index, tw_decode_result *res, tw_errbuf *err);
 
 /* Language identification as OpenAI's detect_language: one decoder pass over
  * [<|startoftranscript|>] (n_past 0), every non-language logit -inf, softmax.
  * probs[ids->n_languages] receives each language's probability, *best the
  * argmax. The audio must be set on the source. */
-int tw_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids, double *probs,
+int tw_window_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids, double *probs,
                        int *best, tw_errbuf *err);
 
 #endif

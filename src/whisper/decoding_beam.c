@@ -69,7 +69,7 @@ static void sort_candidates(tw_cand *c, int n) {
 
 /* One step: candidates from every distinct beam, new beams into d->next,
  * new finished sequences into d->finished. Returns the number of beams. */
-static int beam_step(tw_decoder *d, int beam, int max_candidates) {
+static int beam_step(tw_window_decoder *d, int beam, int max_candidates) {
   const int32_t eot = d->filters->ids.eot;
   int n_cand = 0;
   for (int j = 0; j < beam; j++) {
@@ -107,7 +107,7 @@ static int beam_step(tw_decoder *d, int beam, int max_candidates) {
 
 /* Not enough finished: the live beams by descending sum_logprob (equal sums
  * higher index first, as numpy's argsort(...)[::-1] orders them). */
-static void finalize(tw_decoder *d, int beam) {
+static void finalize(tw_window_decoder *d, int beam) {
   int used[64] = {0};
   while (d->n_finished < beam) {
     int pick = -1;
@@ -118,7 +118,7 @@ static void finalize(tw_decoder *d, int beam) {
   }
 }
 
-int tw__decode_beam(tw_decoder *d, const tw_decode_options *o, int n_initial, int sample_len,
+int tw__decode_beam(tw_window_decoder *d, const tw_decode_options *o, int n_initial, int sample_len,
                     int max_candidates, int *best, tw_errbuf *err) {
   const int beam = o->beam_size;
   for (int j = 0; j < beam; j++) {

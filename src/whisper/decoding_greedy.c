@@ -34,7 +34,7 @@ static int sample(tw_srng *rng, const float *row, int n, double temperature, dou
 }
 
 /* Chooses the next token of every live sequence from its logits row. */
-static void choose(tw_decoder *d, const tw_decode_options *o, int n_active) {
+static void choose(tw_window_decoder *d, const tw_decode_options *o, int n_active) {
   const int32_t eot = d->filters->ids.eot;
   for (int r = 0; r < n_active; r++) {
     tw_seq *s = &d->seqs[d->active[r]];
@@ -55,7 +55,7 @@ static void choose(tw_decoder *d, const tw_decode_options *o, int n_active) {
   }
 }
 
-int tw__decode_greedy(tw_decoder *d, const tw_decode_options *o, int n_group, int n_initial,
+int tw__decode_greedy(tw_window_decoder *d, const tw_decode_options *o, int n_group, int n_initial,
                       int sample_len, int *best, tw_errbuf *err) {
   for (int g = 0; g < n_group; g++) {
     d->seqs[g].len = 0;

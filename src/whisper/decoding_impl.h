@@ -15,7 +15,7 @@ typedef struct tw_seq {
   int done;  /* greedy: EOT sampled */
 } tw_seq;
 
-struct tw_decoder {
+struct tw_window_decoder {
   const tw_logits_source *src;
   const tw_logit_filters *filters;
   const tw_token_text *text_src;
@@ -51,8 +51,8 @@ typedef struct tw_cand {
 } tw_cand;
 
 /* Calls the source, turning its failure into a message. */
-int tw__dec_call(tw_decoder *d, int n_seq, const int32_t *tokens, int n_past, tw_errbuf *err);
-int tw__dec_reorder(tw_decoder *d, int n_seq, const int *src, int n_past, tw_errbuf *err);
+int tw__dec_call(tw_window_decoder *d, int n_seq, const int32_t *tokens, int n_past, tw_errbuf *err);
+int tw__dec_reorder(tw_window_decoder *d, int n_seq, const int *src, int n_past, tw_errbuf *err);
 
 /* log(sum(exp(logits))) in double: log_softmax(logits)[i] = logits[i] - it. */
 double tw__logsumexp(const float *logits, int n);
@@ -60,10 +60,10 @@ double tw__logsumexp(const float *logits, int n);
 /* Greedy or sampled decoding of n_group sequences (decoding_greedy.c). The
  * last prefill row is in d->logits row 0; the cache holds n_group copies of
  * the initial tokens. Leaves the best sequence's index in *best. */
-int tw__decode_greedy(tw_decoder *d, const tw_decode_options *o, int n_group, int n_initial,
+int tw__decode_greedy(tw_window_decoder *d, const tw_decode_options *o, int n_group, int n_initial,
                       int sample_len, int *best, tw_errbuf *err);
 /* Beam search (decoding_beam.c); the result sequence is in d->finished[*best]. */
-int tw__decode_beam(tw_decoder *d, const tw_decode_options *o, int n_initial, int sample_len,
+int tw__decode_beam(tw_window_decoder *d, const tw_decode_options *o, int n_initial, int sample_len,
                     int max_candidates, int *best, tw_errbuf *err);
 
 /* MaximumLikelihoodRanker: index of the best of n sequences (first on ties). */

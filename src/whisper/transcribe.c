@@ -10,7 +10,7 @@
 /* Most temperatures a schedule can hold (0.0 .. 1.0 in steps of 0.01). */
 #define MAX_TEMPERATURES 128
 
-void tw_transcribe_options_init(tw_transcribe_options *o) {
+void tw_loop_options_init(tw_loop_options *o) {
   static const int32_t default_suppress[] = {-1};
   memset(o, 0, sizeof *o);
   o->temperature = 0.0;
@@ -29,7 +29,7 @@ void tw_transcribe_options_init(tw_transcribe_options *o) {
 }
 
 /* np.arange(start, 1.0 + 1e-6, inc): start + k * inc while below the bound. */
-static int temperature_schedule(const tw_transcribe_options *o, double *t) {
+static int temperature_schedule(const tw_loop_options *o, double *t) {
   int n = 0;
   t[n++] = o->temperature;
   while (o->temperature_increment > 0 && n < MAX_TEMPERATURES) {
@@ -43,9 +43,9 @@ static int temperature_schedule(const tw_transcribe_options *o, double *t) {
 /* What the loop shares across windows. */
 typedef struct loop {
   const tw_logits_source *src;
-  const tw_transcribe_options *opt;
+  const tw_loop_options *opt;
   const tw_decode_tokens *ids;
-  tw_decoder *dec;
+  tw_window_decoder *dec;
   int32_t language_token;
   double temps[MAX_TEMPERATURES];
   int n_temps;
@@ -53,7 +53,7 @@ typedef struct loop {
   float *window;    /* [n_mels][3000] */
 } loop;
 
-static int needs_fallback(const tw_transcribe_options *o, const tw_decode_result *r) {
+static int needs_fallback(const tw_loop_options *o, const tw_decode_result *r) {
   int fail = 0;
   if (!isnan(o->compression_ratio_threshold) &&
       r->compression_ratio > o->compression_ratio_threshold)
@@ -70,7 +70,7 @@ static int needs_fallback(const tw_transcribe_options *o, const tw_decode_result
  * one's result is kept even when it fails. */
 static int decode_with_fallback(loop *L, int n_initial, int sot_index, int64_t seek,
                                 tw_decode_result *res, tw_errbuf *err) {
-  const tw_transcribe_options *o = L->opt;
+  const tw_loop_options *o = L->opt;
   for (int k = 0; k < L->n_temps; k++) {
     tw_decode_options d;
     tw_decode_options_init(&d);
@@ -102,7 +102,7 @@ static void slice_window(float *w, const float *mel, int n_mels, int64_t total, 
 
 static int run_windows(loop *L, tw_tx *tx, const float *mel, int n_mels, int64_t content_frames,
                        int first_window_loaded, tw_errbuf *err) {
-  const tw_transcribe_options *o = L->opt;
+  const tw_loop_options *o = L->opt;
   int64_t seek = 0, total = content_frames + TW_WINDOW_FRAMES;
   int prompt_reset_since = 0, first = 1, rc;
   while (seek < content_frames) {
@@ -145,7 +145,7 @@ static int run_windows(loop *L, tw_tx *tx, const float *mel, int n_mels, int64_t
 
 static int check_inputs(const tw_logits_source *src, const tw_decode_tokens *ids,
                         const tw_token_text *text, const float *mel, int n_mels,
-                        int64_t content_frames, const tw_transcribe_options *o, tw_errbuf *err) {
+                        int64_t content_frames, const tw_loop_options *o, tw_errbuf *err) {
   if (!src || !ids || !text || !mel || !o)
     return tw_err(err, TW_EINVAL, "transcribe: missing source, ids, vocabulary, mel or options");
   int rc = tw_decode_tokens_check(ids, err);
@@ -171,7 +171,7 @@ static int check_inputs(const tw_logits_source *src, const tw_decode_tokens *ids
 static int resolve_language(loop *L, const float *mel, int n_mels, int64_t content_frames,
                             tw_transcript *out, double *language_probs, int *first_loaded,
                             tw_errbuf *err) {
-  const tw_transcribe_options *o = L->opt;
+  const tw_loop_options *o = L->opt;
   const tw_decode_tokens *ids = L->ids;
   *first_loaded = 0;
   if (!ids->multilingual) { /* OpenAI's English-only tokenizer has no language token */
@@ -190,7 +190,7 @@ static int resolve_language(loop *L, const float *mel, int n_mels, int64_t conte
     if (!probs) probs = tw_malloc_aligned(sizeof(double) * (size_t)ids->n_languages);
     if (!probs) return tw_err(err, TW_ENOMEM, "transcribe: out of memory");
     int rc =
-        tw_transcribe_detect_language(L->src, ids, mel, n_mels, content_frames, probs, &best, err);
+        tw_loop_detect_language(L->src, ids, mel, n_mels, content_frames, probs, &best, err);
     if (probs != language_probs) tw_free(probs);
     if (rc) return rc;
     *first_loaded = 1;
@@ -202,7 +202,7 @@ static int resolve_language(loop *L, const float *mel, int n_mels, int64_t conte
   return TW_OK;
 }
 
-int tw_transcribe_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids,
+int tw_loop_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids,
                                   const float *mel, int n_mels, int64_t content_frames,
                                   double *probs, int *best, tw_errbuf *err) {
   if (!src || !ids || !mel || !probs || !best || n_mels != src->n_mels || content_frames < 0)
@@ -220,10 +220,10 @@ int tw_transcribe_detect_language(const tw_logits_source *src, const tw_decode_t
   if (rc)
     return tw_err(err, rc < 0 ? rc : TW_EDEVICE, "encoder failed: %s",
                   src->last_error ? src->last_error(src->self) : tw_strerror(rc));
-  return tw_detect_language(src, ids, probs, best, err);
+  return tw_window_detect_language(src, ids, probs, best, err);
 }
 
-static int build_filters(const tw_decode_tokens *ids, const tw_transcribe_options *o,
+static int build_filters(const tw_decode_tokens *ids, const tw_loop_options *o,
                          tw_logit_filters *f, int32_t **set, tw_errbuf *err) {
   memset(f, 0, sizeof *f);
   f->ids = *ids;
@@ -242,9 +242,9 @@ static int build_filters(const tw_decode_tokens *ids, const tw_transcribe_option
   return TW_OK;
 }
 
-int tw_transcribe(const tw_logits_source *src, const tw_decode_tokens *ids,
+int tw_transcribe_loop(const tw_logits_source *src, const tw_decode_tokens *ids,
                   const tw_token_text *text, const float *mel, int n_mels, int64_t content_frames,
-                  const tw_transcribe_options *opt, tw_transcript *out, double *language_probs,
+                  const tw_loop_options *opt, tw_transcript *out, double *language_probs,
                   tw_errbuf *err) {
   if (!out) return tw_err(err, TW_EINVAL, "transcribe: NULL transcript");
   memset(out, 0, sizeof *out);
@@ -263,9 +263,9 @@ int tw_transcribe(const tw_logits_source *src, const tw_decode_tokens *ids,
   if (!rc && (!L.initial || !L.window)) rc = tw_err(err, TW_ENOMEM, "transcribe: out of memory");
   if (!rc)
     rc =
-        tw_decoder_create(src, &filters, text, opt->n_text_ctx, group > 1 ? group : 1, &L.dec, err);
+        tw_window_decoder_create(src, &filters, text, opt->n_text_ctx, group > 1 ? group : 1, &L.dec, err);
   if (!rc) {
-    tw_decoder_set_abort(L.dec, opt->should_abort, opt->user);
+    tw_window_decoder_set_abort(L.dec, opt->should_abort, opt->user);
     rc = resolve_language(&L, mel, n_mels, content_frames, out, language_probs, &first_loaded, err);
   }
   if (!rc) {
@@ -281,7 +281,7 @@ int tw_transcribe(const tw_logits_source *src, const tw_decode_tokens *ids,
   }
   if (rc && rc != TW_EABORTED) tw_transcript_clear(out);
   tw__tx_free(&tx);
-  tw_decoder_destroy(L.dec);
+  tw_window_decoder_destroy(L.dec);
   tw_free(L.initial);
   tw_free(L.window);
   tw_free(set);

@@ -21,7 +21,7 @@
  * log-mel must be computed with (OpenAI: log_mel_spectrogram(padding=N_SAMPLES)). */
 #define TW_WINDOW_FRAMES 3000
 
-typedef struct tw_transcribe_options {
+typedef struct tw_loop_options {
   /* Language and task. */
   const char *language;              /* "en", "de", ...; NULL or "auto": detected on the first
                                         window (multilingual models); English-only models
@@ -69,10 +69,10 @@ typedef struct tw_transcribe_options {
   void (*on_progress)(void *user, double fraction);      /* after each window, 0..1 */
   int (*should_abort)(void *user); /* nonzero: stop; polled before every decoder call */
   void *user;
-} tw_transcribe_options;
+} tw_loop_options;
 
 /* OpenAI's transcribe() defaults (see each field). */
-void tw_transcribe_options_init(tw_transcribe_options *o);
+void tw_loop_options_init(tw_loop_options *o);
 
 /* Transcribes `mel` = [n_mels][content_frames + TW_WINDOW_FRAMES] row-major,
  * the log-mel of the audio followed by 30 s of zeros, into *out (overwritten;
@@ -80,14 +80,14 @@ void tw_transcribe_options_init(tw_transcribe_options *o);
  * entries) receives the detected language's distribution when detection ran.
  * On TW_EABORTED *out holds the segments finished before the abort; on any
  * other error it is cleared. */
-int tw_transcribe(const tw_logits_source *src, const tw_decode_tokens *ids,
+int tw_transcribe_loop(const tw_logits_source *src, const tw_decode_tokens *ids,
                   const tw_token_text *text, const float *mel, int n_mels, int64_t content_frames,
-                  const tw_transcribe_options *opt, tw_transcript *out, double *language_probs,
+                  const tw_loop_options *opt, tw_transcript *out, double *language_probs,
                   tw_errbuf *err);
 
 /* OpenAI's detect_language on the first 30 s (the padded log-mel as is):
  * probs[ids->n_languages], the argmax in *best. */
-int tw_transcribe_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids,
+int tw_loop_detect_language(const tw_logits_source *src, const tw_decode_tokens *ids,
                                   const float *mel, int n_mels, int64_t content_frames,
                                   double *probs, int *best, tw_errbuf *err);
 

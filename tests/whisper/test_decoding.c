@@ -19,7 +19,7 @@ typedef struct harness {
   scripted_source src;
   tw_logit_filters f;
   tw_token_text tt;
-  tw_decoder *dec;
+  tw_window_decoder *dec;
   int32_t init[240];
   int n_init, sot_index;
 } harness;
@@ -33,7 +33,7 @@ static void setup(harness *h, sc_script_fn fn, void *user, int timestamps, int m
   h->f.timestamps = timestamps;
   h->f.max_initial_index = 50;
   h->tt = sc_text();
-  CHECK(tw_decoder_create(&h->src.iface, &h->f, &h->tt, SC_CTX, max_group, &h->dec, NULL) == TW_OK);
+  CHECK(tw_window_decoder_create(&h->src.iface, &h->f, &h->tt, SC_CTX, max_group, &h->dec, NULL) == TW_OK);
   CHECK(tw_initial_tokens(&h->f.ids, SC_LANG0, 0, !timestamps, NULL, 0, SC_CTX, h->init, &h->n_init,
                           &h->sot_index, NULL) == TW_OK);
   h->src.iface.set_audio(&h->src, zero_window);
@@ -41,7 +41,7 @@ static void setup(harness *h, sc_script_fn fn, void *user, int timestamps, int m
 
 static void teardown(harness *h) {
   CHECK_MSG(h->src.violation[0] == '\0', "protocol: %s", h->src.violation);
-  tw_decoder_destroy(h->dec);
+  tw_window_decoder_destroy(h->dec);
 }
 
 static int sampled_step(const sc_view *v, int n_init) { return v->n_hist - n_init; }
@@ -375,14 +375,14 @@ static void test_abort_and_failures(void) {
   harness h;
   setup(&h, sample_script, NULL, 1, 1);
   int budget = 2; /* the prefill and one step, then stop */
-  tw_decoder_set_abort(h.dec, abort_after, &budget);
+  tw_window_decoder_set_abort(h.dec, abort_after, &budget);
   tw_decode_options o;
   tw_decode_options_init(&o);
   o.temperature = 0;
   tw_decode_result r;
   tw_errbuf err;
   CHECK(tw_decode_window(h.dec, &o, h.init, h.n_init, h.sot_index, &r, &err) == TW_EABORTED);
-  tw_decoder_set_abort(h.dec, NULL, NULL);
+  tw_window_decoder_set_abort(h.dec, NULL, NULL);
   /* A source that breaks the protocol fails the window with its message. */
   h.src.audio_set = 0;
   CHECK(tw_decode_window(h.dec, &o, h.init, h.n_init, h.sot_index, &r, &err) == TW_EINVAL);
@@ -397,15 +397,15 @@ static void test_abort_and_failures(void) {
   tw_token_text tt = sc_text();
   int failures = 0;
   for (long k = 1; k < 60; k++) {
-    tw_decoder *d = NULL;
+    tw_window_decoder *d = NULL;
     tw_mem_fail_after(k);
-    int rc = tw_decoder_create(&src.iface, &f, &tt, SC_CTX, 3, &d, NULL);
+    int rc = tw_window_decoder_create(&src.iface, &f, &tt, SC_CTX, 3, &d, NULL);
     tw_mem_fail_after(0);
     if (rc == TW_ENOMEM)
       failures++;
     else
       CHECK(rc == TW_OK && d);
-    tw_decoder_destroy(d);
+    tw_window_decoder_destroy(d);
   }
   CHECK(failures > 10);
 
@@ -429,7 +429,7 @@ static void test_abort_and_failures(void) {
   tw_decode_tokens en = sc_tokens(0);
   double probs[3];
   int best;
-  CHECK(tw_detect_language(&src.iface, &en, probs, &best, NULL) == TW_EUNSUPPORTED);
+  CHECK(tw_window_detect_language(&src.iface, &en, probs, &best, NULL) == TW_EUNSUPPORTED);
 }
 
 int main(void) {

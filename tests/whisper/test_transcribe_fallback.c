@@ -19,14 +19,14 @@ static const char *const codes[3] = {"en", "de", "fr"};
 typedef struct run {
   world w;
   scripted_source src;
-  tw_transcribe_options o;
+  tw_loop_options o;
   tw_transcript t;
 } run;
 
 static run *run_new(void) {
   run *r = calloc(1, sizeof *r);
   world_init(&r->w);
-  tw_transcribe_options_init(&r->o);
+  tw_loop_options_init(&r->o);
   r->o.language = "en";
   r->o.language_codes = codes;
   return r;
@@ -38,7 +38,7 @@ static int run_go(run *r, int64_t content) {
   tw_token_text tt = sc_text();
   float *mel = sc_mel(content);
   int rc =
-      tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, NULL, NULL);
+      tw_transcribe_loop(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, NULL, NULL);
   free(mel);
   CHECK_MSG(r->src.violation[0] == '\0', "protocol: %s", r->src.violation);
   CHECK(r->w.unknown_window == 0 && r->w.bad_padding == 0);

@@ -22,7 +22,7 @@ static const char *const codes[3] = {"en", "de", "fr"};
 typedef struct run {
   world w;
   scripted_source src;
-  tw_transcribe_options o;
+  tw_loop_options o;
   tw_transcript t;
   double probs[3];
   int seg_ids[32], n_seg_cb;
@@ -50,7 +50,7 @@ static int should_abort(void *user) {
 static void run_init(run *r) {
   memset(r, 0, sizeof *r);
   world_init(&r->w);
-  tw_transcribe_options_init(&r->o);
+  tw_loop_options_init(&r->o);
   r->o.language = "en";
   r->o.language_codes = codes;
   r->o.on_segment = on_segment;
@@ -65,7 +65,7 @@ static int run_go(run *r, int64_t content, tw_errbuf *err) {
   tw_token_text tt = sc_text();
   float *mel = sc_mel(content);
   int rc =
-      tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, r->probs, err);
+      tw_transcribe_loop(&r->src.iface, &ids, &tt, mel, SC_N_MELS, content, &r->o, &r->t, r->probs, err);
   free(mel);
   CHECK_MSG(r->src.violation[0] == '\0', "protocol: %s", r->src.violation);
   CHECK(r->w.unknown_window == 0 && r->w.bad_padding == 0);
@@ -251,15 +251,15 @@ static void test_bad_input_and_oom(void) {
   tw_decode_tokens ids = sc_tokens(1);
   tw_token_text tt = sc_text();
   float *mel = sc_mel(100);
-  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS + 1, 100, &r->o, &r->t, NULL,
+  CHECK(tw_transcribe_loop(&r->src.iface, &ids, &tt, mel, SC_N_MELS + 1, 100, &r->o, &r->t, NULL,
                       NULL) == TW_EINVAL);
   const int32_t bad_prompt[] = {SC_VOCAB};
   r->o.initial_prompt = bad_prompt;
   r->o.n_initial_prompt = 1;
-  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, 100, &r->o, &r->t, NULL, NULL) ==
+  CHECK(tw_transcribe_loop(&r->src.iface, &ids, &tt, mel, SC_N_MELS, 100, &r->o, &r->t, NULL, NULL) ==
         TW_ERANGE);
   r->o.n_initial_prompt = 0;
-  CHECK(tw_transcribe(&r->src.iface, &ids, &tt, mel, SC_N_MELS, -1, &r->o, &r->t, NULL, NULL) ==
+  CHECK(tw_transcribe_loop(&r->src.iface, &ids, &tt, mel, SC_N_MELS, -1, &r->o, &r->t, NULL, NULL) ==
         TW_EINVAL);
   free(mel);
   /* Every allocation of a full run can fail; the transcript is then empty. */
