@@ -1,0 +1,84 @@
+/* Private layout of the decoder (shared weights) and its state (one stream),
+ * used by decoder_create.c (weights), decoder_state.c (state, audio,
+ * reorder) and decoder.c (the forward pass). */
+#ifndef TW_WHISPER_DECODER_IMPL_H
+#define TW_WHISPER_DECODER_IMPL_H
+
+#include "core/threadpool.h"
+#include "whisper/decoder.h"
+
+/* One block's prepared weights; vectors point into tw_decoder.vecs. */
+typedef struct tw_dec_block {
+  tw_weight *q, *k, *v, *o;         /* attn.{query,key,value,out}: K = N = n_state */
+  tw_weight *cq, *ck, *cv, *co;     /* cross_attn.{query,key,value,out} */
+  tw_weight *fc1, *fc2;             /* mlp.0 (N 4 n_state), mlp.2 (K 4 n_state) */
+  const float *attn_ln_w, *attn_ln_b, *cross_ln_w, *cross_ln_b, *mlp_ln_w, *mlp_ln_b;
+} tw_dec_block;
+
+struct tw_decoder {
+  const tw_whisper_model *model; /* borrowed: the token embedding is read from it */
+  tw_context *prep_ctx;          /* borrowed; weights belong to it */
+  int n_state, n_head, head_dim, n_layer, n_vocab, n_text_ctx;
+  tw_dtype act;                  /* GEMM A operands and weight storage: F32 or BF16 */
+  tw_errbuf err;
+  tw_dec_block *blocks;
+  tw_weight *logits;             /* token_embedding read as N x K: K n_state, N n_vocab */
+  float *vecs;                   /* fp32 copies of every vector parameter (owned) */
+  const float *pos;              /* [n_text_ctx][n_state] learned positions */
+  const float *ln_w, *ln_b;      /* decoder.ln */
+};
+
+/* Self-attention operands for the keys 0 .. n_keys - 1 of one sequence and
+ * head: products are computed over the smallest bucket of keys >= n_keys
+ * (weights keep their shape, so one pair per bucket), the probabilities of
+ * the keys past n_keys being 0. */
+typedef struct tw_dec_bucket {
+  int n_keys;
+  tw_weight *k_t; /* K_h^T: K = head_dim, N = n_keys (cache rows read transposed) */
+  tw_weight *v;   /* V_h:   K = n_keys,  N = head_dim */
+} tw_dec_bucket;
+
+#define TW_DEC_MAX_BUCKETS 16
+
+struct tw_decoder_state {
+  const tw_decoder *dec;   /* borrowed */
+  tw_context *ctx;         /* run context, borrowed */
+  tw_threadpool *pool;     /* the run context's */
+  tw_gemm_options gemm_opts;
+  tw_errbuf err;
+  int max_seq, max_rows, n_audio_ctx, has_audio;
+
+  /* self-attention KV cache: physical slot p, layer l: K at
+   * kv + ((p n_layer + l) 2) ctx n_state, V right after it; sequence i lives
+   * in slot[i] (reorder permutes slots and copies only duplicated ones) */
+  float *kv;
+  int *slot;          /* [max_seq] */
+  int *reorder_tmp;   /* [3 max_seq] scratch for reorder */
+  tw_dec_bucket buckets[TW_DEC_MAX_BUCKETS];
+  int n_buckets;
+
+  /* cross-attention K_h^T and V_h of every layer and head for the window
+   * (index l n_head + h), refilled by set_audio from cross_kv */
+  tw_weight **cross_k_t, **cross_v;
+  float *cross_kv; /* [n_audio_ctx][n_state] one projection at a time */
+
+  /* activations for max_rows rows */
+  float *x;        /* [rows][n_state] residual stream */
+  void *xn;        /* act [rows][n_state] LayerNorm output */
+  float *q, *k, *v; /* [rows][n_state] */
+  float *scores;   /* [rows][max(n_text_ctx, n_audio_ctx)] one head's scores */
+  void *probs;     /* act, same shape */
+  float *rows;     /* [pool threads][max(n_text_ctx, n_audio_ctx)] softmax scratch */
+  float *attn;     /* [rows][n_state] concatenated head outputs */
+  float *proj;     /* [rows][n_state] */
+  float *mlp_h;    /* [rows][4 n_state] */
+  void *mlp_a;     /* act [rows][4 n_state] */
+};
+
+/* K (which = 0) or V (1) rows of layer l in physical slot p. */
+static inline float *tw_dec_cache(const tw_decoder_state *st, int p, int l, int which) {
+  const tw_decoder *d = st->dec;
+  return st->kv + (((size_t)p * d->n_layer + l) * 2 + (size_t)which) * d->n_text_ctx * d->n_state;
+}
+
+#endif

@@ -1,0 +1,235 @@
+/* A decoder state (one stream): its buffers and per-call attention operands,
+ * the window's cross-attention K/V, and beam reordering of the KV cache. */
+#include <string.h>
+
+#include "core/mem.h"
+#include "gemm/context.h"
+#include "whisper/decoder_impl.h"
+
+static int prepare(tw_decoder_state *st, const tw_weight_desc *d, tw_weight **out) {
+  int rc = tw_weight_prepare(st->ctx, d, out);
+  if (rc)
+    return tw_err(&st->err, rc, "decoder: preparing %s (K %zu, N %zu) on %s: %s", d->name, d->k,
+                  d->n, tw_context_device_name(st->ctx), tw_context_last_error(st->ctx));
+  return TW_OK;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+static int alloc_buffers(tw_decoder_state *st) {
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, R = (size_t)st->max_rows, f = sizeof(float);
+  const size_t as = d->act == TW_DTYPE_BF16 ? 2 : 4;
+  const size_t width = max_size((size_t)d->n_text_ctx, (size_t)st->n_audio_ctx);
+  const size_t S = (size_t)st->max_seq, H = (size_t)d->n_layer * d->n_head;
+  size_t kv_count;
+  if (tw_mul3_size(S * d->n_layer * 2, (size_t)d->n_text_ctx, n, &kv_count))
+    return tw_err(&st->err, TW_EOVERFLOW, "decoder: KV cache size overflows");
+  st->kv = tw_calloc_aligned(kv_count, f);
+  st->slot = tw_calloc_aligned(S, sizeof *st->slot);
+  st->reorder_tmp = tw_calloc_aligned(3 * S, sizeof *st->reorder_tmp);
+  st->cross_k_t = tw_calloc_aligned(H, sizeof *st->cross_k_t);
+  st->cross_v = tw_calloc_aligned(H, sizeof *st->cross_v);
+  st->cross_kv = tw_calloc_aligned((size_t)st->n_audio_ctx * n, f);
+  st->x = tw_calloc_aligned(R * n, f);
+  st->xn = tw_calloc_aligned(R * n, as);
+  st->q = tw_calloc_aligned(R * n, f);
+  st->k = tw_calloc_aligned(R * n, f);
+  st->v = tw_calloc_aligned(R * n, f);
+  st->scores = tw_calloc_aligned(R * width, f);
+  st->probs = tw_calloc_aligned(R * width, as);
+  st->rows = tw_calloc_aligned((size_t)tw_threadpool_size(st->pool) * width, f);
+  st->attn = tw_calloc_aligned(R * n, f);
+  st->proj = tw_calloc_aligned(R * n, f);
+  st->mlp_h = tw_calloc_aligned(R * 4 * n, f);
+  st->mlp_a = tw_calloc_aligned(R * 4 * n, as);
+  if (!st->kv || !st->slot || !st->reorder_tmp || !st->cross_k_t || !st->cross_v ||
+      !st->cross_kv || !st->x || !st->xn || !st->q || !st->k || !st->v || !st->scores ||
+      !st->probs || !st->rows || !st->attn || !st->proj || !st->mlp_h || !st->mlp_a)
+    return tw_err(&st->err, TW_ENOMEM,
+                  "decoder: out of memory for a state of %d sequences (KV cache %zu MB)",
+                  st->max_seq, kv_count * f >> 20);
+  for (int i = 0; i < st->max_seq; i++) st->slot[i] = i;
+  return TW_OK;
+}
+
+/* Self-attention operand pairs for 16, 32, 64, ... keys up to n_text_ctx,
+ * pointing into the cache for now (decode refills them per sequence). */
+static int prepare_buckets(tw_decoder_state *st) {
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim;
+  int keys = d->n_text_ctx < 16 ? d->n_text_ctx : 16;
+  for (;;) {
+    if (st->n_buckets == TW_DEC_MAX_BUCKETS)
+      return tw_err(&st->err, TW_EINVAL, "decoder: n_text_ctx %d needs too many key buckets",
+                    d->n_text_ctx);
+    tw_dec_bucket *b = &st->buckets[st->n_buckets++];
+    b->n_keys = keys;
+    const float *cache = tw_dec_cache(st, 0, 0, 0);
+    tw_weight_desc kt = {.data = cache, .dtype = TW_DTYPE_F32, .k = hd, .n = (size_t)keys,
+                         .ld = n, .transposed = 1, .storage = d->act, .name = "self-attention K_h^T"};
+    tw_weight_desc v = {.data = cache, .dtype = TW_DTYPE_F32, .k = (size_t)keys, .n = hd,
+                        .ld = n, .storage = d->act, .name = "self-attention V_h"};
+    int rc;
+    if ((rc = prepare(st, &kt, &b->k_t)) || (rc = prepare(st, &v, &b->v))) return rc;
+    if (keys == d->n_text_ctx) return TW_OK;
+    keys = 2 * keys < d->n_text_ctx ? 2 * keys : d->n_text_ctx;
+  }
+}
+
+/* Every layer's and head's cross-attention K_h^T (K head_dim, N n_audio_ctx)
+ * and V_h (K n_audio_ctx, N head_dim), refilled by set_audio. */
+static int prepare_cross(tw_decoder_state *st) {
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, T = (size_t)st->n_audio_ctx;
+  for (int i = 0; i < d->n_layer * d->n_head; i++) {
+    const float *src = st->cross_kv + (size_t)(i % d->n_head) * hd;
+    tw_weight_desc kt = {.data = src, .dtype = TW_DTYPE_F32, .k = hd, .n = T, .ld = n,
+                         .transposed = 1, .storage = d->act, .name = "cross-attention K_h^T"};
+    tw_weight_desc v = {.data = src, .dtype = TW_DTYPE_F32, .k = T, .n = hd, .ld = n,
+                        .storage = d->act, .name = "cross-attention V_h"};
+    int rc;
+    if ((rc = prepare(st, &kt, &st->cross_k_t[i])) || (rc = prepare(st, &v, &st->cross_v[i])))
+      return rc;
+  }
+  return TW_OK;
+}
+
+int tw_decoder_state_create(const tw_decoder *dec, tw_context *run_ctx, int max_seq,
+                            int n_audio_ctx, tw_decoder_state **out, tw_errbuf *err) {
+  if (out) *out = NULL;
+  if (!dec || !run_ctx || !out)
+    return tw_err(err, TW_EINVAL, "decoder state: %s is NULL",
+                  !dec ? "decoder" : !run_ctx ? "run_ctx" : "out");
+  if (run_ctx != dec->prep_ctx)
+    return tw_err(err, TW_EINVAL, "decoder state: run_ctx must be the context the decoder's "
+                  "weights were prepared on");
+  const int hp_audio = dec->model->hp.n_audio_ctx;
+  if (n_audio_ctx == 0) n_audio_ctx = hp_audio;
+  if (max_seq < 1 || max_seq > 1024 || n_audio_ctx < 1 || n_audio_ctx > hp_audio)
+    return tw_err(err, TW_EINVAL,
+                  "decoder state: max_seq %d outside [1, 1024] or n_audio_ctx %d outside [1, %d]",
+                  max_seq, n_audio_ctx, hp_audio);
+  tw_decoder_state *st = tw_calloc_aligned(1, sizeof *st);
+  if (!st) return tw_err(err, TW_ENOMEM, "decoder state: out of memory");
+  st->dec = dec;
+  st->ctx = run_ctx;
+  st->pool = tw_context_pool(run_ctx);
+  st->gemm_opts.a_compute = dec->act;
+  st->max_seq = max_seq;
+  st->max_rows = max_seq > dec->n_text_ctx ? max_seq : dec->n_text_ctx;
+  st->n_audio_ctx = n_audio_ctx;
+  int rc;
+  if ((rc = alloc_buffers(st)) || (rc = prepare_buckets(st)) || (rc = prepare_cross(st))) {
+    if (err) *err = st->err;
+    tw_decoder_state_destroy(st);
+    return rc;
+  }
+  *out = st;
+  return TW_OK;
+}
+
+void tw_decoder_state_destroy(tw_decoder_state *st) {
+  if (!st) return;
+  for (int i = 0; i < st->n_buckets; i++) {
+    tw_weight_destroy(st->buckets[i].k_t);
+    tw_weight_destroy(st->buckets[i].v);
+  }
+  const int H = st->dec->n_layer * st->dec->n_head;
+  for (int i = 0; i < H; i++) {
+    if (st->cross_k_t) tw_weight_destroy(st->cross_k_t[i]);
+    if (st->cross_v) tw_weight_destroy(st->cross_v[i]);
+  }
+  void *bufs[] = {st->kv,   st->slot,   st->reorder_tmp, st->cross_k_t, st->cross_v,
+                  st->cross_kv, st->x,  st->xn,          st->q,         st->k,
+                  st->v,    st->scores, st->probs,       st->rows,      st->attn,
+                  st->proj, st->mlp_h,  st->mlp_a};
+  for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
+  tw_free(st);
+}
+
+int tw_decoder_state_max_seq(const tw_decoder_state *st) { return st->max_seq; }
+const char *tw_decoder_last_error(const tw_decoder_state *st) { return st ? st->err.msg : ""; }
+
+/* ---- the window's cross-attention K/V ---- */
+
+static int cross_projection(tw_decoder_state *st, const float *enc_out, const tw_weight *w,
+                            tw_weight **heads, const char *what) {
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, T = (size_t)st->n_audio_ctx;
+  int rc = tw_gemm_ex(st->ctx, T, n, enc_out, TW_DTYPE_F32, n, w, st->cross_kv, n,
+                      &st->gemm_opts, NULL);
+  if (rc)
+    return tw_err(&st->err, rc, "decoder: %s (M %zu, K %zu, N %zu): %s", what, T, n, n,
+                  tw_context_last_error(st->ctx));
+  for (int h = 0; h < d->n_head; h++)
+    if ((rc = tw_weight_update(heads[h], st->cross_kv + (size_t)h * d->head_dim, n)))
+      return tw_err(&st->err, rc, "decoder: refilling %s head %d: %s", what, h,
+                    tw_context_last_error(st->ctx));
+  return TW_OK;
+}
+
+int tw_decoder_set_audio(tw_decoder_state *st, const float *enc_out, int n_audio_ctx) {
+  if (!st) return tw_err(NULL, TW_EINVAL, "decoder: NULL state");
+  if (!enc_out) return tw_err(&st->err, TW_EINVAL, "decoder: set_audio: enc_out is NULL");
+  if (n_audio_ctx != st->n_audio_ctx)
+    return tw_err(&st->err, TW_EINVAL,
+                  "decoder: set_audio: %d encoder positions, the state was made for %d",
+                  n_audio_ctx, st->n_audio_ctx);
+  const tw_decoder *d = st->dec;
+  st->has_audio = 0;
+  for (int l = 0; l < d->n_layer; l++) {
+    const tw_dec_block *B = &d->blocks[l];
+    tw_weight **kt = st->cross_k_t + (size_t)l * d->n_head, **v = st->cross_v + (size_t)l * d->n_head;
+    int rc;
+    if ((rc = cross_projection(st, enc_out, B->ck, kt, "cross_attn.key")) ||
+        (rc = cross_projection(st, enc_out, B->cv, v, "cross_attn.value")))
+      return rc;
+  }
+  st->has_audio = 1;
+  return TW_OK;
+}
+
+/* ---- beam reordering ---- */
+
+static void copy_slot(tw_decoder_state *st, int from, int to, int n_past) {
+  const tw_decoder *d = st->dec;
+  const size_t bytes = (size_t)n_past * d->n_state * sizeof(float);
+  for (int l = 0; l < d->n_layer; l++)
+    for (int which = 0; which < 2; which++)
+      memcpy(tw_dec_cache(st, to, l, which), tw_dec_cache(st, from, l, which), bytes);
+}
+
+/* Sequence i takes physical slot slot[src[i]] when it is the first to ask
+ * for it; later askers get a slot nobody asked for, filled by a copy (the
+ * sources are all asked-for slots, so no copy overwrites one). */
+int tw_decoder_reorder(tw_decoder_state *st, int n_seq, const int *src, int n_past) {
+  if (!st) return tw_err(NULL, TW_EINVAL, "decoder: NULL state");
+  const int S = st->max_seq;
+  if (!src || n_seq < 1 || n_seq > S || n_past < 0 || n_past > st->dec->n_text_ctx)
+    return tw_err(&st->err, TW_EINVAL,
+                  "decoder: reorder of %d sequences (max %d) at n_past %d (max %d)%s", n_seq, S,
+                  n_past, st->dec->n_text_ctx, src ? "" : ": src is NULL");
+  for (int i = 0; i < n_seq; i++)
+    if (src[i] < 0 || src[i] >= S)
+      return tw_err(&st->err, TW_EINVAL, "decoder: reorder: src[%d] = %d outside [0, %d)", i,
+                    src[i], S);
+  int *asked = st->reorder_tmp, *taken = asked + S, *next = taken + S;
+  for (int p = 0; p < S; p++) asked[p] = taken[p] = 0;
+  for (int i = 0; i < n_seq; i++) asked[st->slot[src[i]]] = 1;
+  for (int i = 0; i < n_seq; i++) {
+    const int p = st->slot[src[i]];
+    next[i] = taken[p] ? -1 : p;
+    taken[p] = 1;
+  }
+  /* the duplicates (next -1) and sequences n_seq.. take the unasked slots */
+  int free_p = 0;
+  for (int i = 0; i < S; i++) {
+    if (i < n_seq && next[i] >= 0) continue;
+    while (asked[free_p]) free_p++; /* as many unasked slots as sequences left over */
+    if (i < n_seq) copy_slot(st, st->slot[src[i]], free_p, n_past);
+    next[i] = free_p++;
+  }
+  memcpy(st->slot, next, (size_t)S * sizeof *next);
+  return TW_OK;
+}
