@@ -19,7 +19,7 @@ static int gemm(tw_decoder_state *st, size_t m, size_t k, const void *a, tw_dtyp
   return TW_OK;
 }
 
-static int update(tw_decoder_state *st, tw_weight *w, const float *data, size_t ld,
+static int update(tw_decoder_state *st, tw_weight *w, const void *data, size_t ld,
                   const char *what) {
   int rc = tw_weight_update(w, data, ld);
   if (rc)
@@ -49,41 +49,79 @@ static const tw_dec_bucket *bucket_for(const tw_decoder_state *st, int n_keys) {
   return &st->buckets[i];
 }
 
-/* The new tokens' keys and values into every sequence's cache slot. */
+/* The new tokens' keys (rows) and values (columns of V^T) into every
+ * sequence's cache slot. */
 static void store_kv(tw_decoder_state *st, int l, int n_seq, int n_tok, int n_past) {
-  const size_t n = (size_t)st->dec->n_state, bytes = (size_t)n_tok * n * sizeof(float);
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, ctx = (size_t)d->n_text_ctx;
   for (int s = 0; s < n_seq; s++) {
-    const size_t r = (size_t)s * n_tok * n, at = (size_t)n_past * n;
-    memcpy(tw_dec_cache(st, st->slot[s], l, 0) + at, st->k + r, bytes);
-    memcpy(tw_dec_cache(st, st->slot[s], l, 1) + at, st->v + r, bytes);
+    const size_t r = (size_t)s * n_tok;
+    memcpy(tw_dec_cache(st, st->slot[s], l, 0) + (size_t)n_past * n, st->k + r * n,
+           (size_t)n_tok * n * sizeof(float));
+    float *vt = tw_dec_cache(st, st->slot[s], l, 1) + n_past;
+    for (size_t t = 0; t < (size_t)n_tok; t++)
+      for (size_t i = 0; i < n; i++) vt[i * ctx + t] = st->v[(r + t) * n + i];
   }
 }
 
-/* Causal self-attention of each sequence over its cache, into st->attn.
- * Products run over a bucket of keys >= n_past + n_tok; the masked softmax
- * gives the keys past each row's own position probability 0. */
-static int self_attention(tw_decoder_state *st, int l, int n_seq, int n_tok, int n_past) {
+/* Several new tokens of sequence s (rows r0..): the cache is the weight,
+ * packed once per head for all of them; a masked softmax gives the keys
+ * past each row's own position probability 0. */
+static int attend_prefill(tw_decoder_state *st, int l, int s, int n_tok, int n_past) {
   const tw_decoder *d = st->dec;
-  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim;
+  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, ctx = (size_t)d->n_text_ctx;
   const tw_dec_bucket *b = bucket_for(st, n_past + n_tok);
-  const size_t keys = (size_t)b->n_keys;
+  const size_t keys = (size_t)b->n_keys, r = (size_t)s * n_tok * n;
+  const float *K = tw_dec_cache(st, st->slot[s], l, 0), *Vt = tw_dec_cache(st, st->slot[s], l, 1);
   const float scale = 1.0f / sqrtf((float)hd);
+  for (size_t h = 0; h < (size_t)d->n_head; h++) {
+    int rc;
+    if ((rc = update(st, b->k_t, K + h * hd, n, "self-attention K_h^T")) ||
+        (rc = gemm(st, (size_t)n_tok, hd, st->q + r + h * hd, TW_DTYPE_F32, n, b->k_t, st->scores,
+                   keys, "self-attention Q K^T")))
+      return rc;
+    tw_op_softmax_causal(st->pool, (size_t)n_tok, keys, (size_t)n_past + 1, st->scores, keys,
+                         scale, st->probs, d->act, keys, st->rows);
+    if ((rc = update(st, b->v, Vt + h * hd * ctx, ctx, "self-attention V_h")) ||
+        (rc = gemm(st, (size_t)n_tok, keys, st->probs, d->act, keys, b->v, st->attn + r + h * hd,
+                   n, "self-attention P V")))
+      return rc;
+  }
+  return TW_OK;
+}
+
+/* One new token of sequence s (row s): the cache is the A operand, the
+ * query and the probabilities the (tiny) weights: s = K_h q_h^T over
+ * exactly the keys in use, o_h = V_h^T p over the bucket (p 0 past them). */
+static int attend_step(tw_decoder_state *st, int l, int s, int n_past) {
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, ctx = (size_t)d->n_text_ctx;
+  const size_t keys = (size_t)n_past + 1;
+  const tw_dec_bucket *b = bucket_for(st, n_past + 1);
+  const float *K = tw_dec_cache(st, st->slot[s], l, 0), *Vt = tw_dec_cache(st, st->slot[s], l, 1);
+  const float scale = 1.0f / sqrtf((float)hd);
+  for (size_t h = 0; h < (size_t)d->n_head; h++) {
+    int rc;
+    if ((rc = update(st, st->q_t, st->q + (size_t)s * n + h * hd, n, "self-attention q_h^T")) ||
+        (rc = gemm(st, keys, hd, K + h * hd, TW_DTYPE_F32, n, st->q_t, st->scores, 1,
+                   "self-attention K q^T")))
+      return rc;
+    tw_op_softmax_causal(st->pool, 1, (size_t)b->n_keys, keys, st->scores, (size_t)b->n_keys,
+                         scale, st->probs, d->act, (size_t)b->n_keys, st->rows);
+    if ((rc = update(st, b->p, st->probs, 1, "self-attention p")) ||
+        (rc = gemm(st, hd, (size_t)b->n_keys, Vt + h * hd * ctx, TW_DTYPE_F32, ctx, b->p, st->o_h,
+                   1, "self-attention V^T p")))
+      return rc;
+    memcpy(st->attn + (size_t)s * n + h * hd, st->o_h, hd * sizeof(float));
+  }
+  return TW_OK;
+}
+
+/* Causal self-attention of each sequence over its cache, into st->attn. */
+static int self_attention(tw_decoder_state *st, int l, int n_seq, int n_tok, int n_past) {
   for (int s = 0; s < n_seq; s++) {
-    const float *K = tw_dec_cache(st, st->slot[s], l, 0), *V = tw_dec_cache(st, st->slot[s], l, 1);
-    const size_t r = (size_t)s * n_tok * n;
-    for (size_t h = 0; h < (size_t)d->n_head; h++) {
-      int rc;
-      if ((rc = update(st, b->k_t, K + h * hd, n, "self-attention K_h^T")) ||
-          (rc = gemm(st, (size_t)n_tok, hd, st->q + r + h * hd, TW_DTYPE_F32, n, b->k_t,
-                     st->scores, keys, "self-attention Q K^T")))
-        return rc;
-      tw_op_softmax_causal(st->pool, (size_t)n_tok, keys, (size_t)n_past + 1, st->scores, keys,
-                           scale, st->probs, d->act, keys, st->rows);
-      if ((rc = update(st, b->v, V + h * hd, n, "self-attention V_h")) ||
-          (rc = gemm(st, (size_t)n_tok, keys, st->probs, d->act, keys, b->v, st->attn + r + h * hd,
-                     n, "self-attention P V")))
-        return rc;
-    }
+    int rc = n_tok == 1 ? attend_step(st, l, s, n_past) : attend_prefill(st, l, s, n_tok, n_past);
+    if (rc) return rc;
   }
   return TW_OK;
 }

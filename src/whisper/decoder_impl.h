@@ -28,14 +28,20 @@ struct tw_decoder {
   const float *ln_w, *ln_b;      /* decoder.ln */
 };
 
-/* Self-attention operands for the keys 0 .. n_keys - 1 of one sequence and
- * head: products are computed over the smallest bucket of keys >= n_keys
- * (weights keep their shape, so one pair per bucket), the probabilities of
- * the keys past n_keys being 0. */
+/* Self-attention operands refilled per sequence and head, for up to n_keys
+ * keys: products run over the smallest bucket of keys >= the keys in use
+ * (a weight keeps its shape, so one set per bucket), the probabilities of
+ * the keys past them being 0.
+ *   k_t, v: several new tokens (prefill): Q_h K_h^T and P V_h, the cache as
+ *           the weight (packed once per call, used by every new row);
+ *   p:      one new token (a step): the cache is the A operand instead (the
+ *           engine converts A rows as it goes, nothing is packed), and the
+ *           probabilities are the weight: o_h^T = V_h^T p. */
 typedef struct tw_dec_bucket {
   int n_keys;
-  tw_weight *k_t; /* K_h^T: K = head_dim, N = n_keys (cache rows read transposed) */
-  tw_weight *v;   /* V_h:   K = n_keys,  N = head_dim */
+  tw_weight *k_t; /* K_h^T: K = head_dim, N = n_keys (K cache rows read transposed) */
+  tw_weight *v;   /* V_h:   K = n_keys,  N = head_dim (V^T cache rows read transposed) */
+  tw_weight *p;   /* p:     K = n_keys,  N = 1 (one row of probabilities) */
 } tw_dec_bucket;
 
 #define TW_DEC_MAX_BUCKETS 16
@@ -48,14 +54,17 @@ struct tw_decoder_state {
   tw_errbuf err;
   int max_seq, max_rows, n_audio_ctx, has_audio;
 
-  /* self-attention KV cache: physical slot p, layer l: K at
-   * kv + ((p n_layer + l) 2) ctx n_state, V right after it; sequence i lives
-   * in slot[i] (reorder permutes slots and copies only duplicated ones) */
+  /* self-attention KV cache: physical slot p, layer l: K [ctx][n_state]
+   * at kv + ((p n_layer + l) 2) ctx n_state, then V transposed,
+   * [n_state][ctx] (a head's V_h^T is a block of rows: the A operand of a
+   * step); sequence i lives in slot[i] (reorder permutes slots and copies
+   * only duplicated ones) */
   float *kv;
   int *slot;          /* [max_seq] */
   int *reorder_tmp;   /* [3 max_seq] scratch for reorder */
   tw_dec_bucket buckets[TW_DEC_MAX_BUCKETS];
   int n_buckets;
+  tw_weight *q_t; /* a step's q_h^T: K = head_dim, N = 1 */
 
   /* cross-attention K_h^T and V_h of every layer and head for the window
    * (index l n_head + h), refilled by set_audio from cross_kv */
@@ -70,12 +79,14 @@ struct tw_decoder_state {
   void *probs;     /* act, same shape */
   float *rows;     /* [pool threads][max(n_text_ctx, n_audio_ctx)] softmax scratch */
   float *attn;     /* [rows][n_state] concatenated head outputs */
+  float *o_h;      /* [head_dim] a step's head output */
   float *proj;     /* [rows][n_state] */
   float *mlp_h;    /* [rows][4 n_state] */
   void *mlp_a;     /* act [rows][4 n_state] */
 };
 
-/* K (which = 0) or V (1) rows of layer l in physical slot p. */
+/* K (which = 0, [ctx][n_state]) or V^T (1, [n_state][ctx]) of layer l in
+ * physical slot p. */
 static inline float *tw_dec_cache(const tw_decoder_state *st, int p, int l, int which) {
   const tw_decoder *d = st->dec;
   return st->kv + (((size_t)p * d->n_layer + l) * 2 + (size_t)which) * d->n_text_ctx * d->n_state;

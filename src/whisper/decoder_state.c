@@ -40,12 +40,13 @@ static int alloc_buffers(tw_decoder_state *st) {
   st->probs = tw_calloc_aligned(R * width, as);
   st->rows = tw_calloc_aligned((size_t)tw_threadpool_size(st->pool) * width, f);
   st->attn = tw_calloc_aligned(R * n, f);
+  st->o_h = tw_calloc_aligned((size_t)d->head_dim, f);
   st->proj = tw_calloc_aligned(R * n, f);
   st->mlp_h = tw_calloc_aligned(R * 4 * n, f);
   st->mlp_a = tw_calloc_aligned(R * 4 * n, as);
   if (!st->kv || !st->slot || !st->reorder_tmp || !st->cross_k_t || !st->cross_v ||
       !st->cross_kv || !st->x || !st->xn || !st->q || !st->k || !st->v || !st->scores ||
-      !st->probs || !st->rows || !st->attn || !st->proj || !st->mlp_h || !st->mlp_a)
+      !st->probs || !st->rows || !st->attn || !st->o_h || !st->proj || !st->mlp_h || !st->mlp_a)
     return tw_err(&st->err, TW_ENOMEM,
                   "decoder: out of memory for a state of %d sequences (KV cache %zu MB)",
                   st->max_seq, kv_count * f >> 20);
@@ -53,11 +54,30 @@ static int alloc_buffers(tw_decoder_state *st) {
   return TW_OK;
 }
 
-/* Self-attention operand pairs for 16, 32, 64, ... keys up to n_text_ctx,
- * pointing into the cache for now (decode refills them per sequence). */
+/* The weights of one bucket of n_keys keys, pointing into the cache and
+ * the probabilities for now (decode refills them per sequence and head). */
+static int prepare_bucket(tw_decoder_state *st, tw_dec_bucket *b) {
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, keys = (size_t)b->n_keys;
+  tw_weight_desc kt = {.data = tw_dec_cache(st, 0, 0, 0), .dtype = TW_DTYPE_F32, .k = hd,
+                       .n = keys, .ld = n, .transposed = 1, .storage = d->act,
+                       .name = "self-attention K_h^T"};
+  tw_weight_desc v = {.data = tw_dec_cache(st, 0, 0, 1), .dtype = TW_DTYPE_F32, .k = keys,
+                      .n = hd, .ld = (size_t)d->n_text_ctx, .transposed = 1, .storage = d->act,
+                      .name = "self-attention V_h"};
+  tw_weight_desc p = {.data = st->probs, .dtype = d->act, .k = keys, .n = 1, .ld = 1,
+                      .storage = d->act, .name = "self-attention p"};
+  int rc;
+  if ((rc = prepare(st, &kt, &b->k_t)) || (rc = prepare(st, &v, &b->v)) ||
+      (rc = prepare(st, &p, &b->p)))
+    return rc;
+  return TW_OK;
+}
+
+/* Buckets of 16, 32, 64 keys, then every 64 up to n_text_ctx (9 for 448):
+ * fine enough that the padding costs little, few enough to prepare. */
 static int prepare_buckets(tw_decoder_state *st) {
   const tw_decoder *d = st->dec;
-  const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim;
   int keys = d->n_text_ctx < 16 ? d->n_text_ctx : 16;
   for (;;) {
     if (st->n_buckets == TW_DEC_MAX_BUCKETS)
@@ -65,16 +85,16 @@ static int prepare_buckets(tw_decoder_state *st) {
                     d->n_text_ctx);
     tw_dec_bucket *b = &st->buckets[st->n_buckets++];
     b->n_keys = keys;
-    const float *cache = tw_dec_cache(st, 0, 0, 0);
-    tw_weight_desc kt = {.data = cache, .dtype = TW_DTYPE_F32, .k = hd, .n = (size_t)keys,
-                         .ld = n, .transposed = 1, .storage = d->act, .name = "self-attention K_h^T"};
-    tw_weight_desc v = {.data = cache, .dtype = TW_DTYPE_F32, .k = (size_t)keys, .n = hd,
-                        .ld = n, .storage = d->act, .name = "self-attention V_h"};
-    int rc;
-    if ((rc = prepare(st, &kt, &b->k_t)) || (rc = prepare(st, &v, &b->v))) return rc;
-    if (keys == d->n_text_ctx) return TW_OK;
-    keys = 2 * keys < d->n_text_ctx ? 2 * keys : d->n_text_ctx;
+    int rc = prepare_bucket(st, b);
+    if (rc) return rc;
+    if (keys == d->n_text_ctx) break;
+    keys = keys < 64 ? 2 * keys : keys + 64;
+    if (keys > d->n_text_ctx) keys = d->n_text_ctx;
   }
+  tw_weight_desc q = {.data = st->q, .dtype = TW_DTYPE_F32, .k = (size_t)d->head_dim, .n = 1,
+                      .ld = (size_t)d->n_state, .transposed = 1, .storage = d->act,
+                      .name = "self-attention q_h^T"};
+  return prepare(st, &q, &st->q_t);
 }
 
 /* Every layer's and head's cross-attention K_h^T (K head_dim, N n_audio_ctx)
@@ -134,7 +154,9 @@ void tw_decoder_state_destroy(tw_decoder_state *st) {
   for (int i = 0; i < st->n_buckets; i++) {
     tw_weight_destroy(st->buckets[i].k_t);
     tw_weight_destroy(st->buckets[i].v);
+    tw_weight_destroy(st->buckets[i].p);
   }
+  tw_weight_destroy(st->q_t);
   const int H = st->dec->n_layer * st->dec->n_head;
   for (int i = 0; i < H; i++) {
     if (st->cross_k_t) tw_weight_destroy(st->cross_k_t[i]);
@@ -143,7 +165,7 @@ void tw_decoder_state_destroy(tw_decoder_state *st) {
   void *bufs[] = {st->kv,   st->slot,   st->reorder_tmp, st->cross_k_t, st->cross_v,
                   st->cross_kv, st->x,  st->xn,          st->q,         st->k,
                   st->v,    st->scores, st->probs,       st->rows,      st->attn,
-                  st->proj, st->mlp_h,  st->mlp_a};
+                  st->o_h,  st->proj,   st->mlp_h,       st->mlp_a};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(st);
 }
@@ -192,12 +214,17 @@ int tw_decoder_set_audio(tw_decoder_state *st, const float *enc_out, int n_audio
 
 /* ---- beam reordering ---- */
 
+/* The first n_past positions of slot `from` into slot `to`: K rows, and
+ * the same columns of every V^T row. */
 static void copy_slot(tw_decoder_state *st, int from, int to, int n_past) {
   const tw_decoder *d = st->dec;
-  const size_t bytes = (size_t)n_past * d->n_state * sizeof(float);
-  for (int l = 0; l < d->n_layer; l++)
-    for (int which = 0; which < 2; which++)
-      memcpy(tw_dec_cache(st, to, l, which), tw_dec_cache(st, from, l, which), bytes);
+  const size_t ctx = (size_t)d->n_text_ctx, cols = (size_t)n_past * sizeof(float);
+  for (int l = 0; l < d->n_layer; l++) {
+    memcpy(tw_dec_cache(st, to, l, 0), tw_dec_cache(st, from, l, 0), cols * d->n_state);
+    const float *src = tw_dec_cache(st, from, l, 1);
+    float *dst = tw_dec_cache(st, to, l, 1);
+    for (size_t i = 0; i < (size_t)d->n_state; i++) memcpy(dst + i * ctx, src + i * ctx, cols);
+  }
 }
 
 /* Sequence i takes physical slot slot[src[i]] when it is the first to ask
