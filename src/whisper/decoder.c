@@ -49,18 +49,19 @@ static const tw_dec_bucket *bucket_for(const tw_decoder_state *st, int n_keys) {
   return &st->buckets[i];
 }
 
-/* The new tokens' keys (rows) and values (columns of V^T) into every
- * sequence's cache slot. */
+/* The new tokens' keys (rows) and values (columns of V^T), from the k and
+ * v columns of st->qkv, into every sequence's cache slot. */
 static void store_kv(tw_decoder_state *st, int l, int n_seq, int n_tok, int n_past) {
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, ctx = (size_t)d->n_text_ctx;
   for (int s = 0; s < n_seq; s++) {
-    const size_t r = (size_t)s * n_tok;
-    memcpy(tw_dec_cache(st, st->slot[s], l, 0) + (size_t)n_past * n, st->k + r * n,
-           (size_t)n_tok * n * sizeof(float));
+    float *k = tw_dec_cache(st, st->slot[s], l, 0) + (size_t)n_past * n;
     float *vt = tw_dec_cache(st, st->slot[s], l, 1) + n_past;
-    for (size_t t = 0; t < (size_t)n_tok; t++)
-      for (size_t i = 0; i < n; i++) vt[i * ctx + t] = st->v[(r + t) * n + i];
+    for (size_t t = 0; t < (size_t)n_tok; t++) {
+      const float *row = st->qkv + ((size_t)s * n_tok + t) * 3 * n;
+      memcpy(k + t * n, row + n, n * sizeof(float));
+      for (size_t i = 0; i < n; i++) vt[i * ctx + t] = row[2 * n + i];
+    }
   }
 }
 
@@ -71,20 +72,20 @@ static int attend_prefill(tw_decoder_state *st, int l, int s, int n_tok, int n_p
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, ctx = (size_t)d->n_text_ctx;
   const tw_dec_bucket *b = bucket_for(st, n_past + n_tok);
-  const size_t keys = (size_t)b->n_keys, r = (size_t)s * n_tok * n;
+  const size_t keys = (size_t)b->n_keys, r = (size_t)s * n_tok * 3 * n;
   const float *K = tw_dec_cache(st, st->slot[s], l, 0), *Vt = tw_dec_cache(st, st->slot[s], l, 1);
   const float scale = 1.0f / sqrtf((float)hd);
   for (size_t h = 0; h < (size_t)d->n_head; h++) {
     int rc;
     if ((rc = update(st, b->k_t, K + h * hd, n, "self-attention K_h^T")) ||
-        (rc = gemm(st, (size_t)n_tok, hd, st->q + r + h * hd, TW_DTYPE_F32, n, b->k_t, st->scores,
-                   keys, "self-attention Q K^T")))
+        (rc = gemm(st, (size_t)n_tok, hd, st->qkv + r + h * hd, TW_DTYPE_F32, 3 * n, b->k_t,
+                   st->scores, keys, "self-attention Q K^T")))
       return rc;
     tw_op_softmax_causal(st->pool, (size_t)n_tok, keys, (size_t)n_past + 1, st->scores, keys,
                          scale, st->probs, d->act, keys, st->rows);
     if ((rc = update(st, b->v, Vt + h * hd * ctx, ctx, "self-attention V_h")) ||
-        (rc = gemm(st, (size_t)n_tok, keys, st->probs, d->act, keys, b->v, st->attn + r + h * hd,
-                   n, "self-attention P V")))
+        (rc = gemm(st, (size_t)n_tok, keys, st->probs, d->act, keys, b->v,
+                   st->attn + (size_t)s * n_tok * n + h * hd, n, "self-attention P V")))
       return rc;
   }
   return TW_OK;
@@ -102,7 +103,8 @@ static int attend_step(tw_decoder_state *st, int l, int s, int n_past) {
   const float scale = 1.0f / sqrtf((float)hd);
   for (size_t h = 0; h < (size_t)d->n_head; h++) {
     int rc;
-    if ((rc = update(st, st->q_t, st->q + (size_t)s * n + h * hd, n, "self-attention q_h^T")) ||
+    if ((rc = update(st, st->q_t, st->qkv + (size_t)s * 3 * n + h * hd, 3 * n,
+                     "self-attention q_h^T")) ||
         (rc = gemm(st, keys, hd, K + h * hd, TW_DTYPE_F32, n, st->q_t, st->scores, 1,
                    "self-attention K q^T")))
       return rc;
@@ -134,8 +136,8 @@ static int cross_attention(tw_decoder_state *st, int l, size_t m) {
   const float scale = 1.0f / sqrtf((float)hd);
   for (size_t h = 0; h < (size_t)d->n_head; h++) {
     const size_t i = (size_t)l * d->n_head + h;
-    int rc = gemm(st, m, hd, st->q + h * hd, TW_DTYPE_F32, n, st->cross_k_t[i], st->scores, T,
-                  "cross-attention Q K^T");
+    int rc = gemm(st, m, hd, st->qkv + h * hd, TW_DTYPE_F32, 3 * n, st->cross_k_t[i], st->scores,
+                  T, "cross-attention Q K^T");
     if (rc) return rc;
     tw_op_softmax(st->pool, m, T, st->scores, T, scale, st->probs, d->act, T, st->rows);
     if ((rc = gemm(st, m, T, st->probs, d->act, T, st->cross_v[i], st->attn + h * hd, n,
@@ -154,9 +156,7 @@ static int block_forward(tw_decoder_state *st, int l, int n_seq, int n_tok, int 
   int rc;
   /* x += out(self_attention(attn_ln(x))) */
   tw_op_layernorm(st->pool, M, n, st->x, n, B->attn_ln_w, B->attn_ln_b, 1e-5f, st->xn, act, n);
-  if ((rc = gemm(st, M, n, st->xn, act, n, B->q, st->q, n, "attn.query")) ||
-      (rc = gemm(st, M, n, st->xn, act, n, B->k, st->k, n, "attn.key")) ||
-      (rc = gemm(st, M, n, st->xn, act, n, B->v, st->v, n, "attn.value")))
+  if ((rc = gemm(st, M, n, st->xn, act, n, B->qkv, st->qkv, 3 * n, "attn.query|key|value")))
     return rc;
   store_kv(st, l, n_seq, n_tok, n_past);
   if ((rc = self_attention(st, l, n_seq, n_tok, n_past)) ||
@@ -165,7 +165,7 @@ static int block_forward(tw_decoder_state *st, int l, int n_seq, int n_tok, int 
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
   /* x += out(cross_attention(cross_attn_ln(x))) */
   tw_op_layernorm(st->pool, M, n, st->x, n, B->cross_ln_w, B->cross_ln_b, 1e-5f, st->xn, act, n);
-  if ((rc = gemm(st, M, n, st->xn, act, n, B->cq, st->q, n, "cross_attn.query")) ||
+  if ((rc = gemm(st, M, n, st->xn, act, n, B->cq, st->qkv, 3 * n, "cross_attn.query")) ||
       (rc = cross_attention(st, l, M)) ||
       (rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->co, st->proj, n, "cross_attn.out")))
     return rc;

@@ -123,7 +123,39 @@ static int prepare_linear(tw_decoder *d, const tw_tensor *w, const float *bias, 
   return TW_OK;
 }
 
-static int prepare_block(tw_decoder *d, const tw_decoder_layer *L, tw_dec_block *B, float **cur) {
+/* Linear layers of the same input stacked along N as one weight (the
+ * PyTorch [out, in] matrices one after another), read to fp32 first. */
+static int prepare_stacked(tw_decoder *d, const tw_tensor *const *ws, int count, const float *bias,
+                           const char *name, tw_weight **out) {
+  const size_t n = (size_t)d->n_state, each = n * n;
+  float *stack = tw_malloc_aligned((size_t)count * each * sizeof *stack);
+  if (!stack) return tw_err(&d->err, TW_ENOMEM, "decoder: out of memory stacking %s", name);
+  for (int i = 0; i < count; i++) tw_tensor_read_f32(ws[i], 0, each, stack + (size_t)i * each);
+  tw_weight_desc desc = {.data = stack, .dtype = TW_DTYPE_F32, .k = n, .n = (size_t)count * n,
+                         .ld = n, .transposed = 1, .bias = bias, .storage = d->act, .name = name};
+  int rc = tw_weight_prepare(d->prep_ctx, &desc, out);
+  tw_free(stack);
+  if (rc)
+    return tw_err(&d->err, rc, "decoder: preparing %s (K %zu, N %zu) on %s: %s", name, n,
+                  (size_t)count * n, tw_context_device_name(d->prep_ctx),
+                  tw_context_last_error(d->prep_ctx));
+  return TW_OK;
+}
+
+/* Biases of stacked weights: a key has none, so its part is 0. */
+static const float *stacked_bias(float **cur, const tw_tensor *const *bs, int count, size_t n) {
+  float *dst = *cur;
+  for (int i = 0; i < count; i++) {
+    if (bs[i])
+      take_vector(cur, bs[i], n);
+    else
+      memset(*cur, 0, n * sizeof(float)), *cur += n;
+  }
+  return dst;
+}
+
+static int prepare_block(tw_decoder *d, const tw_decoder_layer *L, int i, tw_dec_block *B,
+                         float **cur) {
   const size_t n = (size_t)d->n_state;
   B->attn_ln_w = take_vector(cur, L->attn_ln_w, n);
   B->attn_ln_b = take_vector(cur, L->attn_ln_b, n);
@@ -131,18 +163,21 @@ static int prepare_block(tw_decoder *d, const tw_decoder_layer *L, tw_dec_block 
   B->cross_ln_b = take_vector(cur, L->cross_ln_b, n);
   B->mlp_ln_w = take_vector(cur, L->mlp_ln_w, n);
   B->mlp_ln_b = take_vector(cur, L->mlp_ln_b, n);
-  const float *qb = take_vector(cur, L->attn_q_b, n), *vb = take_vector(cur, L->attn_v_b, n);
+  const tw_tensor *qkv_w[] = {L->attn_q_w, L->attn_k_w, L->attn_v_w};
+  const tw_tensor *qkv_b[] = {L->attn_q_b, NULL, L->attn_v_b};
+  const tw_tensor *kv_w[] = {L->cross_k_w, L->cross_v_w}, *kv_b[] = {NULL, L->cross_v_b};
+  const float *qkvb = stacked_bias(cur, qkv_b, 3, n), *kvb = stacked_bias(cur, kv_b, 2, n);
   const float *ob = take_vector(cur, L->attn_out_b, n), *cqb = take_vector(cur, L->cross_q_b, n);
-  const float *cvb = take_vector(cur, L->cross_v_b, n), *cob = take_vector(cur, L->cross_out_b, n);
+  const float *cob = take_vector(cur, L->cross_out_b, n);
   const float *b0 = take_vector(cur, L->mlp_0_b, 4 * n), *b2 = take_vector(cur, L->mlp_2_b, n);
+  char qkv_name[64], kv_name[64];
+  snprintf(qkv_name, sizeof qkv_name, "decoder.blocks.%d.attn.query|key|value", i);
+  snprintf(kv_name, sizeof kv_name, "decoder.blocks.%d.cross_attn.key|value", i);
   int rc;
-  if ((rc = prepare_linear(d, L->attn_q_w, qb, n, n, &B->q)) ||
-      (rc = prepare_linear(d, L->attn_k_w, NULL, n, n, &B->k)) ||
-      (rc = prepare_linear(d, L->attn_v_w, vb, n, n, &B->v)) ||
+  if ((rc = prepare_stacked(d, qkv_w, 3, qkvb, qkv_name, &B->qkv)) ||
       (rc = prepare_linear(d, L->attn_out_w, ob, n, n, &B->o)) ||
       (rc = prepare_linear(d, L->cross_q_w, cqb, n, n, &B->cq)) ||
-      (rc = prepare_linear(d, L->cross_k_w, NULL, n, n, &B->ck)) ||
-      (rc = prepare_linear(d, L->cross_v_w, cvb, n, n, &B->cv)) ||
+      (rc = prepare_stacked(d, kv_w, 2, kvb, kv_name, &B->ckv)) ||
       (rc = prepare_linear(d, L->cross_out_w, cob, n, n, &B->co)) ||
       (rc = prepare_linear(d, L->mlp_0_w, b0, n, 4 * n, &B->fc1)) ||
       (rc = prepare_linear(d, L->mlp_2_w, b2, 4 * n, n, &B->fc2)))
@@ -150,12 +185,13 @@ static int prepare_block(tw_decoder *d, const tw_decoder_layer *L, tw_dec_block 
   return TW_OK;
 }
 
-/* 17 n values per block (6 LayerNorm vectors, 7 biases of n, mlp.0's of
- * 4 n), the positions and the final LayerNorm. */
+/* 19 n values per block (6 LayerNorm vectors, the stacked q|k|v and
+ * cross k|v biases of 3 n and 2 n, 3 more of n, mlp.0's of 4 n, mlp.2's),
+ * the positions and the final LayerNorm. */
 static int prepare_weights(tw_decoder *d) {
   const tw_whisper_model *m = d->model;
   const size_t n = (size_t)d->n_state;
-  const size_t n_vecs = (size_t)d->n_layer * 17 * n + (size_t)d->n_text_ctx * n + 2 * n;
+  const size_t n_vecs = (size_t)d->n_layer * 19 * n + (size_t)d->n_text_ctx * n + 2 * n;
   d->vecs = tw_malloc_aligned(n_vecs * sizeof(float));
   d->blocks = tw_calloc_aligned((size_t)d->n_layer, sizeof *d->blocks);
   if (!d->vecs || !d->blocks)
@@ -166,7 +202,7 @@ static int prepare_weights(tw_decoder *d) {
   d->ln_b = take_vector(&cur, m->dec_ln_b, n);
   int rc;
   for (int i = 0; i < d->n_layer; i++)
-    if ((rc = prepare_block(d, &m->dec_layers[i], &d->blocks[i], &cur))) return rc;
+    if ((rc = prepare_block(d, &m->dec_layers[i], i, &d->blocks[i], &cur))) return rc;
   return prepare_linear(d, m->dec_tok_emb, NULL, n, (size_t)d->n_vocab, &d->logits);
 }
 
@@ -204,7 +240,7 @@ void tw_decoder_destroy(tw_decoder *d) {
   if (!d) return;
   for (int i = 0; d->blocks && i < d->n_layer; i++) {
     tw_dec_block *B = &d->blocks[i];
-    tw_weight *ws[] = {B->q, B->k, B->v, B->o, B->cq, B->ck, B->cv, B->co, B->fc1, B->fc2};
+    tw_weight *ws[] = {B->qkv, B->o, B->cq, B->ckv, B->co, B->fc1, B->fc2};
     for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++) tw_weight_destroy(ws[j]);
   }
   tw_weight_destroy(d->logits);

@@ -7,10 +7,12 @@
 #include "core/threadpool.h"
 #include "whisper/decoder.h"
 
-/* One block's prepared weights; vectors point into tw_decoder.vecs. */
+/* One block's prepared weights; vectors point into tw_decoder.vecs.
+ * Projections of the same input are one weight (one product, one pass over
+ * A): self q|k|v side by side, and the cross key|value. */
 typedef struct tw_dec_block {
-  tw_weight *q, *k, *v, *o;         /* attn.{query,key,value,out}: K = N = n_state */
-  tw_weight *cq, *ck, *cv, *co;     /* cross_attn.{query,key,value,out} */
+  tw_weight *qkv, *o;               /* attn.{query,key,value}: N = 3 n_state; attn.out */
+  tw_weight *cq, *ckv, *co;         /* cross_attn.query; .key|.value (N 2 n_state); .out */
   tw_weight *fc1, *fc2;             /* mlp.0 (N 4 n_state), mlp.2 (K 4 n_state) */
   const float *attn_ln_w, *attn_ln_b, *cross_ln_w, *cross_ln_b, *mlp_ln_w, *mlp_ln_b;
 } tw_dec_block;
@@ -69,12 +71,12 @@ struct tw_decoder_state {
   /* cross-attention K_h^T and V_h of every layer and head for the window
    * (index l n_head + h), refilled by set_audio from cross_kv */
   tw_weight **cross_k_t, **cross_v;
-  float *cross_kv; /* [n_audio_ctx][n_state] one projection at a time */
+  float *cross_kv; /* [n_audio_ctx][2 n_state] one layer's K | V */
 
   /* activations for max_rows rows */
   float *x;        /* [rows][n_state] residual stream */
   void *xn;        /* act [rows][n_state] LayerNorm output */
-  float *q, *k, *v; /* [rows][n_state] */
+  float *qkv;      /* [rows][3 n_state]: q | k | v (the cross q goes to q) */
   float *scores;   /* [rows][max(n_text_ctx, n_audio_ctx)] one head's scores */
   void *probs;     /* act, same shape */
   float *rows;     /* [pool threads][max(n_text_ctx, n_audio_ctx)] softmax scratch */

@@ -30,12 +30,10 @@ static int alloc_buffers(tw_decoder_state *st) {
   st->reorder_tmp = tw_calloc_aligned(3 * S, sizeof *st->reorder_tmp);
   st->cross_k_t = tw_calloc_aligned(H, sizeof *st->cross_k_t);
   st->cross_v = tw_calloc_aligned(H, sizeof *st->cross_v);
-  st->cross_kv = tw_calloc_aligned((size_t)st->n_audio_ctx * n, f);
+  st->cross_kv = tw_calloc_aligned((size_t)st->n_audio_ctx * 2 * n, f);
   st->x = tw_calloc_aligned(R * n, f);
   st->xn = tw_calloc_aligned(R * n, as);
-  st->q = tw_calloc_aligned(R * n, f);
-  st->k = tw_calloc_aligned(R * n, f);
-  st->v = tw_calloc_aligned(R * n, f);
+  st->qkv = tw_calloc_aligned(R * 3 * n, f);
   st->scores = tw_calloc_aligned(R * width, f);
   st->probs = tw_calloc_aligned(R * width, as);
   st->rows = tw_calloc_aligned((size_t)tw_threadpool_size(st->pool) * width, f);
@@ -45,7 +43,7 @@ static int alloc_buffers(tw_decoder_state *st) {
   st->mlp_h = tw_calloc_aligned(R * 4 * n, f);
   st->mlp_a = tw_calloc_aligned(R * 4 * n, as);
   if (!st->kv || !st->slot || !st->reorder_tmp || !st->cross_k_t || !st->cross_v ||
-      !st->cross_kv || !st->x || !st->xn || !st->q || !st->k || !st->v || !st->scores ||
+      !st->cross_kv || !st->x || !st->xn || !st->qkv || !st->scores ||
       !st->probs || !st->rows || !st->attn || !st->o_h || !st->proj || !st->mlp_h || !st->mlp_a)
     return tw_err(&st->err, TW_ENOMEM,
                   "decoder: out of memory for a state of %d sequences (KV cache %zu MB)",
@@ -91,8 +89,8 @@ static int prepare_buckets(tw_decoder_state *st) {
     keys = keys < 64 ? 2 * keys : keys + 64;
     if (keys > d->n_text_ctx) keys = d->n_text_ctx;
   }
-  tw_weight_desc q = {.data = st->q, .dtype = TW_DTYPE_F32, .k = (size_t)d->head_dim, .n = 1,
-                      .ld = (size_t)d->n_state, .transposed = 1, .storage = d->act,
+  tw_weight_desc q = {.data = st->qkv, .dtype = TW_DTYPE_F32, .k = (size_t)d->head_dim, .n = 1,
+                      .ld = 3 * (size_t)d->n_state, .transposed = 1, .storage = d->act,
                       .name = "self-attention q_h^T"};
   return prepare(st, &q, &st->q_t);
 }
@@ -104,9 +102,9 @@ static int prepare_cross(tw_decoder_state *st) {
   const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, T = (size_t)st->n_audio_ctx;
   for (int i = 0; i < d->n_layer * d->n_head; i++) {
     const float *src = st->cross_kv + (size_t)(i % d->n_head) * hd;
-    tw_weight_desc kt = {.data = src, .dtype = TW_DTYPE_F32, .k = hd, .n = T, .ld = n,
+    tw_weight_desc kt = {.data = src, .dtype = TW_DTYPE_F32, .k = hd, .n = T, .ld = 2 * n,
                          .transposed = 1, .storage = d->act, .name = "cross-attention K_h^T"};
-    tw_weight_desc v = {.data = src, .dtype = TW_DTYPE_F32, .k = T, .n = hd, .ld = n,
+    tw_weight_desc v = {.data = src + n, .dtype = TW_DTYPE_F32, .k = T, .n = hd, .ld = 2 * n,
                         .storage = d->act, .name = "cross-attention V_h"};
     int rc;
     if ((rc = prepare(st, &kt, &st->cross_k_t[i])) || (rc = prepare(st, &v, &st->cross_v[i])))
@@ -163,8 +161,8 @@ void tw_decoder_state_destroy(tw_decoder_state *st) {
     if (st->cross_v) tw_weight_destroy(st->cross_v[i]);
   }
   void *bufs[] = {st->kv,   st->slot,   st->reorder_tmp, st->cross_k_t, st->cross_v,
-                  st->cross_kv, st->x,  st->xn,          st->q,         st->k,
-                  st->v,    st->scores, st->probs,       st->rows,      st->attn,
+                  st->cross_kv, st->x,  st->xn,          st->qkv,       st->scores,
+                  st->probs, st->rows,  st->attn,
                   st->o_h,  st->proj,   st->mlp_h,       st->mlp_a};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(st);
@@ -175,19 +173,24 @@ const char *tw_decoder_last_error(const tw_decoder_state *st) { return st ? st->
 
 /* ---- the window's cross-attention K/V ---- */
 
-static int cross_projection(tw_decoder_state *st, const float *enc_out, const tw_weight *w,
-                            tw_weight **heads, const char *what) {
+/* Layer l's cross K | V of the window (one product, N = 2 n_state), then
+ * every head's K_h^T and V_h refilled from it. */
+static int cross_projection(tw_decoder_state *st, const float *enc_out, int l) {
   const tw_decoder *d = st->dec;
-  const size_t n = (size_t)d->n_state, T = (size_t)st->n_audio_ctx;
-  int rc = tw_gemm_ex(st->ctx, T, n, enc_out, TW_DTYPE_F32, n, w, st->cross_kv, n,
-                      &st->gemm_opts, NULL);
+  const size_t n = (size_t)d->n_state, T = (size_t)st->n_audio_ctx, hd = (size_t)d->head_dim;
+  int rc = tw_gemm_ex(st->ctx, T, n, enc_out, TW_DTYPE_F32, n, d->blocks[l].ckv, st->cross_kv,
+                      2 * n, &st->gemm_opts, NULL);
   if (rc)
-    return tw_err(&st->err, rc, "decoder: %s (M %zu, K %zu, N %zu): %s", what, T, n, n,
-                  tw_context_last_error(st->ctx));
-  for (int h = 0; h < d->n_head; h++)
-    if ((rc = tw_weight_update(heads[h], st->cross_kv + (size_t)h * d->head_dim, n)))
-      return tw_err(&st->err, rc, "decoder: refilling %s head %d: %s", what, h,
+    return tw_err(&st->err, rc, "decoder: cross_attn.key|value (M %zu, K %zu, N %zu): %s", T, n,
+                  2 * n, tw_context_last_error(st->ctx));
+  for (int h = 0; h < d->n_head; h++) {
+    const size_t i = (size_t)l * d->n_head + (size_t)h;
+    const float *k = st->cross_kv + (size_t)h * hd;
+    if ((rc = tw_weight_update(st->cross_k_t[i], k, 2 * n)) ||
+        (rc = tw_weight_update(st->cross_v[i], k + n, 2 * n)))
+      return tw_err(&st->err, rc, "decoder: refilling cross-attention head %d: %s", h,
                     tw_context_last_error(st->ctx));
+  }
   return TW_OK;
 }
 
@@ -198,15 +201,10 @@ int tw_decoder_set_audio(tw_decoder_state *st, const float *enc_out, int n_audio
     return tw_err(&st->err, TW_EINVAL,
                   "decoder: set_audio: %d encoder positions, the state was made for %d",
                   n_audio_ctx, st->n_audio_ctx);
-  const tw_decoder *d = st->dec;
   st->has_audio = 0;
-  for (int l = 0; l < d->n_layer; l++) {
-    const tw_dec_block *B = &d->blocks[l];
-    tw_weight **kt = st->cross_k_t + (size_t)l * d->n_head, **v = st->cross_v + (size_t)l * d->n_head;
-    int rc;
-    if ((rc = cross_projection(st, enc_out, B->ck, kt, "cross_attn.key")) ||
-        (rc = cross_projection(st, enc_out, B->cv, v, "cross_attn.value")))
-      return rc;
+  for (int l = 0; l < st->dec->n_layer; l++) {
+    int rc = cross_projection(st, enc_out, l);
+    if (rc) return rc;
   }
   st->has_audio = 1;
   return TW_OK;
