@@ -91,31 +91,35 @@ static int attend_prefill(tw_decoder_state *st, int l, int s, int n_tok, int n_p
   return TW_OK;
 }
 
-/* One new token of sequence s (row s): the cache is the A operand, the
- * query and the probabilities the (tiny) weights: s = K_h q_h^T over
- * exactly the keys in use, o_h = V_h^T p over the bucket (p 0 past them). */
+/* One new token of sequence s (row s), all heads at once, the cache as the
+ * A operand: scores [keys][head] = K q_blk over exactly the keys in use,
+ * softmax per head into P [head][bucket] (0 past the keys), outputs
+ * [n_state][head] = V^T P^T over the bucket, of which row i keeps its own
+ * head's column.  Two products per sequence and layer whatever the heads. */
 static int attend_step(tw_decoder_state *st, int l, int s, int n_past) {
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, ctx = (size_t)d->n_text_ctx;
-  const size_t keys = (size_t)n_past + 1;
+  const size_t H = (size_t)d->n_head, keys = (size_t)n_past + 1;
   const tw_dec_bucket *b = bucket_for(st, n_past + 1);
-  const float *K = tw_dec_cache(st, st->slot[s], l, 0), *Vt = tw_dec_cache(st, st->slot[s], l, 1);
+  const size_t bk = (size_t)b->n_keys, ps = d->act == TW_DTYPE_BF16 ? 2 : 4;
+  const float *q = st->qkv + (size_t)s * 3 * n;
+  for (size_t i = 0; i < n; i++) st->q_blk_data[i * H + i / hd] = q[i];
+  int rc;
+  if ((rc = update(st, st->q_blk, st->q_blk_data, H, "self-attention block-diagonal q")) ||
+      (rc = gemm(st, keys, n, tw_dec_cache(st, st->slot[s], l, 0), TW_DTYPE_F32, n, st->q_blk,
+                 st->heads, H, "self-attention K q")))
+    return rc;
+  tw_op_transpose(st->pool, keys, H, st->heads, H, st->scores, TW_DTYPE_F32, bk);
   const float scale = 1.0f / sqrtf((float)hd);
-  for (size_t h = 0; h < (size_t)d->n_head; h++) {
-    int rc;
-    if ((rc = update(st, st->q_t, st->qkv + (size_t)s * 3 * n + h * hd, 3 * n,
-                     "self-attention q_h^T")) ||
-        (rc = gemm(st, keys, hd, K + h * hd, TW_DTYPE_F32, n, st->q_t, st->scores, 1,
-                   "self-attention K q^T")))
-      return rc;
-    tw_op_softmax_causal(st->pool, 1, (size_t)b->n_keys, keys, st->scores, (size_t)b->n_keys,
-                         scale, st->probs, d->act, (size_t)b->n_keys, st->rows);
-    if ((rc = update(st, b->p, st->probs, 1, "self-attention p")) ||
-        (rc = gemm(st, hd, (size_t)b->n_keys, Vt + h * hd * ctx, TW_DTYPE_F32, ctx, b->p, st->o_h,
-                   1, "self-attention V^T p")))
-      return rc;
-    memcpy(st->attn + (size_t)s * n + h * hd, st->o_h, hd * sizeof(float));
-  }
+  for (size_t h = 0; h < H; h++) /* one row each: every head sees the same keys */
+    tw_op_softmax_causal(NULL, 1, bk, keys, st->scores + h * bk, bk, scale,
+                         (char *)st->probs + h * bk * ps, d->act, bk, st->rows);
+  if ((rc = update(st, b->p, st->probs, bk, "self-attention P^T")) ||
+      (rc = gemm(st, n, bk, tw_dec_cache(st, st->slot[s], l, 1), TW_DTYPE_F32, ctx, b->p,
+                 st->heads, H, "self-attention V^T P^T")))
+    return rc;
+  float *out = st->attn + (size_t)s * n;
+  for (size_t i = 0; i < n; i++) out[i] = st->heads[i * H + i / hd];
   return TW_OK;
 }
 

@@ -30,20 +30,23 @@ struct tw_decoder {
   const float *ln_w, *ln_b;      /* decoder.ln */
 };
 
-/* Self-attention operands refilled per sequence and head, for up to n_keys
- * keys: products run over the smallest bucket of keys >= the keys in use
- * (a weight keeps its shape, so one set per bucket), the probabilities of
- * the keys past them being 0.
- *   k_t, v: several new tokens (prefill): Q_h K_h^T and P V_h, the cache as
- *           the weight (packed once per call, used by every new row);
- *   p:      one new token (a step): the cache is the A operand instead (the
- *           engine converts A rows as it goes, nothing is packed), and the
- *           probabilities are the weight: o_h^T = V_h^T p. */
+/* Self-attention operands refilled per sequence, for up to n_keys keys:
+ * products run over the smallest bucket of keys >= the keys in use (a
+ * weight keeps its shape, so one set per bucket), the probabilities of the
+ * keys past them being 0.
+ *   k_t, v: several new tokens (prefill), per head: Q_h K_h^T and P V_h,
+ *           the cache as the weight (packed once per head for all rows);
+ *   p:      one new token (a step), all heads in one product each way: the
+ *           cache is the A operand (the engine converts A rows as it
+ *           streams them, nothing is packed), the scores K q_blk are taken
+ *           against a block-diagonal weight of the heads' queries, and the
+ *           outputs V^T P^T against every head's probabilities (column h;
+ *           row i of head h keeps column h only). */
 typedef struct tw_dec_bucket {
   int n_keys;
   tw_weight *k_t; /* K_h^T: K = head_dim, N = n_keys (K cache rows read transposed) */
   tw_weight *v;   /* V_h:   K = n_keys,  N = head_dim (V^T cache rows read transposed) */
-  tw_weight *p;   /* p:     K = n_keys,  N = 1 (one row of probabilities) */
+  tw_weight *p;   /* P^T:   K = n_keys,  N = n_head (probability rows read transposed) */
 } tw_dec_bucket;
 
 #define TW_DEC_MAX_BUCKETS 16
@@ -66,7 +69,9 @@ struct tw_decoder_state {
   int *reorder_tmp;   /* [3 max_seq] scratch for reorder */
   tw_dec_bucket buckets[TW_DEC_MAX_BUCKETS];
   int n_buckets;
-  tw_weight *q_t; /* a step's q_h^T: K = head_dim, N = 1 */
+  tw_weight *q_blk; /* a step's queries, block-diagonal: K = n_state, N = n_head */
+  float *q_blk_data; /* [n_state][n_head]: column h holds q_h in rows h head_dim.., else 0 */
+  float *heads;      /* [max(n_text_ctx, n_state)][n_head] a step's scores, then outputs */
 
   /* cross-attention K_h^T and V_h of every layer and head for the window
    * (index l n_head + h), refilled by set_audio from cross_kv */
@@ -81,7 +86,6 @@ struct tw_decoder_state {
   void *probs;     /* act, same shape */
   float *rows;     /* [pool threads][max(n_text_ctx, n_audio_ctx)] softmax scratch */
   float *attn;     /* [rows][n_state] concatenated head outputs */
-  float *o_h;      /* [head_dim] a step's head output */
   float *proj;     /* [rows][n_state] */
   float *mlp_h;    /* [rows][4 n_state] */
   void *mlp_a;     /* act [rows][4 n_state] */

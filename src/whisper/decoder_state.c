@@ -38,13 +38,14 @@ static int alloc_buffers(tw_decoder_state *st) {
   st->probs = tw_calloc_aligned(R * width, as);
   st->rows = tw_calloc_aligned((size_t)tw_threadpool_size(st->pool) * width, f);
   st->attn = tw_calloc_aligned(R * n, f);
-  st->o_h = tw_calloc_aligned((size_t)d->head_dim, f);
+  st->q_blk_data = tw_calloc_aligned(n * d->n_head, f);
+  st->heads = tw_calloc_aligned(max_size((size_t)d->n_text_ctx, n) * d->n_head, f);
   st->proj = tw_calloc_aligned(R * n, f);
   st->mlp_h = tw_calloc_aligned(R * 4 * n, f);
   st->mlp_a = tw_calloc_aligned(R * 4 * n, as);
   if (!st->kv || !st->slot || !st->reorder_tmp || !st->cross_k_t || !st->cross_v ||
       !st->cross_kv || !st->x || !st->xn || !st->qkv || !st->scores ||
-      !st->probs || !st->rows || !st->attn || !st->o_h || !st->proj || !st->mlp_h || !st->mlp_a)
+      !st->probs || !st->rows || !st->attn || !st->q_blk_data || !st->heads || !st->proj || !st->mlp_h || !st->mlp_a)
     return tw_err(&st->err, TW_ENOMEM,
                   "decoder: out of memory for a state of %d sequences (KV cache %zu MB)",
                   st->max_seq, kv_count * f >> 20);
@@ -63,8 +64,9 @@ static int prepare_bucket(tw_decoder_state *st, tw_dec_bucket *b) {
   tw_weight_desc v = {.data = tw_dec_cache(st, 0, 0, 1), .dtype = TW_DTYPE_F32, .k = keys,
                       .n = hd, .ld = (size_t)d->n_text_ctx, .transposed = 1, .storage = d->act,
                       .name = "self-attention V_h"};
-  tw_weight_desc p = {.data = st->probs, .dtype = d->act, .k = keys, .n = 1, .ld = 1,
-                      .storage = d->act, .name = "self-attention p"};
+  tw_weight_desc p = {.data = st->probs, .dtype = d->act, .k = keys, .n = (size_t)d->n_head,
+                      .ld = keys, .transposed = 1, .storage = d->act,
+                      .name = "self-attention P^T"};
   int rc;
   if ((rc = prepare(st, &kt, &b->k_t)) || (rc = prepare(st, &v, &b->v)) ||
       (rc = prepare(st, &p, &b->p)))
@@ -89,10 +91,10 @@ static int prepare_buckets(tw_decoder_state *st) {
     keys = keys < 64 ? 2 * keys : keys + 64;
     if (keys > d->n_text_ctx) keys = d->n_text_ctx;
   }
-  tw_weight_desc q = {.data = st->qkv, .dtype = TW_DTYPE_F32, .k = (size_t)d->head_dim, .n = 1,
-                      .ld = 3 * (size_t)d->n_state, .transposed = 1, .storage = d->act,
-                      .name = "self-attention q_h^T"};
-  return prepare(st, &q, &st->q_t);
+  tw_weight_desc q = {.data = st->q_blk_data, .dtype = TW_DTYPE_F32, .k = (size_t)d->n_state,
+                      .n = (size_t)d->n_head, .ld = (size_t)d->n_head, .storage = d->act,
+                      .name = "self-attention block-diagonal q"};
+  return prepare(st, &q, &st->q_blk);
 }
 
 /* Every layer's and head's cross-attention K_h^T (K head_dim, N n_audio_ctx)
@@ -154,7 +156,7 @@ void tw_decoder_state_destroy(tw_decoder_state *st) {
     tw_weight_destroy(st->buckets[i].v);
     tw_weight_destroy(st->buckets[i].p);
   }
-  tw_weight_destroy(st->q_t);
+  tw_weight_destroy(st->q_blk);
   const int H = st->dec->n_layer * st->dec->n_head;
   for (int i = 0; i < H; i++) {
     if (st->cross_k_t) tw_weight_destroy(st->cross_k_t[i]);
@@ -162,8 +164,8 @@ void tw_decoder_state_destroy(tw_decoder_state *st) {
   }
   void *bufs[] = {st->kv,   st->slot,   st->reorder_tmp, st->cross_k_t, st->cross_v,
                   st->cross_kv, st->x,  st->xn,          st->qkv,       st->scores,
-                  st->probs, st->rows,  st->attn,
-                  st->o_h,  st->proj,   st->mlp_h,       st->mlp_a};
+                  st->probs, st->rows,  st->attn,  st->q_blk_data, st->heads,
+                  st->proj, st->mlp_h,  st->mlp_a};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(st);
 }
