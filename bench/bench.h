@@ -15,6 +15,12 @@ int tw_bench_invocations(int argc, char **argv);
  * count and modeled time for the same pass. */
 int tw_bench_encoder(int argc, char **argv);
 
+/* `tilewhisper bench --decoder`: a synthetic base-sized model's text
+ * decoder on the cpu device (steps at B = 1 and 5, cross K/V, prefill,
+ * weight bytes per step against the read bandwidth) and one M = 1 step on
+ * the emulated accelerator. */
+int tw_bench_decoder(int argc, char **argv);
+
 /* `tilewhisper bench --opencl`: the seed's strategies on the OpenCL device,
  * measured wall times. */
 int tw_bench_opencl(int argc, char **argv);

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tilewhisper/device.h"
 #include "tilewhisper/export.h"
@@ -105,9 +106,15 @@ typedef struct tw_model_info {
   int has_encoder;      /* every encoder tensor is in the file */
   int has_decoder;      /* every decoder tensor is in the file */
   int n_vocab_file;     /* vocabulary entries stored in the file */
+  /* The file comes from an early converter that stored U+FFFD in place of
+   * the byte tokens of partial UTF-8 sequences: English works, other
+   * languages' text cannot be encoded or decoded right.  Warn the user. */
+  int vocab_damaged;
+  int vocab_fffd_tokens; /* tokens holding U+FFFD (the real vocabulary has 4) */
   size_t n_tensors;
   size_t file_bytes;
   size_t encoder_device_bytes; /* weight matrices held on the encoder's device */
+  double decoder_step_bytes;   /* prepared weight bytes one decoding step reads (logits included) */
   char encoder_device[32], decoder_device[32];
 } tw_model_info;
 
@@ -135,6 +142,8 @@ typedef struct tw_state tw_state;
 typedef struct tw_state_options {
   /* Worker threads of this state's streams; 0 = all cores. */
   int threads;
+  /* Sequences decoded at once (beams or best-of samples); 0 = 5. */
+  int max_beams;
   /* Encoder positions per window; 0 = the model's n_audio_ctx (1500).
    * Smaller values are for tests. */
   int n_audio_ctx;
@@ -147,6 +156,9 @@ TW_API void tw_state_destroy(tw_state *state);
 TW_API const char *tw_state_last_error(const tw_state *state);
 /* Worker threads of the state's streams. */
 TW_API int tw_state_threads(const tw_state *state);
+/* The engine's running totals over the state's streams (encoder and
+ * decoder): products, invocations, bytes, time, modeled device time. */
+TW_API int tw_state_stats(const tw_state *state, tw_gemm_stats *out);
 
 /* ---- log-mel ---------------------------------------------------------- */
 
@@ -191,6 +203,160 @@ TW_API int tw_encode(tw_state *state, const float *mel, const float **out,
 /* The same on the window of tw_state_mel_window(state, seek). */
 TW_API int tw_encode_window(tw_state *state, size_t seek, const float **out,
                             tw_encode_stats *stats);
+
+
+/* ---- tokenizer ------------------------------------------------------- */
+
+/* Special token ids, derived from n_vocab as whisper.cpp and OpenAI do
+ * (51864 English-only, 51865 multilingual, 51866 large-v3). */
+typedef struct tw_special_tokens {
+  int32_t n_vocab;
+  int multilingual;
+  int32_t eot, sot, translate, transcribe, sot_lm, sot_prev, no_speech, no_timestamps;
+  int32_t timestamp_begin;  /* <|0.00|>; 1501 timestamps up to <|30.00|> */
+  int32_t lang_begin;       /* sot + 1 = the first language token (<|en|>) */
+  int32_t n_languages;      /* 99, or 100 for large-v3 (languages usable: multilingual only) */
+} tw_special_tokens;
+
+#define TW_N_LANGUAGES 100
+
+/* OpenAI's languages in token order: code ("en") and name ("english") of
+ * index 0..99; NULL outside.  tw_language_index takes a code or a name
+ * (case-insensitive, OpenAI's aliases too) and returns -1 when unknown. */
+TW_API const char *tw_language_code(int index);
+TW_API const char *tw_language_name(int index);
+TW_API int tw_language_index(const char *code_or_name);
+
+TW_API int tw_model_special_tokens(const tw_model *model, tw_special_tokens *out);
+/* Exact byte-level BPE (OpenAI's tiktoken ids) of UTF-8 text; *ids is freed
+ * with tw_tokens_free.  Text is encoded as given (OpenAI encodes prompts as
+ * " " + text.strip()). */
+TW_API int tw_model_tokenize(const tw_model *model, const char *text, size_t len, int32_t **ids,
+                             size_t *n_ids);
+TW_API void tw_tokens_free(int32_t *ids);
+/* The bytes of token `id` (not NUL-terminated; may hold part of a UTF-8
+ * character); special tokens give their names ("<|endoftext|>", "<|0.00|>"). */
+TW_API int tw_model_token_bytes(const tw_model *model, int32_t id, const char **bytes,
+                                size_t *n_bytes);
+
+/* ---- decoder --------------------------------------------------------- */
+
+/* Encodes the 30 s window at mel frame `seek` (tw_state_mel_window) and
+ * computes every decoder layer's cross-attention keys and values from it;
+ * the tw_decode calls that follow attend to this window. */
+TW_API int tw_decode_set_window(tw_state *state, size_t seek);
+/* Advances n_seq sequences (beams, samples) by n_tok tokens each in one
+ * pass: tokens is [n_seq][n_tok], every sequence has n_past positions in
+ * its cache.  logits receives the logits of positions n_past + out_from ..
+ * n_past + n_tok - 1 of each sequence: [n_seq][n_tok - out_from][n_vocab].
+ * A prompt is one call with n_seq 1 (prefill); a step is n_tok 1. */
+TW_API int tw_decode(tw_state *state, int n_seq, int n_tok, const int32_t *tokens, int n_past,
+                     int out_from, float *logits);
+/* Afterwards sequence i holds what sequence src[i] held (first n_past
+ * cache positions), i < n_seq: fans a prompt out to beams and reorders them. */
+TW_API int tw_decode_reorder(tw_state *state, int n_seq, const int *src, int n_past);
+/* OpenAI's detect_language on the first 30 s of the state's audio (one
+ * decoder pass from <|startoftranscript|>, softmax over the language tokens
+ * only): probs[TW_N_LANGUAGES] (may be NULL; languages the model lacks get
+ * 0) and the most likely index in *best. */
+TW_API int tw_detect_language(tw_state *state, double *probs, int *best);
+
+/* ---- transcription --------------------------------------------------- */
+
+typedef struct tw_token_info {
+  int32_t id;
+  float prob;        /* probability when it was chosen (softmax of the filtered logits) */
+  const char *bytes; /* the token's bytes (not NUL-terminated), owned by the model;
+                        NULL for special and timestamp tokens */
+  size_t n_bytes;
+} tw_token_info;
+
+typedef struct tw_segment {
+  int id;                  /* 0-based, in order */
+  int64_t seek;            /* mel frame (10 ms) where the segment's window started */
+  double start, end;       /* seconds */
+  char *text;              /* UTF-8, NUL-terminated, owned by the transcript */
+  tw_token_info *tokens;   /* timestamp tokens included, as OpenAI lists them; owned */
+  int n_tokens;
+  double temperature;
+  double avg_logprob;
+  double compression_ratio;
+  double no_speech_prob;
+} tw_segment;
+
+typedef struct tw_transcript {
+  char language[8];        /* "en", "de", ... */
+  char *text;              /* all segments' text concatenated, as OpenAI's result["text"]; owned */
+  tw_segment *segments;    /* owned */
+  int n_segments;
+  int cap_segments;
+} tw_transcript;
+
+/* Frees everything the transcript owns and zeroes it; NULL is a no-op. */
+TW_API void tw_transcript_clear(tw_transcript *t);
+
+typedef struct tw_transcribe_options {
+  const char *language;  /* "en", "german", ...; NULL or "auto": detected on the first window */
+  int translate;         /* 0: transcribe, 1: translate to English */
+  /* temperature fallback: T, T + increment, ... <= 1.0 (increment 0: T only) */
+  double temperature;                 /* 0.0 */
+  double temperature_increment;       /* 0.2 */
+  double compression_ratio_threshold; /* 2.4 (NAN: off) */
+  double logprob_threshold;           /* -1.0 (NAN: off) */
+  double no_speech_threshold;         /* 0.6 (NAN: off) */
+  int beam_size;         /* at T = 0; 0: greedy (OpenAI's transcribe() default; its CLI uses 5) */
+  double patience;       /* 0: 1.0 */
+  int best_of;           /* samples at T > 0: 5 */
+  double length_penalty; /* NAN: divide by the length; else alpha in [0, 1] */
+  int condition_on_previous_text; /* 1 */
+  const char *initial_prompt;     /* text, or NULL */
+  const char *suppress_tokens;    /* comma list of ids; "-1" = OpenAI's non-speech set (default) */
+  int suppress_blank;             /* 1 */
+  int without_timestamps;         /* 0 */
+  double max_initial_timestamp;   /* 1.0 s */
+  uint64_t seed;                  /* sampling at T > 0: same seed, same output */
+  int max_tokens_per_window;      /* benchmarks: > 0 forbids EOT until that many tokens */
+  /* callbacks (each may be NULL), all given `user` */
+  void (*on_segment)(void *user, const tw_segment *segment); /* each segment once final */
+  void (*on_progress)(void *user, double fraction);          /* after each window, 0..1 */
+  int (*should_abort)(void *user); /* nonzero stops: TW_EABORTED, finished segments kept */
+  void *user;
+} tw_transcribe_options;
+
+/* OpenAI's transcribe() defaults. */
+TW_API void tw_transcribe_options_init(tw_transcribe_options *opts);
+
+/* Transcribes 16 kHz mono samples as OpenAI's whisper.transcribe() does:
+ * 30 s windows over the log-mel, temperature fallback, segments at
+ * timestamp pairs, the previous text as the prompt.  *out is overwritten
+ * (zero it first, or pass one cleared with tw_transcript_clear).  On
+ * TW_EABORTED it holds the segments finished before the abort. */
+TW_API int tw_transcribe(tw_state *state, const float *samples, size_t n_samples,
+                         const tw_transcribe_options *opts, tw_transcript *out);
+
+/* ---- output formats (as OpenAI's writers) ---------------------------- */
+
+typedef enum tw_output_format {
+  TW_OUTPUT_TXT,
+  TW_OUTPUT_VTT,
+  TW_OUTPUT_SRT,
+  TW_OUTPUT_TSV,
+  TW_OUTPUT_JSON,
+  TW_OUTPUT_ALL /* every format above, one file each */
+} tw_output_format;
+
+/* "txt", "vtt", "srt", "tsv", "json" or "all". */
+TW_API int tw_output_format_from_name(const char *name, tw_output_format *out);
+TW_API const char *tw_output_format_name(tw_output_format fmt);
+/* [HH:]MM:SS<marker>mmm as OpenAI's format_timestamp; returns the length. */
+TW_API int tw_format_timestamp(double seconds, int always_include_hours, char decimal_marker,
+                               char *buf, size_t cap);
+/* One format (not ALL) to a stream. */
+TW_API int tw_transcript_write(FILE *f, const tw_transcript *t, tw_output_format fmt);
+/* <out_dir>/<audio stem>.<ext> (every format for ALL), each written
+ * atomically: a failure leaves no partial file. */
+TW_API int tw_transcript_write_file(const char *out_dir, const char *audio_path,
+                                    const tw_transcript *t, tw_output_format fmt);
 
 #ifdef __cplusplus
 }

@@ -10,5 +10,6 @@ int tw_cli_bench(int argc, char **argv);
 int tw_cli_info(int argc, char **argv);
 int tw_cli_synth_model(int argc, char **argv);
 int tw_cli_encode(int argc, char **argv);
+int tw_cli_logits(int argc, char **argv);
 
 #endif

@@ -1,4 +1,4 @@
-/* tilewhisper bench [--gemm|--encoder|--opencl] ...: picks a benchmark
+/* tilewhisper bench [--gemm|--encoder|--decoder|--opencl] ...: picks a benchmark
  * family from bench/ (default: the invocation study) and hands it the rest
  * of the arguments. */
 #include <string.h>
@@ -14,6 +14,7 @@ static const struct {
 } families[] = {
     {"--invocations", tw_bench_invocations},
     {"--encoder", tw_bench_encoder},
+    {"--decoder", tw_bench_decoder},
     {"--gemm", tw_bench_gemm},
     {"--opencl", tw_bench_opencl},
     {"--memory", tw_bench_memory},

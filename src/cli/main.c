@@ -15,6 +15,8 @@ static void print_usage(FILE *f) {
           "  info MODEL [--json]  model hyper-parameters and tensor table\n"
           "  encode -m MODEL AUDIO [--device D[:K=V,...]] [--threads N] [--fp32] [-o OUT.f32] [--json]\n"
           "                       run the encoder on every 30 s window, report timings\n"
+          "  logits -m MODEL AUDIO --tokens ID,... [--fp32] [--device D] [-o LOGITS.f32]\n"
+          "                       logits of the last token after the first window (checking)\n"
           "  synth-model --size S [--layers N] [--seed S] [--header FILE] [--type T] -o FILE\n"
           "                       write a whisper.cpp model with random weights\n"
           "  bench [--json] ...   the invocation study: the seed's matmul and one Whisper-base\n"
@@ -39,6 +41,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return tw_cli_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return tw_cli_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "encode")) return tw_cli_encode(argc - 1, argv + 1);
+  if (!strcmp(cmd, "logits")) return tw_cli_logits(argc - 1, argv + 1);
   if (!strcmp(cmd, "synth-model")) return tw_cli_synth_model(argc - 1, argv + 1);
   fprintf(stderr, "tilewhisper: unknown command '%s'\n", cmd);
   print_usage(stderr);

@@ -42,6 +42,22 @@ static const char *size_name(const tw_whisper_hparams *hp) {
   return "custom";
 }
 
+static int encoder_complete(const tw_whisper_model *m) {
+  if (!m->enc_pos_emb || !m->conv1_w || !m->conv1_b || !m->conv2_w || !m->conv2_b ||
+      !m->enc_ln_post_w || !m->enc_ln_post_b || !m->enc_layers)
+    return 0;
+  for (int l = 0; l < m->hp.n_audio_layer; l++)
+    if (!m->enc_layers[l].attn_q_w || !m->enc_layers[l].mlp_2_b) return 0;
+  return 1;
+}
+
+static int decoder_complete(const tw_whisper_model *m) {
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_tensors; i++) n += strncmp(m->tensors[i].name, "decoder.", 8) == 0;
+  /* token + positional embedding, 2 final LayerNorm vectors, 24 per block */
+  return n == 4 + 24 * (size_t)m->hp.n_text_layer;
+}
+
 static int prepare(tw_model *m, const tw_model_options *o) {
   const char *enc_spec = o->encoder_device ? o->encoder_device : o->device;
   const char *dec_spec = o->decoder_device ? o->decoder_device : o->device;
@@ -54,11 +70,26 @@ static int prepare(tw_model *m, const tw_model_options *o) {
   } else if ((rc = tw_device_open_spec(dec_spec, o->kernels, o->threads, &m->dec_dev, &m->err))) {
     return rc;
   }
-  return tw_encoder_weights_create(m->file, m->enc_dev, m->fp32, &m->enc, &m->err);
+  if ((rc = tw_encoder_weights_create(m->file, m->enc_dev, m->fp32, &m->enc, &m->err))) return rc;
+  /* A file without decoder tensors (whisper.cpp's for-tests-ggml-base.bin)
+   * still encodes; the decoding calls say why they cannot run. */
+  if (!decoder_complete(m->file) || !m->tok) return TW_OK;
+  tw_decoder_options dopt;
+  tw_decoder_options_init(&dopt);
+  dopt.fp32 = m->fp32;
+  return tw_decoder_create(m->file, m->dec_dev, &dopt, &m->dec, &m->err);
 }
 
 static int finish_load(tw_model *m, const tw_model_options *o, tw_model **out) {
-  int rc = m->inspect_only ? TW_OK : prepare(m, o);
+  /* the tokenizer is built whenever the vocabulary allows: inspection
+   * reports its damage too */
+  int rc = tw_model_tokens_init(m);
+  if (rc) {
+    tw_tokenizer_destroy(m->tok);
+    m->tok = NULL;
+    rc = TW_OK;
+  }
+  if (!m->inspect_only) rc = prepare(m, o);
   if (rc) {
     tw_err(NULL, rc, "%s", m->err.msg); /* the thread's message survives the destroy */
     tw_model_destroy(m);
@@ -116,6 +147,8 @@ int tw_model_load_buffer(const void *data, size_t size, const char *name,
 
 void tw_model_destroy(tw_model *m) {
   if (!m) return;
+  tw_decoder_destroy(m->dec);
+  tw_tokenizer_destroy(m->tok);
   tw_encoder_weights_destroy(m->enc);
   if (m->dec_dev != m->enc_dev) tw_device_destroy(m->dec_dev);
   tw_device_destroy(m->enc_dev);
@@ -126,22 +159,6 @@ void tw_model_destroy(tw_model *m) {
 const char *tw_model_last_error(const tw_model *m) { return m ? m->err.msg : ""; }
 tw_device *tw_model_encoder_device(const tw_model *m) { return m ? m->enc_dev : NULL; }
 tw_device *tw_model_decoder_device(const tw_model *m) { return m ? m->dec_dev : NULL; }
-
-static int encoder_complete(const tw_whisper_model *m) {
-  if (!m->enc_pos_emb || !m->conv1_w || !m->conv1_b || !m->conv2_w || !m->conv2_b ||
-      !m->enc_ln_post_w || !m->enc_ln_post_b || !m->enc_layers)
-    return 0;
-  for (int l = 0; l < m->hp.n_audio_layer; l++)
-    if (!m->enc_layers[l].attn_q_w || !m->enc_layers[l].mlp_2_b) return 0;
-  return 1;
-}
-
-static int decoder_complete(const tw_whisper_model *m) {
-  size_t n = 0;
-  for (size_t i = 0; i < m->n_tensors; i++) n += strncmp(m->tensors[i].name, "decoder.", 8) == 0;
-  /* token + positional embedding, 2 final LayerNorm vectors, 24 per block */
-  return n == 4 + 24 * (size_t)m->hp.n_text_layer;
-}
 
 int tw_model_get_info(const tw_model *m, tw_model_info *out) {
   if (!m || !out) return tw_err(NULL, TW_EINVAL, "tw_model_get_info: %s is NULL", m ? "out" : "model");
@@ -162,11 +179,18 @@ int tw_model_get_info(const tw_model *m, tw_model_info *out) {
   out->n_languages = out->multilingual ? hp->n_vocab - 51765 - 1 : 0;
   out->size = size_name(hp);
   out->has_encoder = encoder_complete(m->file);
-  out->has_decoder = decoder_complete(m->file);
+  out->has_decoder = m->inspect_only ? decoder_complete(m->file) : m->dec != NULL;
   out->n_vocab_file = m->file->n_vocab_file;
   out->n_tensors = m->file->n_tensors;
   out->file_bytes = m->file->map_bytes;
   out->encoder_device_bytes = tw_encoder_weights_device_bytes(m->enc);
+  out->decoder_step_bytes = m->dec ? tw_decoder_step_weight_bytes(m->dec) : 0.0;
+  if (m->tok) {
+    const tw_vocab_damage *d = tw_tokenizer_damage(m->tok);
+    /* the old converter's U+FFFD in place of byte tokens, not a synthetic vocabulary */
+    out->vocab_damaged = d->damaged && d->n_fffd_tokens > 8;
+    out->vocab_fffd_tokens = d->n_fffd_tokens;
+  }
   if (m->enc_dev) snprintf(out->encoder_device, sizeof out->encoder_device, "%s", m->enc_dev->name);
   if (m->dec_dev) snprintf(out->decoder_device, sizeof out->decoder_device, "%s", m->dec_dev->name);
   return TW_OK;

@@ -4,6 +4,7 @@
 
 #include "core/mem.h"
 #include "gemm/context.h"
+#include "gemm/engine.h"
 #include "whisper/api_internal.h"
 #include "whisper/audio.h"
 
@@ -54,10 +55,25 @@ int tw_state_create(tw_model *model, const tw_state_options *opts, tw_state **ou
     tw_err(&s->err, rc, "tw_state_create: %s", tw_last_error());
     goto fail;
   }
+  if (model->dec_dev == model->enc_dev) {
+    s->dec_stream = s->enc_stream;
+  } else if ((rc = tw_stream_create(model->dec_dev, &so, &s->dec_stream))) {
+    tw_err(&s->err, rc, "tw_state_create: %s", tw_last_error());
+    goto fail;
+  }
   tw_encoder_options eo;
   tw_encoder_options_init(&eo);
   eo.n_ctx = opts->n_audio_ctx;
   const tw_whisper_model *f = model->file;
+  if (opts->max_beams < 0 || opts->max_beams > 64) {
+    rc = tw_err(&s->err, TW_EINVAL, "tw_state_create: max_beams %d is outside 0..64", opts->max_beams);
+    goto fail;
+  }
+  if (model->dec &&
+      (rc = tw_decoder_state_create(model->dec, s->dec_stream, opts->max_beams ? opts->max_beams : 5,
+                                    opts->n_audio_ctx, &s->dec, &s->err)))
+    goto fail;
+  tw_state_source_init(s);
   if ((rc = tw_encoder_create(model->enc, s->enc_stream, &eo, &s->enc, &s->err)) ||
       (rc = tw_mel_create(f->mel_filters, f->n_mel, tw_stream_threads(s->enc_stream), &s->mel_ctx,
                           &s->err)))
@@ -76,7 +92,9 @@ fail:
 
 void tw_state_destroy(tw_state *s) {
   if (!s) return;
+  tw_decoder_state_destroy(s->dec);
   tw_encoder_destroy(s->enc);
+  if (s->dec_stream != s->enc_stream) tw_stream_destroy(s->dec_stream);
   tw_stream_destroy(s->enc_stream);
   tw_mel_destroy(s->mel_ctx);
   tw_free(s->mel);
@@ -86,6 +104,17 @@ void tw_state_destroy(tw_state *s) {
 
 const char *tw_state_last_error(const tw_state *s) { return s ? s->err.msg : ""; }
 int tw_state_threads(const tw_state *s) { return s ? tw_stream_threads(s->enc_stream) : 0; }
+
+int tw_state_stats(const tw_state *s, tw_gemm_stats *out) {
+  if (!s || !out) return tw_err(NULL, TW_EINVAL, "tw_state_stats: %s is NULL", s ? "out" : "state");
+  tw_stream_stats(s->enc_stream, out);
+  if (s->dec_stream && s->dec_stream != s->enc_stream) {
+    tw_gemm_stats d;
+    tw_stream_stats(s->dec_stream, &d);
+    tw_stats_add(out, &d);
+  }
+  return TW_OK;
+}
 
 int tw_state_set_pcm(tw_state *s, const float *samples, size_t n_samples, size_t *n_frames) {
   if (!s) return tw_err(NULL, TW_EINVAL, "tw_state_set_pcm: state is NULL");

@@ -222,3 +222,18 @@ int tw_mel_window(const float *mel, int n_mel, size_t n_frames, size_t w, float 
            TW_MEL_WINDOW_FRAMES * sizeof(float));
   return 0;
 }
+
+int tw_mel_segment(const float *mel, int n_mel, size_t n_frames, size_t seek, float *dst,
+                   tw_errbuf *err) {
+  const size_t content = n_frames > TW_MEL_WINDOW_FRAMES ? n_frames - TW_MEL_WINDOW_FRAMES : 0;
+  if (seek >= content && !(seek == 0 && content == 0))
+    return tw_err(err, TW_ERANGE, "mel: segment at frame %zu of %zu content frames", seek,
+                  content);
+  const size_t take = content - seek < TW_MEL_WINDOW_FRAMES ? content - seek : TW_MEL_WINDOW_FRAMES;
+  for (int i = 0; i < n_mel; i++) {
+    float *row = dst + (size_t)i * TW_MEL_WINDOW_FRAMES;
+    memcpy(row, mel + (size_t)i * n_frames + seek, take * sizeof(float));
+    for (size_t t = take; t < TW_MEL_WINDOW_FRAMES; t++) row[t] = 0.0f;
+  }
+  return 0;
+}

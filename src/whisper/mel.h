@@ -50,4 +50,13 @@ size_t tw_mel_n_windows(size_t n_frames);
 int tw_mel_window(const float *mel, int n_mel, size_t n_frames, size_t w, float *dst,
                   tw_errbuf *err);
 
+/* The window at frame `seek` as OpenAI's transcribe() feeds the model: the
+ * content frames [seek, seek + min(3000, content - seek)) of a log-mel from
+ * tw_mel_compute (content = n_frames - 3000: the appended 30 s of zeros are
+ * not content), padded with 0.0 (not with the log-mel of silence) to 3000
+ * frames, into dst [n_mel][3000].  TW_ERANGE unless seek < content, except
+ * that seek 0 of empty audio gives an all-zero window. */
+int tw_mel_segment(const float *mel, int n_mel, size_t n_frames, size_t seek, float *dst,
+                   tw_errbuf *err);
+
 #endif

@@ -57,6 +57,19 @@ typedef struct tw_encoder_layer {
   const tw_tensor *mlp_2_w, *mlp_2_b;     /* mlp.2.{weight,bias}          [n_state, 4 n_state], [n_state] */
 } tw_encoder_layer;
 
+/* One decoder block.  PyTorch names: decoder.blocks.N.<field>; every matrix
+ * [n_state, n_state] except mlp.0 [4 n_state, n_state] and mlp.2
+ * [n_state, 4 n_state]; keys have no bias. */
+typedef struct tw_decoder_layer {
+  const tw_tensor *attn_ln_w, *attn_ln_b;       /* attn_ln: before causal self-attention */
+  const tw_tensor *attn_q_w, *attn_q_b, *attn_k_w, *attn_v_w, *attn_v_b, *attn_out_w, *attn_out_b;
+  const tw_tensor *cross_ln_w, *cross_ln_b;     /* cross_attn_ln */
+  const tw_tensor *cross_q_w, *cross_q_b, *cross_k_w, *cross_v_w, *cross_v_b, *cross_out_w,
+      *cross_out_b;                             /* cross_attn.{query,key,value,out} */
+  const tw_tensor *mlp_ln_w, *mlp_ln_b;
+  const tw_tensor *mlp_0_w, *mlp_0_b, *mlp_2_w, *mlp_2_b;
+} tw_decoder_layer;
+
 typedef struct tw_whisper_model {
   tw_whisper_hparams hp;
   char path[1024];
@@ -76,6 +89,12 @@ typedef struct tw_whisper_model {
   const tw_tensor *conv2_w, *conv2_b;      /* encoder.conv2.{weight,bias} [n_state, n_state, 3], [n_state] */
   tw_encoder_layer *enc_layers;            /* n_audio_layer blocks */
   const tw_tensor *enc_ln_post_w, *enc_ln_post_b; /* encoder.ln_post.{weight,bias} [n_state] */
+
+  /* decoder (all NULL in a file without decoder tensors, TW_LOAD_HEADER_ONLY) */
+  const tw_tensor *dec_tok_emb;            /* decoder.token_embedding.weight [n_vocab, n_text_state] */
+  const tw_tensor *dec_pos_emb;            /* decoder.positional_embedding [n_text_ctx, n_text_state] f32 */
+  tw_decoder_layer *dec_layers;            /* n_text_layer blocks */
+  const tw_tensor *dec_ln_w, *dec_ln_b;    /* decoder.ln.{weight,bias} [n_text_state] */
 
   /* every tensor of the file, in file order (decoder tensors included) */
   tw_tensor *tensors;

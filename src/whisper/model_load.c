@@ -163,6 +163,7 @@ void tw_whisper_model_free(tw_whisper_model *m) {
   tw_free(m->token_lens);
   tw_free(m->tensors);
   tw_free(m->enc_layers);
+  tw_free(m->dec_layers);
   tw_free(m->owned);
   tw_free(m);
 }

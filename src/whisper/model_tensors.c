@@ -1,6 +1,6 @@
 /* The tensor section of a ggml model file: each record is checked against
  * the tensor table (name, n_dims, shape, type, size) and bound to the
- * model's encoder pointers. */
+ * model's encoder and decoder pointers. */
 #include <stdio.h>
 #include <string.h>
 
@@ -136,13 +136,15 @@ static int read_record(tensor_ctx *c) {
   return 0;
 }
 
-/* Points the model's encoder fields at the tensors found. */
+/* Points the model's encoder and decoder fields at the tensors found. */
 static void bind(tensor_ctx *c) {
   for (size_t i = 0; i < c->n_specs; i++) {
     const tw_tensor_spec *s = &c->specs[i];
     if (s->field == TW_SPEC_NO_FIELD || c->file_index[i] < 0) continue;
     const tw_tensor *t = &c->m->tensors[c->file_index[i]];
-    char *base = s->layer < 0 ? (char *)c->m : (char *)&c->m->enc_layers[s->layer];
+    char *base = s->layer < 0  ? (char *)c->m
+                 : s->encoder ? (char *)&c->m->enc_layers[s->layer]
+                              : (char *)&c->m->dec_layers[s->layer];
     memcpy(base + s->field, &t, sizeof t);
   }
 }
@@ -151,9 +153,10 @@ static int read_all(tensor_ctx *c, unsigned flags) {
   tw_reader *r = c->r;
   tw_whisper_model *m = c->m;
   m->enc_layers = tw_calloc_aligned((size_t)m->hp.n_audio_layer, sizeof *m->enc_layers);
+  m->dec_layers = tw_calloc_aligned((size_t)m->hp.n_text_layer, sizeof *m->dec_layers);
   m->tensors = tw_calloc_aligned(c->n_specs, sizeof *m->tensors);
   c->file_index = tw_calloc_aligned(c->n_specs, sizeof *c->file_index);
-  if (!m->enc_layers || !m->tensors || !c->file_index)
+  if (!m->enc_layers || !m->dec_layers || !m->tensors || !c->file_index)
     return tw_err(r->err, TW_ENOMEM, "%s: tensor table: out of memory", r->path);
   for (size_t i = 0; i < c->n_specs; i++) c->file_index[i] = -1;
   while (r->off < r->size) {

@@ -91,6 +91,8 @@ typedef struct softmax_args {
   void *y;
   tw_dtype yt;
   float *scratch; /* n floats per task */
+  int causal;     /* row r covers the first causal_first + r columns only */
+  size_t causal_first;
 } softmax_args;
 
 TW_OPS_CLONES static float row_max(const float *x, size_t n) {
@@ -139,7 +141,11 @@ static void softmax_rows(void *arg, size_t r0, size_t r1, size_t task) {
   float *e = a->scratch + task * a->n;
   for (size_t r = r0; r < r1; r++) {
     const float *x = a->x + r * a->ldx;
-    const float sum = row_exp(x, a->n, row_max(x, a->n), a->scale, e);
+    size_t len = a->n;
+    if (a->causal && a->causal_first + r < len) len = a->causal_first + r;
+    const float sum = row_exp(x, len, row_max(x, len), a->scale, e);
+    /* masked columns: probability 0 */
+    for (size_t j = len; j < a->n; j++) e[j] = 0.0f;
     if (a->yt == TW_DTYPE_BF16)
       row_scale_bf16(e, a->n, 1.0f / sum, (tw_bf16 *)a->y + r * a->ldy);
     else
@@ -149,7 +155,14 @@ static void softmax_rows(void *arg, size_t r0, size_t r1, size_t task) {
 
 void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
                    float scale, void *y, tw_dtype yt, size_t ldy, float *scratch) {
-  softmax_args a = {n, ldx, ldy, x, scale, y, yt, scratch};
+  softmax_args a = {n, ldx, ldy, x, scale, y, yt, scratch, 0, 0};
+  tw_parallel_rows(pool, rows, softmax_rows, &a);
+}
+
+void tw_op_softmax_causal(tw_threadpool *pool, size_t rows, size_t n, size_t n_first,
+                          const float *x, size_t ldx, float scale, void *y, tw_dtype yt,
+                          size_t ldy, float *scratch) {
+  softmax_args a = {n, ldx, ldy, x, scale, y, yt, scratch, 1, n_first};
   tw_parallel_rows(pool, rows, softmax_rows, &a);
 }
 

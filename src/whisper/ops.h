@@ -1,4 +1,4 @@
-/* The encoder's non-GEMM work: LayerNorm, softmax, GELU, residual add and
+/* The encoder's and decoder's non-GEMM work: LayerNorm, softmax, GELU, residual add and
  * im2col, each over rows of a row-major matrix and spread over a thread pool
  * (NULL = run on the calling thread).
  *
@@ -25,6 +25,14 @@ void tw_op_layernorm(tw_threadpool *pool, size_t rows, size_t n, const float *x,
  * scratch: tw_threadpool_size(pool) * n floats. */
 void tw_op_softmax(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx,
                    float scale, void *y, tw_dtype yt, size_t ldy, float *scratch);
+
+/* The decoder's masked softmax: row r is softmax(scale * x[r]) over its
+ * first min(n_first + r, n) columns (the keys up to its own position, the
+ * first n_first >= 1 of them cached) and 0 in the remaining columns up to
+ * n.  scratch as tw_op_softmax. */
+void tw_op_softmax_causal(tw_threadpool *pool, size_t rows, size_t n, size_t n_first,
+                          const float *x, size_t ldx, float scale, void *y, tw_dtype yt,
+                          size_t ldy, float *scratch);
 
 /* y = x * (1 + erf(x / sqrt 2)) / 2, the exact GELU; in place allowed. */
 void tw_op_gelu(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx, void *y,

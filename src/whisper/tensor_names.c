@@ -14,6 +14,19 @@ typedef struct spec_builder {
 
 #define FIELD(f) offsetof(tw_whisper_model, f)
 #define LFIELD(f) offsetof(tw_encoder_layer, f)
+#define DFIELD(f) offsetof(tw_decoder_layer, f)
+
+/* Where a block's attention tensors go: fields of tw_encoder_layer or
+ * tw_decoder_layer (self or cross), or nowhere. */
+typedef struct attn_fields {
+  size_t q_w, q_b, k_w, v_w, v_b, o_w, o_b;
+} attn_fields;
+#define ATTN_FIELDS(T, pre)                                                              \
+  (attn_fields) {                                                                        \
+    offsetof(T, pre##q_w), offsetof(T, pre##q_b), offsetof(T, pre##k_w),                 \
+        offsetof(T, pre##v_w), offsetof(T, pre##v_b), offsetof(T, pre##out_w),           \
+        offsetof(T, pre##out_b)                                                          \
+  }
 
 static tw_tensor_spec *add(spec_builder *b, int n_dims, int64_t ne0, int64_t ne1, int64_t ne2,
                            int is_matrix, tw_spec_init init, size_t field, const char *fmt, ...)
@@ -54,21 +67,24 @@ static void layernorm(spec_builder *b, const char *prefix, const char *name, int
 }
 
 /* attn.query/key/value/out as in whisper's MultiHeadAttention (key has no bias). */
-static void attention(spec_builder *b, const char *prefix, const char *name, int64_t n, int enc) {
+static void attention(spec_builder *b, const char *prefix, const char *name, int64_t n,
+                      attn_fields f) {
   char p[128];
   if (snprintf(p, sizeof p, "%s.%s", prefix, name) >= (int)sizeof p) return; /* names are short */
-  size_t none = TW_SPEC_NO_FIELD;
-  linear(b, p, "query", n, n, 1, enc ? LFIELD(attn_q_w) : none, enc ? LFIELD(attn_q_b) : none);
-  linear(b, p, "key", n, n, 0, enc ? LFIELD(attn_k_w) : none, none);
-  linear(b, p, "value", n, n, 1, enc ? LFIELD(attn_v_w) : none, enc ? LFIELD(attn_v_b) : none);
-  linear(b, p, "out", n, n, 1, enc ? LFIELD(attn_out_w) : none, enc ? LFIELD(attn_out_b) : none);
+  linear(b, p, "query", n, n, 1, f.q_w, f.q_b);
+  linear(b, p, "key", n, n, 0, f.k_w, TW_SPEC_NO_FIELD);
+  linear(b, p, "value", n, n, 1, f.v_w, f.v_b);
+  linear(b, p, "out", n, n, 1, f.o_w, f.o_b);
 }
 
+/* mlp.0, mlp.2 and mlp_ln; the field names are the same in both block types. */
 static void mlp(spec_builder *b, const char *p, int64_t n, int enc) {
-  size_t none = TW_SPEC_NO_FIELD;
-  linear(b, p, "mlp.0", n, 4 * n, 1, enc ? LFIELD(mlp_0_w) : none, enc ? LFIELD(mlp_0_b) : none);
-  linear(b, p, "mlp.2", 4 * n, n, 1, enc ? LFIELD(mlp_2_w) : none, enc ? LFIELD(mlp_2_b) : none);
-  layernorm(b, p, "mlp_ln", n, enc ? LFIELD(mlp_ln_w) : none, enc ? LFIELD(mlp_ln_b) : none);
+  linear(b, p, "mlp.0", n, 4 * n, 1, enc ? LFIELD(mlp_0_w) : DFIELD(mlp_0_w),
+         enc ? LFIELD(mlp_0_b) : DFIELD(mlp_0_b));
+  linear(b, p, "mlp.2", 4 * n, n, 1, enc ? LFIELD(mlp_2_w) : DFIELD(mlp_2_w),
+         enc ? LFIELD(mlp_2_b) : DFIELD(mlp_2_b));
+  layernorm(b, p, "mlp_ln", n, enc ? LFIELD(mlp_ln_w) : DFIELD(mlp_ln_w),
+            enc ? LFIELD(mlp_ln_b) : DFIELD(mlp_ln_b));
 }
 
 static void encoder_specs(spec_builder *b, const tw_whisper_hparams *hp) {
@@ -86,7 +102,7 @@ static void encoder_specs(spec_builder *b, const tw_whisper_hparams *hp) {
     char p[128];
     if (snprintf(p, sizeof p, "encoder.blocks.%d", i) >= (int)sizeof p) return;
     b->layer = i;
-    attention(b, p, "attn", n, 1);
+    attention(b, p, "attn", n, ATTN_FIELDS(tw_encoder_layer, attn_));
     layernorm(b, p, "attn_ln", n, LFIELD(attn_ln_w), LFIELD(attn_ln_b));
     mlp(b, p, n, 1);
   }
@@ -96,23 +112,24 @@ static void encoder_specs(spec_builder *b, const tw_whisper_hparams *hp) {
 
 static void decoder_specs(spec_builder *b, const tw_whisper_hparams *hp) {
   int64_t n = hp->n_text_state;
-  size_t none = TW_SPEC_NO_FIELD;
   b->encoder = 0;
   b->layer = -1;
-  add(b, 2, n, hp->n_text_ctx, 1, 0, TW_INIT_NORMAL, none, "decoder.positional_embedding");
-  add(b, 2, n, hp->n_vocab, 1, 1, TW_INIT_NORMAL, none, "decoder.token_embedding.weight");
+  add(b, 2, n, hp->n_text_ctx, 1, 0, TW_INIT_NORMAL, FIELD(dec_pos_emb),
+      "decoder.positional_embedding");
+  add(b, 2, n, hp->n_vocab, 1, 1, TW_INIT_NORMAL, FIELD(dec_tok_emb),
+      "decoder.token_embedding.weight");
   for (int i = 0; i < hp->n_text_layer; i++) {
     char p[128];
     if (snprintf(p, sizeof p, "decoder.blocks.%d", i) >= (int)sizeof p) return;
     b->layer = i;
-    attention(b, p, "attn", n, 0);
-    layernorm(b, p, "attn_ln", n, none, none);
-    attention(b, p, "cross_attn", n, 0);
-    layernorm(b, p, "cross_attn_ln", n, none, none);
+    attention(b, p, "attn", n, ATTN_FIELDS(tw_decoder_layer, attn_));
+    layernorm(b, p, "attn_ln", n, DFIELD(attn_ln_w), DFIELD(attn_ln_b));
+    attention(b, p, "cross_attn", n, ATTN_FIELDS(tw_decoder_layer, cross_));
+    layernorm(b, p, "cross_attn_ln", n, DFIELD(cross_ln_w), DFIELD(cross_ln_b));
     mlp(b, p, n, 0);
   }
   b->layer = -1;
-  layernorm(b, "decoder", "ln", n, none, none);
+  layernorm(b, "decoder", "ln", n, FIELD(dec_ln_w), FIELD(dec_ln_b));
 }
 
 int tw_whisper_tensor_specs(const tw_whisper_hparams *hp, tw_tensor_spec **out, size_t *n,

@@ -31,8 +31,9 @@ typedef struct tw_tensor_spec {
   tw_spec_init init;
   int encoder;       /* 1 for encoder.* (required by a full load) */
   int layer;         /* block index, -1 for model-level tensors */
-  size_t field;      /* offsetof in tw_whisper_model (layer < 0) or
-                        tw_encoder_layer (layer >= 0); TW_SPEC_NO_FIELD */
+  size_t field;      /* offsetof in tw_whisper_model (layer < 0), else in
+                        tw_encoder_layer (encoder) or tw_decoder_layer; or
+                        TW_SPEC_NO_FIELD */
 } tw_tensor_spec;
 
 /* Every tensor of the model in the order PyTorch's state_dict (and so

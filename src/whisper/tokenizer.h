@@ -16,17 +16,11 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "tilewhisper/whisper.h"
 
 /* ---- special tokens (special_tokens.c) ------------------------------------ */
 
-typedef struct tw_special_tokens {
-  int32_t n_vocab;          /* 51864 .en, 51865 multilingual, 51866 large-v3 */
-  int multilingual;
-  int32_t eot, sot, translate, transcribe, sot_lm, sot_prev, no_speech, no_timestamps;
-  int32_t timestamp_begin;  /* <|0.00|>; 1501 timestamps */
-  int32_t lang_begin;       /* sot + 1 = first language token */
-  int32_t n_languages;      /* 99 or 100 (languages usable: multilingual only) */
-} tw_special_tokens;
+/* tw_special_tokens: include/tilewhisper/whisper.h. */
 
 #define TW_N_TIMESTAMPS 1501
 
@@ -42,16 +36,12 @@ int tw_special_always_suppressed(const tw_special_tokens *sp, int32_t out[6]);
 
 /* ---- languages (languages.c) ---------------------------------------------- */
 
-#define TW_N_LANGUAGES 100
 
 /* OpenAI's language list in its order (index = language token - lang_begin):
  * "en", "zh", ..., "su", "yue".  NULL when index is out of range. */
-const char *tw_language_code(int index);
 /* Its English name ("english", ...). NULL when index is out of range. */
-const char *tw_language_name(int index);
 /* Index of a code or name (case-insensitive; OpenAI's aliases such as
  * "mandarin" or "castilian" included), or -1. */
-int tw_language_index(const char *code_or_name);
 /* Token id of a language (code, name or alias) for this vocabulary.
  * TW_ENOTFOUND for an unknown language or one the model lacks ("yue" before
  * large-v3); TW_EUNSUPPORTED on an English-only model. */

@@ -39,15 +39,8 @@
 #include "core/error.h"
 #include "whisper/transcript.h"
 
-/* In the order OpenAI's get_writer("all") writes them. */
-typedef enum tw_output_format {
-  TW_OUTPUT_TXT,
-  TW_OUTPUT_VTT,
-  TW_OUTPUT_SRT,
-  TW_OUTPUT_TSV,
-  TW_OUTPUT_JSON,
-  TW_OUTPUT_ALL /* every format above, one file each */
-} tw_output_format;
+/* tw_output_format (in the order OpenAI's get_writer("all") writes them):
+ * include/tilewhisper/whisper.h. */
 
 #define TW_OUTPUT_N_SINGLE 5 /* formats before TW_OUTPUT_ALL */
 
@@ -55,9 +48,7 @@ typedef enum tw_output_format {
  * TW_EINVAL with a message naming the bad value otherwise. */
 int tw_output_format_parse(const char *name, tw_output_format *out, tw_errbuf *err);
 
-/* File extension / name of a single format ("srt"); "all" for TW_OUTPUT_ALL;
- * NULL for a value outside the enum. */
-const char *tw_output_format_name(tw_output_format fmt);
+/* tw_output_format_name: whisper.h. */
 
 /* Longest timestamp tw_format_timestamp writes, NUL included. */
 #define TW_TIMESTAMP_MAX 32
@@ -68,9 +59,8 @@ const char *tw_output_format_name(tw_output_format fmt);
  * even), then [HH:]MM:SS<marker>mmm with hours at least two digits, shown when
  * always_include_hours or when hours > 0.  Writes into buf (NUL-terminated)
  * and returns the length, or TW_EINVAL for a negative or non-finite time,
- * TW_ERANGE beyond TW_TIME_MAX_S, TW_EOVERFLOW when cap is too small. */
-int tw_format_timestamp(double seconds, int always_include_hours, char decimal_marker, char *buf,
-                        size_t cap);
+ * TW_ERANGE beyond TW_TIME_MAX_S, TW_EOVERFLOW when cap is too small.
+ * (tw_format_timestamp is declared in whisper.h.) */
 
 /* Writes t in one format (not TW_OUTPUT_ALL) to f and flushes it.  The
  * transcript is checked first (times, NULL arrays), so bad input writes

@@ -132,6 +132,65 @@ static int build_block(memmodel *mm, tw_rng *r, int i, int n, double qk_std, tw_
          L->mlp_ln_b && L->mlp_0_w && L->mlp_0_b && L->mlp_2_w && L->mlp_2_b;
 }
 
+/* One attention's four projections as decoder.blocks.i.<name>.* */
+static int build_attention(memmodel *mm, tw_rng *r, const char *prefix, int n, double qk_std,
+                           const tw_tensor **w) {
+  static const char *const names[] = {"query.weight", "query.bias", "key.weight", "value.weight",
+                                      "value.bias", "out.weight", "out.bias"};
+  int ok = 1;
+  for (int j = 0; j < 7; j++) {
+    char nm[160];
+    snprintf(nm, sizeof nm, "%s.%s", prefix, names[j]);
+    const int is_bias = j == 1 || j == 4 || j == 6;
+    w[j] = is_bias ? vec(mm, r, nm, n, 0.0, 0.02) : mat(mm, r, nm, n, n, j < 3 ? qk_std : 0.02);
+    ok &= w[j] != NULL;
+  }
+  return ok;
+}
+
+static int build_dec_block(memmodel *mm, tw_rng *r, int i, int n, double qk_std,
+                           tw_decoder_layer *L) {
+  char nm[96], p[32];
+  snprintf(p, sizeof p, "decoder.blocks.%d", i);
+#define NAME(s) (snprintf(nm, sizeof nm, "%s.%s", p, s), nm)
+  const tw_tensor *sa[7], *ca[7];
+  L->attn_ln_w = vec(mm, r, NAME("attn_ln.weight"), n, 1.0, 0.05);
+  L->attn_ln_b = vec(mm, r, NAME("attn_ln.bias"), n, 0.0, 0.05);
+  int ok = build_attention(mm, r, NAME("attn"), n, qk_std, sa);
+  L->cross_ln_w = vec(mm, r, NAME("cross_attn_ln.weight"), n, 1.0, 0.05);
+  L->cross_ln_b = vec(mm, r, NAME("cross_attn_ln.bias"), n, 0.0, 0.05);
+  ok &= build_attention(mm, r, NAME("cross_attn"), n, qk_std, ca);
+  L->mlp_ln_w = vec(mm, r, NAME("mlp_ln.weight"), n, 1.0, 0.05);
+  L->mlp_ln_b = vec(mm, r, NAME("mlp_ln.bias"), n, 0.0, 0.05);
+  L->mlp_0_w = mat(mm, r, NAME("mlp.0.weight"), 4 * n, n, 0.02);
+  L->mlp_0_b = vec(mm, r, NAME("mlp.0.bias"), 4 * n, 0.0, 0.02);
+  L->mlp_2_w = mat(mm, r, NAME("mlp.2.weight"), n, 4 * n, 0.02);
+  L->mlp_2_b = vec(mm, r, NAME("mlp.2.bias"), n, 0.0, 0.02);
+#undef NAME
+  L->attn_q_w = sa[0], L->attn_q_b = sa[1], L->attn_k_w = sa[2], L->attn_v_w = sa[3];
+  L->attn_v_b = sa[4], L->attn_out_w = sa[5], L->attn_out_b = sa[6];
+  L->cross_q_w = ca[0], L->cross_q_b = ca[1], L->cross_k_w = ca[2], L->cross_v_w = ca[3];
+  L->cross_v_b = ca[4], L->cross_out_w = ca[5], L->cross_out_b = ca[6];
+  return ok && L->attn_ln_w && L->attn_ln_b && L->cross_ln_w && L->cross_ln_b && L->mlp_ln_w &&
+         L->mlp_ln_b && L->mlp_0_w && L->mlp_0_b && L->mlp_2_w && L->mlp_2_b;
+}
+
+static int build_decoder(memmodel *mm, tw_rng *r, const tw_test_model_spec *s) {
+  tw_whisper_model *m = &mm->model;
+  const int n = s->n_state;
+  m->dec_tok_emb = mat(mm, r, "decoder.token_embedding.weight", s->n_vocab, n, 0.1);
+  m->dec_pos_emb = vec(mm, r, "decoder.positional_embedding", s->n_text_ctx * n, 0.0, 0.1);
+  if (!m->dec_tok_emb || !m->dec_pos_emb) return 0;
+  tw_tensor *pos = (tw_tensor *)m->dec_pos_emb; /* [n_text_ctx, n_state] */
+  pos->n_dims = 2, pos->ne[0] = n, pos->ne[1] = s->n_text_ctx;
+  for (int i = 0; i < s->n_text_layer; i++)
+    if (!build_dec_block(mm, r, i, n, s->qk_std > 0 ? s->qk_std : 0.02, &m->dec_layers[i]))
+      return 0;
+  m->dec_ln_w = vec(mm, r, "decoder.ln.weight", n, 1.0, 0.05);
+  m->dec_ln_b = vec(mm, r, "decoder.ln.bias", n, 0.0, 0.05);
+  return m->dec_ln_w && m->dec_ln_b;
+}
+
 static int build(memmodel *mm, const tw_test_model_spec *s) {
   tw_whisper_model *m = &mm->model;
   tw_rng r = {s->seed};
@@ -154,7 +213,8 @@ static int build(memmodel *mm, const tw_test_model_spec *s) {
     if (!build_block(mm, &r, i, n, s->qk_std > 0 ? s->qk_std : 0.02, &m->enc_layers[i])) return 0;
   m->enc_ln_post_w = vec(mm, &r, "encoder.ln_post.weight", n, 1.0, 0.05);
   m->enc_ln_post_b = vec(mm, &r, "encoder.ln_post.bias", n, 0.0, 0.05);
-  return m->enc_ln_post_w && m->enc_ln_post_b;
+  if (!m->enc_ln_post_w || !m->enc_ln_post_b) return 0;
+  return s->n_text_layer > 0 ? build_decoder(mm, &r, s) : 1;
 }
 
 tw_whisper_model *tw_test_model_create(const tw_test_model_spec *s) {
@@ -166,14 +226,20 @@ tw_whisper_model *tw_test_model_create(const tw_test_model_spec *s) {
   m->hp.n_audio_head = s->n_head;
   m->hp.n_audio_layer = s->n_layer;
   m->hp.n_mels = s->n_mels;
+  m->hp.n_vocab = s->n_vocab;
+  m->hp.n_text_ctx = s->n_text_ctx;
+  m->hp.n_text_state = s->n_state;
+  m->hp.n_text_head = s->n_head;
+  m->hp.n_text_layer = s->n_text_layer;
   m->hp.ftype = s->matrices_f32 ? 0 : 1;
   mm->mat_type = s->matrices_f32 ? TW_TENSOR_F32 : TW_TENSOR_F16;
   mm->vec_type = s->vectors_f16 ? TW_TENSOR_F16 : TW_TENSOR_F32;
   snprintf(m->path, sizeof m->path, "(in-memory test model)");
-  mm->cap = 7 + 15 * (size_t)s->n_layer;
+  mm->cap = 7 + 15 * (size_t)s->n_layer + 4 + 24 * (size_t)s->n_text_layer;
   mm->tensors = calloc(mm->cap, sizeof *mm->tensors);
   m->enc_layers = calloc((size_t)s->n_layer, sizeof *m->enc_layers);
-  if (!mm->tensors || !m->enc_layers || !build(mm, s)) {
+  m->dec_layers = calloc(s->n_text_layer > 0 ? (size_t)s->n_text_layer : 1, sizeof *m->dec_layers);
+  if (!mm->tensors || !m->enc_layers || !m->dec_layers || !build(mm, s)) {
     tw_test_model_destroy(m);
     return NULL;
   }
@@ -188,5 +254,6 @@ void tw_test_model_destroy(tw_whisper_model *model) {
   for (size_t i = 0; i < mm->n_tensors; i++) free((void *)mm->tensors[i].data);
   free(mm->tensors);
   free(model->enc_layers);
+  free(model->dec_layers);
   free(mm);
 }

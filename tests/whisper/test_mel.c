@@ -117,6 +117,31 @@ static void test_windows(tw_mel *mel) {
   free(x);
 }
 
+/* OpenAI's window: content frames (the mel minus its 3000 padding frames)
+ * from seek, then 0.0; checked on a mel whose value encodes (bin, frame). */
+static void test_segment(void) {
+  enum { MELS = 4 };
+  const size_t contents[] = {1234, 4000, 0};
+  for (size_t c = 0; c < 3; c++) {
+    const size_t frames = contents[c] + 3000;
+    float *y = malloc(MELS * frames * sizeof *y), *win = malloc(MELS * 3000 * sizeof *win);
+    for (size_t i = 0; i < MELS * frames; i++) y[i] = 1.0f + (float)i;
+    tw_errbuf err = {{0}};
+    for (size_t seek = 0; seek <= contents[c]; seek += 3000) {
+      if (seek == contents[c] && seek) break;
+      CHECK(tw_mel_segment(y, MELS, frames, seek, win, &err) == 0);
+      const size_t take = contents[c] - seek < 3000 ? contents[c] - seek : 3000;
+      int ok = 1;
+      for (size_t m = 0; m < MELS; m++)
+        for (size_t t = 0; t < 3000; t++)
+          ok &= win[m * 3000 + t] == (t < take ? 1.0f + (float)(m * frames + seek + t) : 0.0f);
+      CHECK_MSG(ok, "content %zu, seek %zu", contents[c], seek);
+    }
+    CHECK(tw_mel_segment(y, MELS, frames, contents[c] ? contents[c] : 1, win, &err) == TW_ERANGE);
+    free(y), free(win);
+  }
+}
+
 /* large-v3's 128-bin bank on 2 s of a chirp, against the same reference. */
 static void test_128(void) {
   float *filt = malloc(128 * BINS * sizeof(float)), *y = NULL;
@@ -231,6 +256,7 @@ int main(void) {
   if (mel) {
     test_jfk(mel, filt);
     test_windows(mel);
+    test_segment();
     test_threads(mel, filt);
     test_huge_and_nonfinite(mel, filt);
     test_short(mel, filt);
