@@ -87,7 +87,8 @@ static tw_context *open_ctx(const char *device, const char *opts, int threads) {
   co.device_options = opts;
   co.threads = threads;
   tw_context *ctx = NULL;
-  if (tw_context_create(&co, &ctx)) fprintf(stderr, "bench --decoder: %s: %s\n", device, tw_last_error());
+  if (tw_context_create(&co, &ctx))
+    fprintf(stderr, "bench --decoder: %s: %s\n", device, tw_last_error());
   return ctx;
 }
 

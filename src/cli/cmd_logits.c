@@ -63,7 +63,8 @@ static int parse(int argc, char **argv, logits_args *a) {
                               MAX_TOKENS, argv[i]);
     } else if (!strcmp(s, "--threads") && has_value) {
       if (tw_arg_long(argv[++i], 1, 1024, &a->threads))
-        return tw_usage_error("logits", USAGE, "--threads wants a number 1..1024, not '%s'", argv[i]);
+        return tw_usage_error("logits", USAGE, "--threads wants a number 1..1024, not '%s'",
+                              argv[i]);
     } else if (s[0] == '-' && s[1] != '\0') {
       return tw_usage_error("logits", USAGE, "unknown or incomplete option '%s'", s);
     } else if (!a->audio) {
@@ -113,7 +114,8 @@ static int load(const logits_args *a, session *s) {
   tw_context_options_init(&co);
   co.device = a->device;
   co.threads = (int)a->threads;
-  if ((rc = tw_context_create(&co, &s->ctx))) return fail("opening the device", rc, tw_last_error());
+  if ((rc = tw_context_create(&co, &s->ctx)))
+    return fail("opening the device", rc, tw_last_error());
   const int n_mel = s->model->n_mel;
   if ((rc = tw_audio_load(a->audio, &s->samples, &s->n_samples, &err)))
     return fail("reading the audio", rc, err.msg);
