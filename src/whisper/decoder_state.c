@@ -46,7 +46,8 @@ static int alloc_buffers(tw_decoder_state *st) {
   st->mlp_a = tw_calloc_aligned(R * 4 * n, as);
   if (!st->kv || !st->slot || !st->reorder_tmp || !st->cross_k_t || !st->cross_v ||
       !st->cross_kv || !st->x || !st->xn || !st->qkv || !st->scores ||
-      !st->probs || !st->rows || !st->attn || !st->q_blk_data || !st->heads || !st->proj || !st->mlp_h || !st->mlp_a)
+      !st->probs || !st->rows || !st->attn || !st->q_blk_data || !st->heads || !st->proj ||
+      !st->mlp_h || !st->mlp_a)
     return tw_err(&st->err, TW_ENOMEM,
                   "decoder: out of memory for a state of %d sequences (KV cache %zu MB)",
                   st->max_seq, kv_count * f >> 20);

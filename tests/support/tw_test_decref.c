@@ -111,7 +111,8 @@ int tw_test_decoder_ref(const tw_whisper_model *m, const float *enc_out, int n_a
             .scale = pow((double)n / m->hp.n_text_head, -0.25)};
   w.x = malloc(rows * sizeof *w.x), w.q = malloc(rows * sizeof *w.q);
   w.k = malloc(rows * sizeof *w.k), w.v = malloc(rows * sizeof *w.v);
-  w.ck = malloc((size_t)n_audio * n * sizeof *w.ck), w.cv = malloc((size_t)n_audio * n * sizeof *w.cv);
+  w.ck = malloc((size_t)n_audio * n * sizeof *w.ck);
+  w.cv = malloc((size_t)n_audio * n * sizeof *w.cv);
   w.h = malloc((size_t)n * sizeof *w.h), w.a = malloc((size_t)n * sizeof *w.a);
   w.o = malloc((size_t)n * sizeof *w.o), w.m = malloc((size_t)4 * n * sizeof *w.m);
   w.p = malloc(ka * sizeof *w.p);

@@ -126,7 +126,8 @@ static void test_cache_vs_prefix(const fixture *f, tw_context *ctx) {
   tw_decoder *dec = NULL;
   tw_decoder_state *st = NULL;
   CHECK(inc && all);
-  if (inc && all && !open_state(f, ctx, 1, 1, &dec, &st) && !run_incremental(st, f->tok, L, 5, inc, V)) {
+  if (inc && all && !open_state(f, ctx, 1, 1, &dec, &st) &&
+      !run_incremental(st, f->tok, L, 5, inc, V)) {
     CHECK(tw_decoder_decode(st, 1, L, f->tok, 0, 0, all) == TW_OK);
     double e = rel_f32(inc, all, (size_t)L * V);
     printf("  cache: prefill 5 + 25 steps vs one 30-token pass: rel %.3e (bound %.0e)\n", e,
