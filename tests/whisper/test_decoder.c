@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tw_test.h"
+#include "tw_test_stack.h"
 #include "tw_test_decref.h"
 #include "tw_test_memmodel.h"
 #include "core/mem.h"
@@ -29,34 +30,42 @@ typedef struct fixture {
   int32_t tok[40]; /* one sequence of n_text_ctx random tokens */
 } fixture;
 
-static tw_context *open_device(const char *device) {
-  tw_context_options o;
-  tw_context_options_init(&o);
-  o.device = device;
-  o.threads = 2;
-  tw_context *ctx = NULL;
-  int rc = tw_context_create(&o, &ctx);
+/* A device and a stream on it (tw_test_stack), or NULL. */
+static tw_test_stack *open_device(const char *device) {
+  tw_test_stack *ctx = calloc(1, sizeof *ctx);
+  int rc = ctx ? tw_test_stack_open(ctx, device, 2) : TW_ENOMEM;
   if (rc == TW_ENOTFOUND) {
     printf("  %-6s skipped: device not in this build\n", device);
+    free(ctx);
     return NULL;
   }
   CHECK_MSG(rc == TW_OK, "%s: %s", device, tw_last_error());
-  return rc ? NULL : ctx;
+  if (rc) {
+    free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+static void close_device(tw_test_stack *ctx) {
+  if (!ctx) return;
+  tw_test_stack_close(ctx);
+  free(ctx);
 }
 
 /* Decoder and state with the window's audio set; 0, or the create code. */
-static int open_state(const fixture *f, tw_context *ctx, int fp32, int max_seq, tw_decoder **dec,
+static int open_state(const fixture *f, tw_test_stack *ctx, int fp32, int max_seq, tw_decoder **dec,
                       tw_decoder_state **st) {
   tw_decoder_options o;
   tw_decoder_options_init(&o);
   o.fp32 = fp32;
   tw_errbuf err = {{0}};
   *st = NULL;
-  int rc = tw_decoder_create(f->m, ctx, &o, dec, &err);
+  int rc = tw_decoder_create(f->m, ctx->dev, &o, dec, &err);
   if (rc == TW_EUNSUPPORTED) return rc;
   CHECK_MSG(rc == TW_OK, "create: %s", err.msg);
   if (rc) return rc;
-  rc = tw_decoder_state_create(*dec, ctx, max_seq, 0, st, &err);
+  rc = tw_decoder_state_create(*dec, ctx->s, max_seq, 0, st, &err);
   CHECK_MSG(rc == TW_OK, "state: %s", err.msg);
   if (!rc) rc = tw_decoder_set_audio(*st, f->enc, f->m->hp.n_audio_ctx);
   CHECK_MSG(rc == TW_OK, "set_audio: %s", tw_decoder_last_error(*st));
@@ -81,7 +90,7 @@ static int run_incremental(tw_decoder_state *st, const int32_t *tok, int n, int 
 
 /* Prefill then steps to the whole context, against the fp64 reference. */
 static void test_accuracy(const fixture *f, const char *device) {
-  tw_context *ctx = open_device(device);
+  tw_test_stack *ctx = open_device(device);
   if (!ctx) return;
   const int L = f->m->hp.n_text_ctx, V = f->m->hp.n_vocab;
   double *ref = malloc((size_t)L * V * sizeof *ref);
@@ -106,7 +115,7 @@ static void test_accuracy(const fixture *f, const char *device) {
     close_state(dec, st);
   }
   free(ref), free(out);
-  tw_context_destroy(ctx);
+  close_device(ctx);
 }
 
 static double rel_f32(const float *x, const float *y, size_t count) {
@@ -120,7 +129,7 @@ static double rel_f32(const float *x, const float *y, size_t count) {
 
 /* Steps over the cache give the logits of one pass over the whole prefix;
  * out_from picks the last rows of that pass. */
-static void test_cache_vs_prefix(const fixture *f, tw_context *ctx) {
+static void test_cache_vs_prefix(const fixture *f, tw_test_stack *ctx) {
   const int L = 30, V = f->m->hp.n_vocab;
   float *inc = malloc((size_t)L * V * sizeof *inc), *all = malloc((size_t)L * V * sizeof *all);
   tw_decoder *dec = NULL;
@@ -155,7 +164,7 @@ static void batch_tokens(int32_t prompt[B][P], int32_t step[STEPS][B], int n_voc
 
 /* B sequences in one call per step (a batched prefill, then M = B steps)
  * against each sequence decoded alone. */
-static void test_batched(const fixture *f, tw_context *ctx) {
+static void test_batched(const fixture *f, tw_test_stack *ctx) {
   const int V = f->m->hp.n_vocab;
   int32_t prompt[B][P], step[STEPS][B];
   batch_tokens(prompt, step, V);
@@ -206,7 +215,7 @@ static double ref_last_error(const fixture *f, const int32_t *seq, int n, const 
 /* Reorders with duplicates (fan-out, copies) and a permutation (no copies),
  * each followed by a step checked against the fp64 reference of the
  * reordered histories. */
-static void test_reorder(const fixture *f, tw_context *ctx) {
+static void test_reorder(const fixture *f, tw_test_stack *ctx) {
   const int V = f->m->hp.n_vocab;
   int32_t hist[B][20];
   tw_rng r = {5};
@@ -253,14 +262,14 @@ done:
 
 /* Positions past n_text_ctx, bad token ids, bad calls: a code and a message
  * naming the problem, never a crash, and the state still works after. */
-static void test_bad_calls(const fixture *f, tw_context *ctx) {
+static void test_bad_calls(const fixture *f, tw_test_stack *ctx) {
   const int V = f->m->hp.n_vocab, C = f->m->hp.n_text_ctx;
   float *logits = malloc((size_t)C * V * sizeof *logits);
   tw_decoder *dec = NULL;
   tw_decoder_state *st = NULL;
   tw_errbuf err = {{0}};
-  CHECK(tw_decoder_create(f->m, ctx, NULL, &dec, &err) == TW_OK);
-  CHECK(tw_decoder_state_create(dec, ctx, 2, 0, &st, &err) == TW_OK);
+  CHECK(tw_decoder_create(f->m, ctx->dev, NULL, &dec, &err) == TW_OK);
+  CHECK(tw_decoder_state_create(dec, ctx->s, 2, 0, &st, &err) == TW_OK);
   if (!logits || !st) goto done;
   int32_t bad[3] = {1, -1, 2};
   CHECK(tw_decoder_decode(st, 1, 1, bad, 0, 0, logits) == TW_EINVAL);
@@ -291,27 +300,27 @@ static void test_bad_calls(const fixture *f, tw_context *ctx) {
   CHECK(tw_decoder_reorder(st, 1, src_bad, C + 1) == TW_EINVAL);
   printf("  bad calls: last message \"%s\"\n", tw_decoder_last_error(st));
   tw_decoder_state *other = (tw_decoder_state *)&other;
-  CHECK(tw_decoder_state_create(dec, ctx, 0, 0, &other, &err) == TW_EINVAL && other == NULL);
-  CHECK(tw_decoder_state_create(dec, ctx, 1, f->m->hp.n_audio_ctx + 1, &other, &err) == TW_EINVAL);
+  CHECK(tw_decoder_state_create(dec, ctx->s, 0, 0, &other, &err) == TW_EINVAL && other == NULL);
+  CHECK(tw_decoder_state_create(dec, ctx->s, 1, f->m->hp.n_audio_ctx + 1, &other, &err) == TW_EINVAL);
 done:
   close_state(dec, st);
   free(logits);
 }
 
 /* Missing and misshapen decoder tensors; a model file without a decoder. */
-static void test_bad_models(tw_whisper_model *m, tw_context *ctx) {
+static void test_bad_models(tw_whisper_model *m, tw_test_stack *ctx) {
   tw_decoder *dec = (tw_decoder *)&dec;
   tw_errbuf err = {{0}};
-  CHECK(tw_decoder_create(NULL, ctx, NULL, &dec, &err) == TW_EINVAL && dec == NULL);
-  CHECK(tw_decoder_create(m, NULL, NULL, &dec, &err) == TW_EINVAL && strstr(err.msg, "prep_ctx"));
+  CHECK(tw_decoder_create(NULL, ctx->dev, NULL, &dec, &err) == TW_EINVAL && dec == NULL);
+  CHECK(tw_decoder_create(m, NULL, NULL, &dec, &err) == TW_EINVAL && strstr(err.msg, "device"));
   const tw_tensor *ck = m->dec_layers[1].cross_k_w;
   m->dec_layers[1].cross_k_w = NULL;
-  CHECK(tw_decoder_create(m, ctx, NULL, &dec, &err) == TW_EINVAL);
+  CHECK(tw_decoder_create(m, ctx->dev, NULL, &dec, &err) == TW_EINVAL);
   CHECK_MSG(strstr(err.msg, "decoder.blocks.1.cross_attn.key.weight is missing"), "%s", err.msg);
   m->dec_layers[1].cross_k_w = ck;
   tw_tensor *fc = (tw_tensor *)m->dec_layers[0].mlp_0_w, saved = *fc;
   fc->ne[0] *= 2, fc->n_elements *= 2;
-  CHECK(tw_decoder_create(m, ctx, NULL, &dec, &err) == TW_ESHAPE);
+  CHECK(tw_decoder_create(m, ctx->dev, NULL, &dec, &err) == TW_ESHAPE);
   CHECK_MSG(strstr(err.msg, "decoder.blocks.0.mlp.0.weight"), "%s", err.msg);
   *fc = saved;
 
@@ -320,7 +329,7 @@ static void test_bad_models(tw_whisper_model *m, tw_context *ctx) {
                                     &hdr, &err);
   CHECK_MSG(rc == TW_OK, "%s", err.msg);
   if (rc == TW_OK) {
-    CHECK(tw_decoder_create(hdr, ctx, NULL, &dec, &err) == TW_EINVAL && dec == NULL);
+    CHECK(tw_decoder_create(hdr, ctx->dev, NULL, &dec, &err) == TW_EINVAL && dec == NULL);
     printf("  model without a decoder: \"%s\"\n", err.msg);
     CHECK(strstr(err.msg, "decoder.token_embedding.weight is missing") != NULL);
   }
@@ -329,7 +338,7 @@ static void test_bad_models(tw_whisper_model *m, tw_context *ctx) {
 
 /* A synthetic model file with small custom hparams, read by the loader:
  * the decoder tensors it binds give the reference's logits. */
-static void test_synth_file(tw_context *ctx) {
+static void test_synth_file(tw_test_stack *ctx) {
   tw_whisper_hparams hp = {.n_vocab = 200, .n_audio_ctx = 16, .n_audio_state = 64,
                            .n_audio_head = 2, .n_audio_layer = 1, .n_text_ctx = 24,
                            .n_text_state = 64, .n_text_head = 2, .n_text_layer = 2,
@@ -369,14 +378,14 @@ static void test_synth_file(tw_context *ctx) {
 
 /* Every allocation of create and state create failed in turn: ENOMEM and
  * no leak (ASan); decode itself allocates nothing of its own. */
-static void test_oom(const fixture *f, tw_context *ctx) {
+static void test_oom(const fixture *f, tw_test_stack *ctx) {
   int n, rc = TW_ENOMEM, wrong = 0;
   for (n = 1; n < 2000 && rc != TW_OK; n++) {
     tw_decoder *dec = NULL;
     tw_decoder_state *st = NULL;
     tw_mem_fail_after(n);
-    rc = tw_decoder_create(f->m, ctx, NULL, &dec, NULL);
-    if (rc == TW_OK) rc = tw_decoder_state_create(dec, ctx, 2, 0, &st, NULL);
+    rc = tw_decoder_create(f->m, ctx->dev, NULL, &dec, NULL);
+    if (rc == TW_OK) rc = tw_decoder_state_create(dec, ctx->s, 2, 0, &st, NULL);
     tw_mem_fail_after(0);
     if (rc != TW_OK && (rc != TW_ENOMEM || st != NULL)) wrong++;
     close_state(dec, st);
@@ -415,7 +424,7 @@ int main(void) {
   static const char *const devices[] = {"cpu", "ref", "fixed", "emu", "opencl", NULL};
   for (const char *const *d = devices; *d; d++) test_accuracy(&f, *d);
   /* the fp32 properties on the fastest fp32 device there is */
-  tw_context *ctx = open_device("cpu");
+  tw_test_stack *ctx = open_device("cpu");
   if (!ctx) ctx = open_device("ref");
   if (ctx) {
     test_cache_vs_prefix(&f, ctx);
@@ -425,7 +434,7 @@ int main(void) {
     test_bad_models(m, ctx);
     test_synth_file(ctx);
     test_oom(&f, ctx);
-    tw_context_destroy(ctx);
+    close_device(ctx);
   }
   free(f.enc);
   tw_test_model_destroy(m);
