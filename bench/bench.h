@@ -3,6 +3,8 @@
 #ifndef TW_BENCH_BENCH_H
 #define TW_BENCH_BENCH_H
 
+#include <stddef.h>
+
 #include "core/threadpool.h"
 
 /* `tilewhisper bench`: the invocation study.  The seed's (3001,512)@(512,512)
@@ -34,6 +36,25 @@ int tw_bench_gemm(int argc, char **argv);
 double tw_bench_fma_peak(tw_threadpool *pool, int runs, double *median_s);
 double tw_bench_read_bw(tw_threadpool *pool, int runs, double *median_s);
 double tw_bench_copy_bw(tw_threadpool *pool, int runs, double *median_s);
+
+/* bench_blas.c: the OpenBLAS baseline made fair (see the file). */
+typedef struct tw_blas_row {
+  char shape[64];
+  double median_s, gflops;
+} tw_blas_row;
+/* openblas_get_corename(), "absent" without OpenBLAS. */
+const char *tw_bench_blas_corename(void);
+/* The OPENBLAS_CORETYPE to measure instead when the autodetected core is an
+ * older generic one than this CPU runs (e.g. Prescott on an AVX-512 CPU);
+ * NULL when the autodetected core is fair (or unknown). */
+const char *tw_bench_blas_fair_core(void);
+/* The OPENBLAS_* variables in effect, for the header. */
+void tw_bench_blas_env(char *buf, size_t cap);
+/* Runs `bench --gemm --openblas-only` in a child with OPENBLAS_CORETYPE =
+ * core; fills up to cap rows and the core the child reports.  Returns the
+ * row count, or -1 when the child failed. */
+int tw_bench_blas_child(const char *core, int threads, int runs, const char *only, int quick,
+                        tw_blas_row *rows, int cap, char *child_core, size_t core_cap);
 
 /* Median of n doubles (sorts v). */
 double tw_bench_median(double *v, int n);
