@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "device/cpu/cpu.h"
 #include "device/device.h"
 #include "tilewhisper/tilewhisper.h"
 
@@ -25,6 +26,28 @@ static void format_rate(char *buf, size_t cap, double value, const char *unit) {
     snprintf(buf, cap, "n/a %s", unit);
 }
 
+/* The cpu device's calibrated kernel choice and the figures behind it. */
+static void print_cpu_choice(const tw_device *dev, int json) {
+  const tw_cpu_choice *c = tw_cpu_device_choice(dev);
+  if (!json) {
+    char buf[2048];
+    tw_cpu_choice_describe(c, buf, sizeof buf);
+    fputs(buf, stdout);
+    return;
+  }
+  static const char *const sources[3] = {"fixed", "measured", "cached"};
+  printf(",\"calibration\":{\"source\":\"%s\",\"kernels\":\"%s\"", sources[c->source],
+         c->ks->isa);
+  for (int cls = 0; cls < TW_CPU_N_CLASSES; cls++)
+    printf(",\"%s\":\"%s\"", tw_cpu_class_name(cls), tw_cpu_mode_name(c->mode[cls]));
+  printf(",\"gflops\":[");
+  for (int i = 0; i < c->n_cands; i++)
+    printf("%s{\"kernels\":\"%s\",\"mode\":\"%s\",\"large\":%.4g,\"skinny\":%.4g,"
+           "\"gemv\":%.4g}", i ? "," : "", c->cands[i].ks->isa, tw_cpu_mode_name(c->cands[i].mode),
+           c->cands[i].gflops[0], c->cands[i].gflops[1], c->cands[i].gflops[2]);
+  printf("]}");
+}
+
 static void print_device(const tw_device *dev, int json, int first) {
   const tw_device_costs *c = &dev->costs;
   if (json) {
@@ -41,7 +64,9 @@ static void print_device(const tw_device *dev, int json, int first) {
              k->flags & TW_KERNEL_ANY_SHAPE ? "true" : "false",
              k->flags & TW_KERNEL_OUT_BF16 ? "true" : "false", k->dev_mem_bytes);
     }
-    printf("]}");
+    printf("]");
+    if (!strcmp(dev->name, "cpu")) print_cpu_choice(dev, 1);
+    printf("}");
     return;
   }
   printf("%s\n", dev->name);
@@ -63,6 +88,7 @@ static void print_device(const tw_device *dev, int json, int first) {
              k->kk, k->kk, k->nk, k->flags & TW_KERNEL_ACCUM_K ? ", accumulates over K" : "",
              k->flags & TW_KERNEL_OUT_BF16 ? ", bf16 output" : "", k->dev_mem_bytes);
   }
+  if (!strcmp(dev->name, "cpu")) print_cpu_choice(dev, 0);
 }
 
 int tw_cli_devices(int argc, char **argv) {

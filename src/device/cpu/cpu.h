@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "device/cpu/calib.h"
 #include "device/cpu/kernels.h"
 #include "device/device.h"
 
@@ -27,6 +28,7 @@ typedef struct tw_cpu_blocking {
 
 typedef struct tw_cpu_impl {
   tw_cpu_kernels ks;
+  tw_cpu_choice choice; /* modes per shape class (calib.h); choice.ks == &ks */
   tw_cpu_blocking blk;
   int n_threads;
   int use_f16c;        /* convert F16 sources with F16C */
@@ -38,6 +40,12 @@ typedef struct tw_cpu_impl {
 
 /* cpu_device.c: the kernel set ("generic", "avx2", ...) a cpu device runs. */
 const char *tw_cpu_device_isa(const tw_device *dev);
+/* The device's calibrated (or fixed) choice. */
+const tw_cpu_choice *tw_cpu_device_choice(const tw_device *dev);
+/* A cpu device running `choice` as given (no calibration); pool may be NULL
+ * (one thread).  Used by tw_cpu_device_create and by the calibration. */
+int tw_cpu_device_make(const tw_cpu_choice *choice, tw_threadpool *pool, const char *opts,
+                       tw_device **out);
 
 /* pack.c */
 /* Packs A[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels with the kernel

@@ -3,8 +3,11 @@
  * the kernel set's NR-wide panels once, gemm runs C = A.W (+ bias) with the
  * blocked loops of gemm.c on the context's thread pool.
  *
- * Options (cfg->options): mc=, kc= override the cache blocking.  TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel
- * set. */
+ * Options (cfg->options): mc=, kc= override the cache blocking;
+ * calibrate=1 measures the kernel choice again, calibrate=0 skips it (the
+ * newest set, bf16 compute); cache_dir=PATH for the calibration cache.
+ * TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel set (no
+ * calibration); TW_CPU_RECALIBRATE=1 is calibrate=1.  See calib.h. */
 #define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,14 +215,9 @@ static const tw_device_iface cpu_iface = {
     .gemm = cpu_gemm,
 };
 
-int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
+int tw_cpu_device_make(const tw_cpu_choice *choice, tw_threadpool *pool, const char *opts,
+                       tw_device **out) {
   *out = NULL;
-  const char *force = getenv("TW_CPU_KERNEL");
-  tw_cpu_kernels ks;
-  if (tw_cpu_kernels_select(force, &ks))
-    return tw_err(NULL, TW_EUNSUPPORTED,
-                  "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
-                  "(generic, avx2, avx512, avx512bf16)", force ? force : "");
   tw_device *dev = tw_device_alloc(&cpu_iface, "cpu");
   tw_cpu_impl *impl = dev ? calloc(1, sizeof *impl) : NULL;
   if (!impl) {
@@ -227,13 +225,15 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
     return tw_err(NULL, TW_ENOMEM, "cpu: out of memory");
   }
   dev->impl = impl;
-  dev->pool = cfg ? cfg->pool : NULL;
-  impl->ks = ks;
+  dev->pool = pool;
+  impl->ks = *choice->ks;
+  impl->choice = *choice;
+  impl->choice.ks = &impl->ks; /* the caller's set may be a local copy */
+  const tw_cpu_kernels ks = impl->ks;
   impl->use_f16c = strcmp(ks.isa, "generic") != 0;
   impl->n_threads = tw_threadpool_size(dev->pool);
   size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10);
   impl->blk = blocking_for(&ks, l1, l2);
-  const char *opts = cfg ? cfg->options : NULL;
   if (apply_options(opts, &impl->blk, (size_t)ks.mr)) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
@@ -262,6 +262,42 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   dev->costs.host_memory = 1;
   *out = dev;
   return TW_OK;
+}
+
+/* The kernel choice: forced by TW_CPU_KERNEL (or calibrate=0) as the set
+ * runs it, else calibrated (calib.c). */
+static int choose_kernels(const char *opts, tw_cpu_kernels *forced, tw_cpu_choice *choice) {
+  const char *force = getenv("TW_CPU_KERNEL");
+  char v[8];
+  int skip = tw_option_get(opts, "calibrate", v, sizeof v) && !strcmp(v, "0");
+  if ((force && *force) || skip) {
+    if (tw_cpu_kernels_select(force, forced))
+      return tw_err(NULL, TW_EUNSUPPORTED,
+                    "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
+                    "(generic, avx2, avx512, avx512bf16)", force ? force : "");
+    tw_cpu_choice_fixed(forced, choice);
+    return TW_OK;
+  }
+  int rc = tw_cpu_calibrate(opts, choice);
+  if (rc) return tw_err(NULL, rc, "cpu: kernel calibration failed (%s)", tw_status_name(rc));
+  return TW_OK;
+}
+
+int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
+  *out = NULL;
+  const char *opts = cfg ? cfg->options : NULL;
+  tw_cpu_blocking probe = {1, 2}; /* bad options fail before calibrating */
+  if (apply_options(opts, &probe, 1))
+    return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
+  tw_cpu_kernels forced;
+  tw_cpu_choice choice;
+  int rc = choose_kernels(opts, &forced, &choice);
+  if (rc) return rc;
+  return tw_cpu_device_make(&choice, cfg ? cfg->pool : NULL, opts, out);
+}
+
+const tw_cpu_choice *tw_cpu_device_choice(const tw_device *dev) {
+  return &((const tw_cpu_impl *)dev->impl)->choice;
 }
 
 const char *tw_cpu_device_isa(const tw_device *dev) {
