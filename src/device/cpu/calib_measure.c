@@ -5,7 +5,9 @@
  * because a quiet single core is what can be measured in a fraction of a
  * second on a shared machine.  Samples of the modes alternate (A B C A B C)
  * so that load from other processes falls on all alike; the figure is the
- * median of three.  About 0.5 s in all where every set runs (AVX-512). */
+ * fastest single call of five samples (other processes can only slow a
+ * kernel down: on a shared machine the fastest call is the least
+ * disturbed).  About 0.5 s in all where every set runs (AVX-512). */
 #include <string.h>
 
 #include "core/mem.h"
@@ -13,7 +15,7 @@
 #include "device/cpu/calib.h"
 #include "device/cpu/cpu.h"
 
-#define SAMPLES 3
+#define SAMPLES 5
 #define SAMPLE_S 2e-3
 /* A candidate whose first call takes this long (the portable set, tens of
  * times slower) is not going to win: that one call is its figure. */
@@ -37,10 +39,11 @@ static int applies(int mode, int cls) {
   return !(mode == TW_CPU_MODE_DP && cls == TW_CPU_CLASS_GEMV);
 }
 
-static double median3(double a, double b, double c) {
-  if (a > b) { double t = a; a = b; b = t; }
-  if (b > c) b = c;
-  return a > b ? a : b;
+static double fastest_sample(const double *t) {
+  double best = t[0];
+  for (int s = 1; s < SAMPLES; s++)
+    if (t[s] < best) best = t[s];
+  return best;
 }
 
 typedef struct class_bufs {
@@ -48,7 +51,8 @@ typedef struct class_bufs {
   void *w_bf16, *w_f32; /* packed by the set's device */
 } class_bufs;
 
-/* Seconds per call of one mode, `reps` calls. */
+/* Seconds of the fastest of `reps` calls of one mode: each call is timed
+ * alone, so that one undisturbed call is enough on a busy machine. */
 static double time_mode(tw_device *dev, tw_direct_gemm *g, const class_bufs *b, int cls, int mode,
                         long reps) {
   tw_cpu_impl *impl = dev->impl;
@@ -56,9 +60,14 @@ static double time_mode(tw_device *dev, tw_direct_gemm *g, const class_bufs *b, 
   impl->choice.mode[cls] = fp32 ? TW_CPU_MODE_A16 : mode;
   g->a_compute = fp32 ? TW_DTYPE_F32 : TW_DTYPE_BF16;
   g->weight = mode == TW_CPU_MODE_F32W ? b->w_f32 : b->w_bf16;
-  double t0 = tw_now();
-  for (long r = 0; r < reps; r++) dev->iface->gemm(dev, g);
-  return (tw_now() - t0) / (double)reps;
+  double best = 0;
+  for (long r = 0; r < reps; r++) {
+    double t0 = tw_now();
+    dev->iface->gemm(dev, g);
+    double t = tw_now() - t0;
+    if (r == 0 || t < best) best = t;
+  }
+  return best;
 }
 
 /* Times class cls for the n candidates of one set (those it applies to). */
@@ -84,7 +93,7 @@ static void measure_class(tw_device *dev, const class_bufs *b, int cls, tw_cpu_c
     for (int i = 0; i < n; i++)
       if (reps[i]) t[i][s] = time_mode(dev, &g, b, cls, cands[i]->mode, reps[i]);
   for (int i = 0; i < n; i++) {
-    double sec = median3(t[i][0], t[i][1], t[i][2]);
+    double sec = fastest_sample(t[i]);
     cands[i]->gflops[cls] = sec > 0 ? 2.0 * (double)(m * k * nn) / sec * 1e-9 : 0;
   }
 }
