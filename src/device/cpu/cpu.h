@@ -8,6 +8,7 @@
 #include "device/cpu/calib.h"
 #include "device/cpu/kernels.h"
 #include "device/device.h"
+#include "kernels/attention.h"
 
 /* A weight packed as ceil(n / nr) panels of k x nr (docs/microkernel.md). */
 typedef struct tw_cpu_weight {
@@ -32,6 +33,7 @@ typedef struct tw_cpu_impl {
   tw_cpu_blocking blk;
   int n_threads;
   int use_f16c;        /* convert F16 sources with F16C */
+  int fused_attention; /* attention() runs (else TW_EUNSUPPORTED: planned products) */
   size_t apack_elems;  /* floats per thread's packed-A buffer */
   float *apack;        /* n_threads * apack_elems, allocated at create */
   float *arows;        /* small-M copy of A (grows, kept) */
@@ -63,6 +65,13 @@ void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_
                          size_t kc, int mr, float *dst);
 /* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
+
+/* attention.c: fused attention (device.h, tw_attention_args) on the pool;
+ * TW_EUNSUPPORTED when switched off (option attention=planned or
+ * TW_CPU_ATTENTION=planned) or d > TW_ATTN_MAX_D. */
+int tw_cpu_attention(tw_device *dev, const tw_attention_args *a);
+/* The block kernel for head size d on kernel set ks. */
+tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d);
 
 /* gemm.c: runs a validated call. Returns TW_OK or TW_ENOMEM. */
 int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w);

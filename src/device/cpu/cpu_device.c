@@ -7,7 +7,10 @@
  * calibrate=1 measures the kernel choice again, calibrate=0 skips it (the
  * newest set, bf16 compute); cache_dir=PATH for the calibration cache.
  * TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel set (no
- * calibration); TW_CPU_RECALIBRATE=1 is calibrate=1.  See calib.h. */
+ * calibration); TW_CPU_RECALIBRATE=1 is calibrate=1.  See calib.h.
+ * attention=fused (default) or planned (TW_CPU_ATTENTION overrides):
+ * whether attention() runs the fused kernels of attention.c or declines, so
+ * that the caller runs the planned per-head products. */
 #define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,7 +216,18 @@ static const tw_device_iface cpu_iface = {
     .weight_release = cpu_weight_release,
     .weight_update = cpu_weight_update,
     .gemm = cpu_gemm,
+    .attention = tw_cpu_attention,
 };
+
+/* Option attention=fused|planned, overridden by TW_CPU_ATTENTION; 1 when
+ * fused, 0 planned, -1 for another value. */
+static int attention_mode(const char *opts) {
+  char v[16] = "fused";
+  const char *env = getenv("TW_CPU_ATTENTION");
+  if (env && *env) snprintf(v, sizeof v, "%s", env);
+  else tw_option_get(opts, "attention", v, sizeof v);
+  return !strcmp(v, "fused") ? 1 : !strcmp(v, "planned") ? 0 : -1;
+}
 
 int tw_cpu_device_make(const tw_cpu_choice *choice, tw_threadpool *pool, const char *opts,
                        tw_device **out) {
@@ -289,11 +303,15 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   tw_cpu_blocking probe = {1, 2}; /* bad options fail before calibrating */
   if (apply_options(opts, &probe, 1))
     return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
+  if (attention_mode(opts) < 0)
+    return tw_err(NULL, TW_EINVAL, "cpu: attention (option or TW_CPU_ATTENTION) must be fused "
+                  "or planned");
   tw_cpu_kernels forced;
   tw_cpu_choice choice;
   int rc = choose_kernels(opts, &forced, &choice);
-  if (rc) return rc;
-  return tw_cpu_device_make(&choice, cfg ? cfg->pool : NULL, opts, out);
+  if (!rc) rc = tw_cpu_device_make(&choice, cfg ? cfg->pool : NULL, opts, out);
+  if (!rc) ((tw_cpu_impl *)(*out)->impl)->fused_attention = attention_mode(opts);
+  return rc;
 }
 
 const tw_cpu_choice *tw_cpu_device_choice(const tw_device *dev) {
