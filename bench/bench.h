@@ -34,6 +34,9 @@ int tw_bench_gemm(int argc, char **argv);
  * (the faster of 256- and 512-bit FMAs); read bandwidth in bytes/s; copy
  * bandwidth in bytes moved (read + written) per second. */
 double tw_bench_fma_peak(tw_threadpool *pool, int runs, double *median_s);
+/* VDPBF16PS throughput in flop/s (64 per instruction); 0 without
+ * AVX512_BF16. */
+double tw_bench_dp_peak(tw_threadpool *pool, int runs, double *median_s);
 double tw_bench_read_bw(tw_threadpool *pool, int runs, double *median_s);
 double tw_bench_copy_bw(tw_threadpool *pool, int runs, double *median_s);
 

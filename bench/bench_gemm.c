@@ -181,9 +181,12 @@ static void fair_blas(const bench_opts *o, int threads, tw_blas_row *rows, int *
 #endif
 }
 
-static void print_header(const bench_opts *o, tw_device *dev, int threads, double peak,
-                         double peak_s, double rbw, double rbw_s, double cbw, double cbw_s,
+/* m: FMA peak, read and copy bandwidth, VDPBF16PS peak (0: none), each
+ * followed by its median time. */
+static void print_header(const bench_opts *o, tw_device *dev, int threads, const double m[8],
                          const char *fair_core) {
+  const double peak = m[0], peak_s = m[1], rbw = m[2], rbw_s = m[3], cbw = m[4], cbw_s = m[5];
+  const double dp = m[6], dp_s = m[7];
   char env[256];
   tw_bench_blas_env(env, sizeof env);
   const char *core = tw_bench_blas_corename();
@@ -194,6 +197,9 @@ static void print_header(const bench_opts *o, tw_device *dev, int threads, doubl
            "\"median_s\":%.6g,\"runs\":%d}\n", threads, rbw * 1e-9, rbw_s, o->runs);
     printf("{\"shape\":\"copy\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
            "\"median_s\":%.6g,\"runs\":%d}\n", threads, cbw * 1e-9, cbw_s, o->runs);
+    if (dp > 0)
+      printf("{\"shape\":\"-\",\"impl\":\"vdpbf16ps-peak\",\"threads\":%d,\"gflops\":%.3f,"
+             "\"median_s\":%.6g,\"runs\":%d}\n", threads, dp * 1e-9, dp_s, o->runs);
     printf("{\"shape\":\"-\",\"impl\":\"openblas-core\",\"threads\":%d,\"core\":\"%s\","
            "\"fair_core\":\"%s\",\"env\":\"%s\",\"cpu_kernels\":\"%s\"}\n", threads, core,
            fair_core[0] ? fair_core : core, env, tw_cpu_device_isa(dev));
@@ -202,6 +208,9 @@ static void print_header(const bench_opts *o, tw_device *dev, int threads, doubl
   printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
          "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", tw_cpu_device_isa(dev), peak * 1e-9,
          rbw * 1e-9, cbw * 1e-9);
+  if (dp > 0)
+    printf("VDPBF16PS peak %.1f GFLOP/s = %.2fx the FMA peak (ceiling of the bf16 dot-product "
+           "kernel)\n", dp * 1e-9, dp / peak);
   printf("openblas core %s (autodetected; %s)\n", core, env);
   if (fair_core[0])
     printf("  %s is a generic fallback on this CPU: /blas compares against OpenBLAS re-run in a "
@@ -297,11 +306,13 @@ static int bench_threads(const bench_opts *o, int threads) {
   int n_fair;
   char fair_core[64];
   fair_blas(o, threads, fair, &n_fair, fair_core, sizeof fair_core);
-  double peak_s, rbw_s, cbw_s;
+  double peak_s, rbw_s, cbw_s, dp_s;
   double peak = tw_bench_fma_peak(pool, o->runs, &peak_s);
+  double dp = tw_bench_dp_peak(pool, o->runs, &dp_s);
   double rbw = tw_bench_read_bw(pool, o->runs, &rbw_s);
   double cbw = tw_bench_copy_bw(pool, o->runs, &cbw_s);
-  print_header(o, dev, threads, peak, peak_s, rbw, rbw_s, cbw, cbw_s, n_fair ? fair_core : "");
+  print_header(o, dev, threads, (const double[]){peak, peak_s, rbw, rbw_s, cbw, cbw_s, dp, dp_s},
+               n_fair ? fair_core : "");
 #ifdef TW_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
 #else
