@@ -159,17 +159,19 @@ static int bench_blas_only(const bench_opts *o) {
 #endif
 }
 
-/* The fair OpenBLAS core, measured in a child when the autodetected one is
- * a generic fallback; *n_rows = 0 when not needed or it failed (said). */
-static void fair_blas(const bench_opts *o, int threads, tw_blas_row *rows, int *n_rows,
-                      char *core, size_t cap) {
+/* The fair OpenBLAS core on shape `only`, measured in a child when the
+ * autodetected core is a generic fallback, just before the parent times the
+ * same shape (so that both see about the same load from other processes);
+ * *n_rows = 0 when not needed or it failed (said). */
+static void fair_blas(const bench_opts *o, int threads, const char *only, tw_blas_row *rows,
+                      int *n_rows, char *core, size_t cap) {
   *n_rows = 0;
   core[0] = '\0';
 #ifdef TW_HAVE_OPENBLAS
   const char *fair = tw_bench_blas_fair_core();
   if (!fair) return;
-  int n = tw_bench_blas_child(fair, threads, o->runs, o->only, o->quick, rows, (int)N_SHAPES,
-                              core, cap);
+  int n = tw_bench_blas_child(fair, threads, o->runs, only, o->quick, rows, (int)N_SHAPES, core,
+                              cap);
   if (n < 0) {
     fprintf(stderr, "bench: OpenBLAS with OPENBLAS_CORETYPE=%s failed in the child\n", fair);
     return;
@@ -177,7 +179,7 @@ static void fair_blas(const bench_opts *o, int threads, tw_blas_row *rows, int *
   if (!core[0]) snprintf(core, cap, "%s", fair);
   *n_rows = n;
 #else
-  (void)o, (void)threads, (void)rows, (void)cap;
+  (void)o, (void)threads, (void)only, (void)rows, (void)cap;
 #endif
 }
 
@@ -303,16 +305,20 @@ static int bench_threads(const bench_opts *o, int threads) {
     return 1;
   }
   tw_blas_row fair[N_SHAPES];
-  int n_fair;
-  char fair_core[64];
-  fair_blas(o, threads, fair, &n_fair, fair_core, sizeof fair_core);
+  int n_fair = 0;
+  char fair_core[64] = "";
+#ifdef TW_HAVE_OPENBLAS
+  const char *want = tw_bench_blas_fair_core();
+  if (want) snprintf(fair_core, sizeof fair_core, "%s", want);
+#endif
   double peak_s, rbw_s, cbw_s, dp_s;
   double peak = tw_bench_fma_peak(pool, o->runs, &peak_s);
   double dp = tw_bench_dp_peak(pool, o->runs, &dp_s);
   double rbw = tw_bench_read_bw(pool, o->runs, &rbw_s);
   double cbw = tw_bench_copy_bw(pool, o->runs, &cbw_s);
   print_header(o, dev, threads, (const double[]){peak, peak_s, rbw, rbw_s, cbw, cbw_s, dp, dp_s},
-               n_fair ? fair_core : "");
+               fair_core);
+  char ran_as[64] = "";
 #ifdef TW_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
 #else
@@ -327,10 +333,13 @@ static int bench_threads(const bench_opts *o, int threads) {
     char name[64];
     if (!shape_selected(o, s, name, sizeof name)) continue;
     const tw_blas_row *fr = NULL;
+    if (fair_core[0]) fair_blas(o, threads, name, fair, &n_fair, ran_as, sizeof ran_as);
     for (int i = 0; i < n_fair; i++)
       if (!strcmp(fair[i].shape, name)) fr = &fair[i];
     status = bench_shape(o, dev, s, threads, peak, rbw, fr);
   }
+  if (ran_as[0] && !o->json)
+    printf("openblas-fair ran as core %s (as the child reports it)\n", ran_as);
   tw_device_destroy(dev);
   tw_threadpool_destroy(pool);
   return status;
