@@ -56,8 +56,8 @@ static const char *best_core(int *rank) {
   int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512cd");
-  /* OpenBLAS 0.3.21 has no SAPPHIRERAPIDS kernels of its own worth more
-   * than COOPERLAKE's for sgemm; COOPERLAKE is the newest every 0.3.x has. */
+  /* COOPERLAKE: AVX-512 with BF16, a core name Debian's 0.3.21 knows
+   * (newer names would be unknown to it and ignored) */
   if (avx512 && __builtin_cpu_supports("avx512bf16")) return *rank = 4, "COOPERLAKE";
   if (avx512) return *rank = 3, "SKYLAKEX";
   if (avx2) return *rank = 2, "HASWELL";
