@@ -15,7 +15,9 @@
 
 static const char *USAGE =
     "usage: tilewhisper bench --encoder [--size tiny|base|small|...] [--runs N] [--no-emu] [--no-cpu]\n"
-    "                         [--json]\n";
+    "                         [--threads N] [--fp32] [--json]\n"
+    "  --fp32: fp32 activations and weights (the encoder's fp32 option); the cpu device's\n"
+    "  kernels follow its calibration unless TW_CPU_KERNEL forces a set\n";
 
 /* For scale (quoted, not measured here: whisper.cpp cannot be fetched on
  * these machines): whisper.cpp, April 2025 build with AVX2/FMA/F16C and
@@ -28,6 +30,8 @@ static const char *USAGE =
 typedef struct enc_bench {
   const char *size;
   int runs, emu, cpu, json;
+  int fp32;    /* --fp32: the encoder's fp32 option on the cpu device */
+  int threads; /* --threads N: only this count (default 1 and 2) */
   char path[64];       /* the synthetic model file, removed at the end */
   tw_model_info info;
   float *pcm;          /* 30 s of test signal */
@@ -92,6 +96,7 @@ static int run_device(enc_bench *b, const char *device, int threads, int runs, i
   tw_model_options_init(&mo);
   mo.device = device;
   mo.threads = threads;
+  mo.fp32 = b->fp32 && !strcmp(device, "cpu");
   tw_state_options so;
   tw_state_options_init(&so);
   so.threads = threads;
@@ -180,6 +185,14 @@ int tw_bench_encoder(int argc, char **argv) {
     if (!strcmp(argv[i], "--json")) b.json = 1;
     else if (!strcmp(argv[i], "--no-emu")) b.emu = 0;
     else if (!strcmp(argv[i], "--no-cpu")) b.cpu = 0;
+    else if (!strcmp(argv[i], "--fp32")) b.fp32 = 1;
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      b.threads = atoi(argv[++i]);
+      if (b.threads < 1 || b.threads > 256) {
+        fprintf(stderr, "bench --encoder: --threads wants 1..256\n%s", USAGE);
+        return 2;
+      }
+    }
     else if (!strcmp(argv[i], "--size") && i + 1 < argc) b.size = argv[++i];
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
       b.runs = atoi(argv[++i]);
@@ -199,10 +212,12 @@ int tw_bench_encoder(int argc, char **argv) {
   if (!rc) rc = make_signal(&b);
   if (!b.json && !rc)
     printf("encoder bench: synthetic %s model (%d layers, n_state %d), one 30 s window "
-           "(%d positions), bf16 activations and weights\n",
-           b.size, b.info.n_audio_layer, b.info.n_audio_state, b.info.n_audio_ctx);
+           "(%d positions), %s activations and weights\n",
+           b.size, b.info.n_audio_layer, b.info.n_audio_state, b.info.n_audio_ctx,
+           b.fp32 ? "fp32" : "bf16");
   pass_result r;
-  for (int threads = 1; threads <= 2 && !rc && b.cpu; threads++)
+  int t0 = b.threads ? b.threads : 1, t1 = b.threads ? b.threads : 2;
+  for (int threads = t0; threads <= t1 && !rc && b.cpu; threads++)
     if (!(rc = run_device(&b, "cpu", threads, b.runs, 1, &r))) print_cpu(&b, threads, &r);
   if (b.emu && !rc && !(rc = run_device(&b, "emu:profile=xdna1", 2, 1, 0, &r)))
     print_emu(&b, "seed's kernels (planned):", &r);

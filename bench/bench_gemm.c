@@ -1,6 +1,6 @@
 /* `tilewhisper bench --gemm`: the cpu device against OpenBLAS sgemm on the
  * GEMM shapes of Whisper's encoder and decoder, at 1 and 2 threads (or
- * --threads N), with the measured FMA peak and memory bandwidth as the
+ * --threads N), against a fair OpenBLAS core (bench_blas.c), with the measured FMA peak and memory bandwidth as the
  * yardsticks.  Every figure is the median of --runs timed runs (default 7),
  * each run long enough (>= 20 ms, repeating the call) to time reliably. */
 #include <stdio.h>
@@ -27,6 +27,7 @@ static const shape shapes[] = {
 
 typedef struct bench_opts {
   int json, runs, threads[2], n_threads, quick;
+  int blas_only; /* --openblas-only: the fair-core child (bench_blas.c) */
   const char *options; /* cpu device options (mc=, kc=) */
   const char *only;    /* run only this shape, "MxKxN" */
 } bench_opts;
@@ -66,8 +67,8 @@ static int call_run(call *c) {
  * load from other processes falls on all of them alike; each run repeats a
  * call for >= 20 ms.  Fills out[i] with medians. */
 static int time_calls(call *calls, int n, const shape *s, int runs, result *out) {
-  long reps[4];
-  double t[4][64];
+  long reps[5];
+  double t[5][64];
   if (runs > 64) runs = 64;
   for (int i = 0; i < n; i++) {
     if (call_run(&calls[i])) return -1; /* warm up */
@@ -96,7 +97,7 @@ static void emit(const bench_opts *o, const shape *s, const char *impl, int thre
   snprintf(sh, sizeof sh, "%zux%zux%zu", s->m, s->k, s->n);
   /* small M is memory-bound: report the weight bytes streamed per second */
   int small = s->m <= 4;
-  size_t elem = strncmp(impl, "tw-bf16", 7) == 0 ? 2 : 4;
+  size_t elem = strncmp(impl, "tw-bf16", 7) == 0 || strcmp(impl, "tw-default") == 0 ? 2 : 4;
   double gbps = (double)(s->k * s->n * elem) / r->median_s * 1e-9;
   if (o->json) {
     printf("{\"shape\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"gflops\":%.3f,\"median_s\":%.6g,"
@@ -107,7 +108,7 @@ static void emit(const bench_opts *o, const shape *s, const char *impl, int thre
     printf("}\n");
     return;
   }
-  printf("%-16s %-11s %2d %9.2f %7.1f%%", sh, impl, threads, r->gflops,
+  printf("%-16s %-13s %2d %9.2f %7.1f%%", sh, impl, threads, r->gflops,
          100.0 * r->gflops * 1e9 / peak);
   if (blas > 0)
     printf(" %6.2fx", r->gflops / blas);
@@ -115,6 +116,182 @@ static void emit(const bench_opts *o, const shape *s, const char *impl, int thre
     printf(" %7s", "-");
   if (small) printf("   %6.2f GB/s = %5.1f%% of read bw", gbps, 100.0 * gbps * 1e9 / bw);
   printf("\n");
+}
+
+/* Fills a (M x K) and w (K x N) with a fixed pattern in [-1, 1]. */
+static void fill_operands(const shape *s, float *a, float *w) {
+  for (size_t i = 0; i < s->m * s->k; i++) a[i] = (float)((i * 7919u) % 2001u) / 1000.0f - 1.0f;
+  for (size_t i = 0; i < s->k * s->n; i++) w[i] = (float)((i * 104729u) % 2003u) / 1000.0f - 1.0f;
+}
+
+static int shape_selected(const bench_opts *o, const shape *s, char *name, size_t cap) {
+  snprintf(name, cap, "%zux%zux%zu", s->m, s->k, s->n);
+  if (o->quick && s->m * s->k * s->n > 600000000u) return 0;
+  return !o->only || strcmp(o->only, name) == 0;
+}
+
+/* `--openblas-only`: what a child run with OPENBLAS_CORETYPE set prints for
+ * its parent (bench_blas.c): "core NAME", then "SHAPE MEDIAN_S GFLOPS". */
+static int bench_blas_only(const bench_opts *o) {
+#ifdef TW_HAVE_OPENBLAS
+  openblas_set_num_threads(o->threads[0]);
+  printf("core %s\n", tw_bench_blas_corename());
+  for (size_t si = 0; si < N_SHAPES; si++) {
+    const shape *s = &shapes[si];
+    char name[64];
+    if (!shape_selected(o, s, name, sizeof name)) continue;
+    float *a = malloc(s->m * s->k * sizeof(float));
+    float *w = malloc(s->k * s->n * sizeof(float));
+    float *c = malloc(s->m * s->n * sizeof(float));
+    int ok = a && w && c;
+    result r;
+    if (ok) {
+      fill_operands(s, a, w);
+      call bc = {.m = s->m, .k = s->k, .n = s->n, .a = a, .c = c, .openblas = 1, .w = w};
+      ok = time_calls(&bc, 1, s, o->runs, &r) == 0;
+    }
+    if (ok) printf("%s %.9g %.6g\n", name, r.median_s, r.gflops);
+    free(a), free(w), free(c);
+    if (!ok) return 1;
+  }
+  return 0;
+#else
+  (void)o;
+  return 1;
+#endif
+}
+
+/* The fair OpenBLAS core on shape `only`, measured in a child when the
+ * autodetected core is a generic fallback, just before the parent times the
+ * same shape (so that both see about the same load from other processes);
+ * *n_rows = 0 when not needed or it failed (said). */
+static void fair_blas(const bench_opts *o, int threads, const char *only, tw_blas_row *rows,
+                      int *n_rows, char *core, size_t cap) {
+  *n_rows = 0;
+  core[0] = '\0';
+#ifdef TW_HAVE_OPENBLAS
+  const char *fair = tw_bench_blas_fair_core();
+  if (!fair) return;
+  int n = tw_bench_blas_child(fair, threads, o->runs, only, o->quick, rows, (int)N_SHAPES, core,
+                              cap);
+  if (n < 0) {
+    fprintf(stderr, "bench: OpenBLAS with OPENBLAS_CORETYPE=%s failed in the child\n", fair);
+    return;
+  }
+  if (!core[0]) snprintf(core, cap, "%s", fair);
+  *n_rows = n;
+#else
+  (void)o, (void)threads, (void)only, (void)rows, (void)cap;
+#endif
+}
+
+/* m: FMA peak, read and copy bandwidth, VDPBF16PS peak (0: none), each
+ * followed by its median time. */
+static void print_header(const bench_opts *o, const char *kernels, int threads, const double m[8],
+                         const char *fair_core) {
+  const double peak = m[0], peak_s = m[1], rbw = m[2], rbw_s = m[3], cbw = m[4], cbw_s = m[5];
+  const double dp = m[6], dp_s = m[7];
+  char env[256];
+  tw_bench_blas_env(env, sizeof env);
+  const char *core = tw_bench_blas_corename();
+  if (o->json) {
+    printf("{\"shape\":\"-\",\"impl\":\"fma-peak\",\"threads\":%d,\"gflops\":%.3f,"
+           "\"median_s\":%.6g,\"runs\":%d}\n", threads, peak * 1e-9, peak_s, o->runs);
+    printf("{\"shape\":\"read\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
+           "\"median_s\":%.6g,\"runs\":%d}\n", threads, rbw * 1e-9, rbw_s, o->runs);
+    printf("{\"shape\":\"copy\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
+           "\"median_s\":%.6g,\"runs\":%d}\n", threads, cbw * 1e-9, cbw_s, o->runs);
+    if (dp > 0)
+      printf("{\"shape\":\"-\",\"impl\":\"vdpbf16ps-peak\",\"threads\":%d,\"gflops\":%.3f,"
+             "\"median_s\":%.6g,\"runs\":%d}\n", threads, dp * 1e-9, dp_s, o->runs);
+    printf("{\"shape\":\"-\",\"impl\":\"openblas-core\",\"threads\":%d,\"core\":\"%s\","
+           "\"fair_core\":\"%s\",\"env\":\"%s\",\"cpu_kernels\":\"%s\"}\n", threads, core,
+           fair_core[0] ? fair_core : core, env, kernels);
+    return;
+  }
+  printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
+         "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", kernels, peak * 1e-9,
+         rbw * 1e-9, cbw * 1e-9);
+  if (dp > 0)
+    printf("VDPBF16PS peak %.1f GFLOP/s = %.2fx the FMA peak (ceiling of the bf16 dot-product "
+           "kernel)\n", dp * 1e-9, dp / peak);
+  printf("openblas core %s (autodetected; %s)\n", core, env);
+  if (fair_core[0])
+    printf("  %s is a generic fallback on this CPU: /blas compares against OpenBLAS re-run in a "
+           "child with OPENBLAS_CORETYPE=%s (row openblas-fair)\n", core, fair_core);
+  printf("%-16s %-13s %2s %9s %8s %7s\n", "shape MxKxN", "impl", "t", "GFLOP/s", "%peak",
+         "/blas");
+}
+
+/* The rows of one shape: calls[0] openblas-fair (from the child, when
+ * any), then the tw calls and the autodetected OpenBLAS. */
+typedef struct shape_calls {
+  call c[5];
+  const char *names[5];
+  int n;
+  tw_weight *handles[3];
+} shape_calls;
+
+/* tw-default: the device's choice for default options (storage and A
+ * compute left to it); tw-bf16 (bf16 weights, A rounded to bf16); tw-fp32;
+ * tw-bf16-a32 (bf16 weights, A kept fp32: the FMA kernels alone). */
+static int prepare_calls(tw_device *dev, tw_stream *stream, const shape *s, float *a, float *w,
+                         float *c, shape_calls *sc) {
+  static const tw_dtype storage[3] = {TW_DTYPE_DEFAULT, TW_DTYPE_BF16, TW_DTYPE_F32};
+  static const tw_dtype compute[4] = {TW_DTYPE_DEFAULT, TW_DTYPE_BF16, TW_DTYPE_F32, TW_DTYPE_F32};
+  static const char *const names[4] = {"tw-default", "tw-bf16", "tw-fp32", "tw-bf16-a32"};
+  memset(sc, 0, sizeof *sc);
+  for (int st = 0; st < 3; st++) {
+    tw_weight_desc d = {.data = w, .dtype = TW_DTYPE_F32, .k = s->k, .n = s->n, .ld = s->n,
+                        .storage = storage[st], .name = "W"};
+    if (tw_weight_prepare(dev, &d, &sc->handles[st])) {
+      fprintf(stderr, "bench: prepare: %s\n", tw_device_last_error(dev));
+      return -1;
+    }
+  }
+  for (int i = 0; i < 4; i++) {
+    sc->names[sc->n] = names[i];
+    sc->c[sc->n++] = (call){.s = stream, .m = s->m, .k = s->k, .n = s->n, .a = a, .c = c,
+                            .weight = sc->handles[i == 3 ? 1 : i],
+                            .opts = {.a_compute = compute[i]}};
+  }
+#ifdef TW_HAVE_OPENBLAS
+  sc->names[sc->n] = "openblas";
+  sc->c[sc->n++] = (call){.m = s->m, .k = s->k, .n = s->n, .a = a, .c = c, .openblas = 1,
+                          .w = w};
+#endif
+  return 0;
+}
+
+static int bench_shape(const bench_opts *o, tw_device *dev, tw_stream *stream, const shape *s,
+                       int threads,
+                       double peak, double rbw, const tw_blas_row *fair) {
+  float *a = malloc(s->m * s->k * sizeof(float));
+  float *w = malloc(s->k * s->n * sizeof(float));
+  float *c = malloc(s->m * s->n * sizeof(float));
+  shape_calls sc = {0};
+  int status = 1;
+  result r[5];
+  if (a && w && c) {
+    fill_operands(s, a, w);
+    if (prepare_calls(dev, stream, s, a, w, c, &sc) == 0 &&
+        time_calls(sc.c, sc.n, s, o->runs, r) == 0)
+      status = 0;
+  }
+  if (status == 0) {
+    int blas_i = sc.n - 1, have_blas = !strcmp(sc.names[blas_i], "openblas");
+    double blas = fair ? fair->gflops : have_blas ? r[blas_i].gflops : 0;
+    if (fair) {
+      result fr = {.median_s = fair->median_s, .gflops = fair->gflops, .runs = o->runs};
+      emit(o, s, "openblas-fair", threads, &fr, peak, 0, rbw);
+    }
+    if (have_blas) emit(o, s, "openblas", threads, &r[blas_i], peak, fair ? blas : 0, rbw);
+    for (int i = 0; i < sc.n - have_blas; i++)
+      emit(o, s, sc.names[i], threads, &r[i], peak, blas, rbw);
+  }
+  for (int st = 0; st < 3; st++) tw_weight_destroy(sc.handles[st]);
+  free(a), free(w), free(c);
+  return status;
 }
 
 static int bench_threads(const bench_opts *o, int threads) {
@@ -135,24 +312,22 @@ static int bench_threads(const bench_opts *o, int threads) {
     tw_device_destroy(dev);
     return 1;
   }
-  double peak_s, rbw_s, cbw_s;
+  const char *kernels = info.calibration.present ? info.calibration.kernels : info.detail;
+  tw_blas_row fair[N_SHAPES];
+  int n_fair = 0;
+  char fair_core[64] = "";
+#ifdef TW_HAVE_OPENBLAS
+  const char *want = tw_bench_blas_fair_core();
+  if (want) snprintf(fair_core, sizeof fair_core, "%s", want);
+#endif
+  double peak_s, rbw_s, cbw_s, dp_s;
   double peak = tw_bench_fma_peak(threads, o->runs, &peak_s);
+  double dp = tw_bench_dp_peak(threads, o->runs, &dp_s);
   double rbw = tw_bench_read_bw(threads, o->runs, &rbw_s);
   double cbw = tw_bench_copy_bw(threads, o->runs, &cbw_s);
-  if (o->json) {
-    printf("{\"shape\":\"-\",\"impl\":\"fma-peak\",\"threads\":%d,\"gflops\":%.3f,"
-           "\"median_s\":%.6g,\"runs\":%d}\n", threads, peak * 1e-9, peak_s, o->runs);
-    printf("{\"shape\":\"read\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
-           "\"median_s\":%.6g,\"runs\":%d}\n", threads, rbw * 1e-9, rbw_s, o->runs);
-    printf("{\"shape\":\"copy\",\"impl\":\"stream-bw\",\"threads\":%d,\"gbps\":%.3f,"
-           "\"median_s\":%.6g,\"runs\":%d}\n", threads, cbw * 1e-9, cbw_s, o->runs);
-  } else {
-    printf("\n== %d thread%s: cpu kernels %s, FMA peak %.1f GFLOP/s, read %.1f GB/s, "
-           "copy %.1f GB/s\n", threads, threads > 1 ? "s" : "", info.detail, peak * 1e-9,
-           rbw * 1e-9, cbw * 1e-9);
-    printf("%-16s %-11s %2s %9s %8s %7s\n", "shape MxKxN", "impl", "t", "GFLOP/s", "%peak",
-           "/blas");
-  }
+  print_header(o, kernels, threads, (const double[]){peak, peak_s, rbw, rbw_s, cbw, cbw_s, dp, dp_s},
+               fair_core);
+  char ran_as[64] = "";
 #ifdef TW_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
 #else
@@ -162,62 +337,18 @@ static int bench_threads(const bench_opts *o, int threads) {
     printf("openblas: absent (built without TW_HAVE_OPENBLAS)\n");
 #endif
   int status = 0;
-  for (size_t si = 0; si < N_SHAPES; si++) {
+  for (size_t si = 0; si < N_SHAPES && !status; si++) {
     const shape *s = &shapes[si];
-    if (o->quick && s->m * s->k * s->n > 600000000u) continue;
     char name[64];
-    snprintf(name, sizeof name, "%zux%zux%zu", s->m, s->k, s->n);
-    if (o->only && strcmp(o->only, name) != 0) continue;
-    float *a = malloc(s->m * s->k * sizeof(float));
-    float *w = malloc(s->k * s->n * sizeof(float));
-    float *c = malloc(s->m * s->n * sizeof(float));
-    if (!a || !w || !c) {
-      free(a), free(w), free(c);
-      status = 1;
-      break;
-    }
-    for (size_t i = 0; i < s->m * s->k; i++) a[i] = (float)((i * 7919u) % 2001u) / 1000.0f - 1.0f;
-    for (size_t i = 0; i < s->k * s->n; i++) w[i] = (float)((i * 104729u) % 2003u) / 1000.0f - 1.0f;
-    /* calls[0..1]: tw-bf16 (A computed in bf16), tw-fp32 (A in fp32);
-     * calls[3]: openblas when built in */
-    /* calls[2]: bf16 weights with A kept fp32 (the FMA kernels, not the
-     * bf16 dot-product one), to compare the weight storages alone */
-    call calls[4];
-    const char *names[4] = {"tw-bf16", "tw-fp32", "tw-bf16-a32", "openblas"};
-    tw_weight *handles[2] = {NULL, NULL};
-    int n_calls = 0;
-    for (int st = 0; st < 2; st++) {
-      tw_weight_desc d = {.data = w, .dtype = TW_DTYPE_F32, .k = s->k, .n = s->n, .ld = s->n,
-                          .storage = st ? TW_DTYPE_F32 : TW_DTYPE_BF16, .name = "W"};
-      if (tw_weight_prepare(dev, &d, &handles[st])) {
-        fprintf(stderr, "bench: prepare: %s\n", tw_device_last_error(dev));
-        status = 1;
-        break;
-      }
-      calls[n_calls++] = (call){.s = stream, .m = s->m, .k = s->k, .n = s->n, .a = a, .c = c,
-                                .weight = handles[st],
-                                .opts = {.a_compute = st ? TW_DTYPE_F32 : TW_DTYPE_BF16}};
-    }
-    if (n_calls == 2) {
-      calls[n_calls] = calls[0];
-      calls[n_calls++].opts.a_compute = TW_DTYPE_F32;
-    }
-#ifdef TW_HAVE_OPENBLAS
-    if (n_calls == 3)
-      calls[n_calls++] = (call){.m = s->m, .k = s->k, .n = s->n, .a = a, .c = c, .openblas = 1,
-                                .w = w};
-#endif
-    result r[4];
-    if (n_calls >= 3 && time_calls(calls, n_calls, s, o->runs, r) == 0) {
-      double blas = n_calls == 4 ? r[3].gflops : 0;
-      if (n_calls == 4) emit(o, s, names[3], threads, &r[3], peak, 0, rbw);
-      for (int i = 0; i < 3; i++) emit(o, s, names[i], threads, &r[i], peak, blas, rbw);
-    } else {
-      status = 1;
-    }
-    for (int st = 0; st < 2; st++) tw_weight_destroy(handles[st]);
-    free(a), free(w), free(c);
+    if (!shape_selected(o, s, name, sizeof name)) continue;
+    const tw_blas_row *fr = NULL;
+    if (fair_core[0]) fair_blas(o, threads, name, fair, &n_fair, ran_as, sizeof ran_as);
+    for (int i = 0; i < n_fair; i++)
+      if (!strcmp(fair[i].shape, name)) fr = &fair[i];
+    status = bench_shape(o, dev, stream, s, threads, peak, rbw, fr);
   }
+  if (ran_as[0] && !o->json)
+    printf("openblas-fair ran as core %s (as the child reports it)\n", ran_as);
   tw_stream_destroy(stream);
   tw_device_destroy(dev);
   return status;
@@ -230,10 +361,8 @@ int tw_bench_gemm(int argc, char **argv) {
       o.json = 1;
     } else if (!strcmp(argv[i], "--quick")) {
       o.quick = 1;
-    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: tilewhisper bench --gemm [--json] [--runs N] [--threads N] [--quick] "
-             "[--shape MxKxN] [--options mc=,kc=]\n");
-      return 0;
+    } else if (!strcmp(argv[i], "--openblas-only")) {
+      o.blas_only = 1; /* the child of bench_blas.c */
     } else if (!strcmp(argv[i], "--gemm")) {
       /* the subcommand's own flag */
     } else if (!strcmp(argv[i], "--options") && i + 1 < argc) {
@@ -259,6 +388,7 @@ int tw_bench_gemm(int argc, char **argv) {
       return 2;
     }
   }
+  if (o.blas_only) return bench_blas_only(&o);
   int status = 0;
   for (int t = 0; t < o.n_threads; t++) status |= bench_threads(&o, o.threads[t]);
   return status;

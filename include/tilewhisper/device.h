@@ -65,6 +65,27 @@ typedef struct tw_kernel_desc {
   double flops_per_s;   /* this shape's measured throughput; 0 = the device's */
 } tw_kernel_desc;
 
+#define TW_DEVICE_MAX_CHOICES 16
+
+/* A device that picks its own kernels by measurement (cpu) says what it
+ * measured and chose: GFLOP/s of each candidate (a kernel set and a compute
+ * mode) per shape class (large GEMM, skinny M <= 16, GEMV; 0 where the
+ * mode does not apply), and the mode chosen per class. */
+typedef struct tw_device_calibration {
+  int present;       /* 0: the device does not calibrate */
+  char source[16];   /* "measured", "cached" (read back from the cache) or "fixed" (forced) */
+  char kernels[24];  /* the kernel set the device runs */
+  char classes[3][16];   /* "large", "skinny", "gemv" */
+  char chosen[3][16];    /* the mode chosen for each class */
+  int n_candidates;
+  struct {
+    char kernels[24];
+    char mode[16];
+    double gflops[3];
+  } candidates[TW_DEVICE_MAX_CHOICES];
+  char text[1024];   /* the same as lines for people */
+} tw_device_calibration;
+
 /* What a device is and what it costs, as the planner sees it.  A figure of
  * 0 means the device does not charge that cost separately. */
 typedef struct tw_device_info {
@@ -81,6 +102,7 @@ typedef struct tw_device_info {
   int packed_weights;    /* the device packs weights and runs whole products (cpu) */
   int n_kernels;
   tw_kernel_desc kernels[TW_DEVICE_MAX_KERNELS];
+  tw_device_calibration calibration;
 } tw_device_info;
 
 TW_API int tw_device_query(const tw_device *dev, tw_device_info *out);

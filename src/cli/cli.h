@@ -11,5 +11,7 @@ int tw_cli_info(int argc, char **argv);
 int tw_cli_synth_model(int argc, char **argv);
 int tw_cli_encode(int argc, char **argv);
 int tw_cli_logits(int argc, char **argv);
+int tw_cli_transcribe(int argc, char **argv);
+int tw_cli_detect_language(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct {
     {"--gemm", tw_bench_gemm},
     {"--opencl", tw_bench_opencl},
     {"--memory", tw_bench_memory},
+    {"--transcribe", tw_bench_transcribe},
 };
 
 int tw_cli_bench(int argc, char **argv) {

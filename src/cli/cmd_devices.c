@@ -26,6 +26,23 @@ static void format_rate(char *buf, size_t cap, double value, const char *unit) {
     snprintf(buf, cap, "n/a %s", unit);
 }
 
+/* A calibrating device's choice and the figures behind it. */
+static void print_calibration(const tw_device_calibration *c, int json) {
+  if (!c->present) return;
+  if (!json) {
+    fputs(c->text, stdout);
+    return;
+  }
+  printf(",\"calibration\":{\"source\":\"%s\",\"kernels\":\"%s\"", c->source, c->kernels);
+  for (int cls = 0; cls < 3; cls++) printf(",\"%s\":\"%s\"", c->classes[cls], c->chosen[cls]);
+  printf(",\"gflops\":[");
+  for (int i = 0; i < c->n_candidates; i++)
+    printf("%s{\"kernels\":\"%s\",\"mode\":\"%s\",\"large\":%.4g,\"skinny\":%.4g,"
+           "\"gemv\":%.4g}", i ? "," : "", c->candidates[i].kernels, c->candidates[i].mode,
+           c->candidates[i].gflops[0], c->candidates[i].gflops[1], c->candidates[i].gflops[2]);
+  printf("]}");
+}
+
 static void print_device(const tw_device_info *d, int json, int first) {
   if (json) {
     char esc[2 * sizeof d->detail];
@@ -41,7 +58,9 @@ static void print_device(const tw_device_info *d, int json, int first) {
              i ? "," : "", k->name, k->m, k->k, k->n, k->accumulates_k ? "true" : "false",
              k->any_shape ? "true" : "false", k->bf16_out ? "true" : "false", k->dev_mem_bytes);
     }
-    printf("]}");
+    printf("]");
+    print_calibration(&d->calibration, 1);
+    printf("}");
     return;
   }
   printf("%s%s%s\n", d->name, d->detail[0] ? ": " : "", d->detail);
@@ -62,6 +81,7 @@ static void print_device(const tw_device_info *d, int json, int first) {
              k->k, k->n, k->accumulates_k ? ", accumulates over K" : "",
              k->bf16_out ? ", bf16 output" : "", k->dev_mem_bytes);
   }
+  print_calibration(&d->calibration, 0);
 }
 
 int tw_cli_devices(int argc, char **argv) {

@@ -17,6 +17,10 @@ static void print_usage(FILE *f) {
           "                       run the encoder on every 30 s window, report timings\n"
           "  logits -m MODEL AUDIO --tokens ID,... [--fp32] [--device D] [-o LOGITS.f32]\n"
           "                       logits of the last token after the first window (checking)\n"
+          "  transcribe -m MODEL AUDIO... [-f txt|srt|vtt|tsv|json|all] [-o DIR] [-l LANG] ...\n"
+          "                       audio to text with timestamps, OpenAI's options (transcribe --help)\n"
+          "  detect-language -m MODEL AUDIO [--top N] [--json]\n"
+          "                       the most likely spoken languages of the first 30 s\n"
           "  synth-model --size S [--layers N] [--seed S] [--header FILE] [--type T] -o FILE\n"
           "                       write a whisper.cpp model with random weights\n"
           "  bench [--json] ...   the invocation study: the seed's matmul and one Whisper-base\n"
@@ -42,6 +46,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "info")) return tw_cli_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "encode")) return tw_cli_encode(argc - 1, argv + 1);
   if (!strcmp(cmd, "logits")) return tw_cli_logits(argc - 1, argv + 1);
+  if (!strcmp(cmd, "transcribe")) return tw_cli_transcribe(argc - 1, argv + 1);
+  if (!strcmp(cmd, "detect-language")) return tw_cli_detect_language(argc - 1, argv + 1);
   if (!strcmp(cmd, "synth-model")) return tw_cli_synth_model(argc - 1, argv + 1);
   fprintf(stderr, "tilewhisper: unknown command '%s'\n", cmd);
   print_usage(stderr);

@@ -43,6 +43,7 @@ int tw_device_query(const tw_device *dev, tw_device_info *out) {
   memset(out, 0, sizeof *out);
   snprintf(out->name, sizeof out->name, "%s", dev->name);
   if (dev->iface->describe) dev->iface->describe(dev, out->detail, sizeof out->detail);
+  if (dev->iface->calibration) dev->iface->calibration(dev, &out->calibration);
   const tw_device_costs *c = &dev->costs;
   out->invoke_s = c->invoke_s;
   out->submit_s = c->submit_s;

@@ -140,6 +140,21 @@ typedef struct tw_direct_gemm {
 
 typedef struct tw_device tw_device;
 
+/* out[t][h*d + c] = sum_s softmax_s(scale q_h[t] . k_h[s]) v_h[s][c] for
+ * every head h < n_head, t, s < T, c < d; q, k, v, out are T x (n_head d)
+ * fp32 with row strides ldq, ldk, ldv, ldo, head h at columns h*d. */
+typedef struct tw_attention_args {
+  size_t T, n_head, d;
+  float scale;
+  const float *q, *k, *v;
+  size_t ldq, ldk, ldv;
+  float *out;
+  size_t ldo;
+  /* the calling stream's pool and error buffer (NULL: the device's) */
+  tw_threadpool *pool;
+  tw_errbuf *err;
+} tw_attention_args;
+
 typedef struct tw_device_iface {
   void (*destroy)(tw_device *dev); /* frees impl; the core frees dev */
   int (*buffer_alloc)(tw_device *dev, size_t bytes, tw_dbuf **out);
@@ -169,6 +184,12 @@ typedef struct tw_device_iface {
   /* Optional one-line description for tw_device_query (kernel set,
    * platform, profile). */
   void (*describe)(const tw_device *dev, char *buf, size_t cap);
+  /* Optional: what the device measured and chose (cpu). */
+  void (*calibration)(const tw_device *dev, tw_device_calibration *out);
+  /* Optional: fused multi-head attention (tw_attention_args); NULL, or
+   * TW_EUNSUPPORTED for a shape it does not take, and the caller runs the
+   * planned per-head products instead. */
+  int (*attention)(tw_device *dev, const struct tw_attention_args *a);
 } tw_device_iface;
 
 /* A device is shared by every stream that runs on it: after the weights are

@@ -42,7 +42,10 @@ typedef void (*tw_gemv_fn)(int m, size_t k, const float *a, size_t lda, const vo
 
 /* One kernel set; every kernel in it shares MR and NR. */
 typedef struct tw_cpu_kernels {
-  const char *isa; /* "generic", "avx2", "avx512" */
+  const char *isa; /* "generic", "avx2", "avx512", "avx512bf16" */
+  /* Sets of one family share their FMA kernels, NR and bf16 layout (so
+   * their packed weights): avx512bf16 is avx512 plus ukr_dp. */
+  const char *family;
   int mr, nr;
   tw_ukr_fn ukr_f32;   /* B stored as fp32 */
   tw_ukr_fn ukr_bf16;  /* B stored as bf16 */
@@ -91,6 +94,10 @@ static inline void tw_ukr_store_tile(const float *t, int ldt, float *c, size_t l
  * ("generic", "avx2", "avx512" or NULL = best) picks one.  Returns 0, or -1
  * when the forced set is unknown or not supported by this CPU. */
 int tw_cpu_kernels_select(const char *force, tw_cpu_kernels *out);
+
+/* The sets this CPU runs, oldest first; returns how many (<= cap). */
+#define TW_CPU_MAX_SETS 4
+int tw_cpu_kernels_usable(const tw_cpu_kernels **out, int cap);
 
 /* Portable C. */
 void tw_gemm_generic_f32f32_6x16(size_t kc, const float *a, const void *b, float *c, size_t ldc,

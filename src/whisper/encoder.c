@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/timing.h"
+#include "gemm/attention.h"
 #include "whisper/encoder_impl.h"
 #include "whisper/ops.h"
 
@@ -72,7 +73,13 @@ static int head_output_transposed(tw_encoder *e, size_t h) {
 static int attention_heads(tw_encoder *e) {
   const size_t T = (size_t)e->n_ctx, n = (size_t)e->n_state, d = (size_t)e->head_dim;
   const float scale = 1.0f / sqrtf((float)d);
-  int rc;
+  /* ---- fused attention hook (issue 13): one call for every head where the
+   * device has fused attention (cpu); TW_EUNSUPPORTED: the planned per-head
+   * products below (fixed-shape devices, whose invocations are studied). */
+  int rc = tw_attention(e->stream, T, (size_t)e->n_head, d, scale, e->q, e->k, e->v, n, e->attn, n);
+  if (rc != TW_EUNSUPPORTED)
+    return rc ? tw_err(&e->err, rc, "encoder: attention: %s", tw_stream_last_error(e->stream)) : 0;
+  /* ---- end of the hook */
   for (size_t h = 0; h < (size_t)e->n_head; h++) {
     /* scores = Q_h K_h^T */
     if ((rc = update(e, e->k_t, e->k + h * d, n, "K_h^T")) ||

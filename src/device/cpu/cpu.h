@@ -5,8 +5,10 @@
 
 #include <stddef.h>
 
+#include "device/cpu/calib.h"
 #include "kernels/ukernel.h"
 #include "device/device.h"
+#include "kernels/attention.h"
 
 /* A weight packed as ceil(n / nr) panels of k x nr (docs/microkernel.md). */
 typedef struct tw_cpu_weight {
@@ -38,13 +40,21 @@ typedef struct tw_cpu_scratch {
 
 typedef struct tw_cpu_impl {
   tw_cpu_kernels ks;
+  tw_cpu_choice choice; /* modes per shape class (calib.h); choice.ks == &ks */
   tw_cpu_blocking blk;
   int use_f16c;        /* convert F16 sources with F16C */
   tw_cpu_scratch own;  /* for calls without a stream */
+  int fused_attention; /* attention() runs (else TW_EUNSUPPORTED: planned products) */
 } tw_cpu_impl;
 
 /* cpu_device.c: the kernel set ("generic", "avx2", ...) a cpu device runs. */
 const char *tw_cpu_device_isa(const tw_device *dev);
+/* The device's calibrated (or fixed) choice. */
+const tw_cpu_choice *tw_cpu_device_choice(const tw_device *dev);
+/* A cpu device running `choice` as given (no calibration); pool may be NULL
+ * (one thread).  Used by tw_cpu_device_create and by the calibration. */
+int tw_cpu_device_make(const tw_cpu_choice *choice, tw_threadpool *pool, const char *opts,
+                       tw_device **out);
 
 /* pack.c */
 /* Packs A[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels with the kernel
@@ -62,6 +72,14 @@ void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_
                          size_t kc, int mr, float *dst);
 /* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
+
+/* attention.c: fused attention (device.h, tw_attention_args) on the
+ * caller's pool (the device's when it passes none); TW_EUNSUPPORTED when
+ * switched off (option attention=planned or TW_CPU_ATTENTION=planned) or
+ * d > TW_ATTN_MAX_D. */
+int tw_cpu_attention(tw_device *dev, const tw_attention_args *a);
+/* The block kernel for head size d on kernel set ks. */
+tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d);
 
 /* gemm.c: runs a validated call on the given scratch, pool and error
  * buffer. Returns TW_OK or TW_ENOMEM. */

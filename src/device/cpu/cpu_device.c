@@ -3,8 +3,14 @@
  * the kernel set's NR-wide panels once, gemm runs C = A.W (+ bias) with the
  * blocked loops of gemm.c on the context's thread pool.
  *
- * Options (cfg->options): mc=, kc= override the cache blocking.  TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel
- * set. */
+ * Options (cfg->options): mc=, kc= override the cache blocking;
+ * calibrate=1 measures the kernel choice again, calibrate=0 skips it (the
+ * newest set, bf16 compute); cache_dir=PATH for the calibration cache.
+ * TW_CPU_KERNEL=generic|avx2|avx512|avx512bf16 forces a kernel set (no
+ * calibration); TW_CPU_RECALIBRATE=1 is calibrate=1.  See calib.h.
+ * attention=fused (default) or planned (TW_CPU_ATTENTION overrides):
+ * whether attention() runs the fused kernels of attention.c or declines, so
+ * that the caller runs the planned per-head products. */
 #define _GNU_SOURCE /* sysconf(_SC_LEVEL1_DCACHE_SIZE) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +146,28 @@ static void cpu_describe(const tw_device *dev, char *buf, size_t cap) {
            impl->ks.mr, impl->ks.nr, impl->blk.mc, impl->blk.kc);
 }
 
+static void cpu_calibration(const tw_device *dev, tw_device_calibration *out) {
+  const tw_cpu_choice *c = &((const tw_cpu_impl *)dev->impl)->choice;
+  static const char *const sources[3] = {"fixed", "measured", "cached"};
+  memset(out, 0, sizeof *out);
+  out->present = 1;
+  snprintf(out->source, sizeof out->source, "%s", sources[c->source]);
+  snprintf(out->kernels, sizeof out->kernels, "%s", c->ks->isa);
+  for (int cls = 0; cls < TW_CPU_N_CLASSES && cls < 3; cls++) {
+    snprintf(out->classes[cls], sizeof out->classes[cls], "%s", tw_cpu_class_name(cls));
+    snprintf(out->chosen[cls], sizeof out->chosen[cls], "%s", tw_cpu_mode_name(c->mode[cls]));
+  }
+  out->n_candidates = c->n_cands < TW_DEVICE_MAX_CHOICES ? c->n_cands : TW_DEVICE_MAX_CHOICES;
+  for (int i = 0; i < out->n_candidates; i++) {
+    snprintf(out->candidates[i].kernels, sizeof out->candidates[i].kernels, "%s",
+             c->cands[i].ks->isa);
+    snprintf(out->candidates[i].mode, sizeof out->candidates[i].mode, "%s",
+             tw_cpu_mode_name(c->cands[i].mode));
+    for (int cls = 0; cls < 3; cls++) out->candidates[i].gflops[cls] = c->cands[i].gflops[cls];
+  }
+  tw_cpu_choice_describe(c, out->text, sizeof out->text);
+}
+
 static void cpu_destroy(tw_device *dev) {
   tw_cpu_impl *impl = dev->impl;
   if (!impl) return;
@@ -267,18 +295,25 @@ static const tw_device_iface cpu_iface = {
     .stream_reserve = cpu_stream_reserve,
     .stream_destroy = cpu_stream_destroy,
     .describe = cpu_describe,
+    .calibration = cpu_calibration,
+    .attention = tw_cpu_attention,
 };
 
-const char *const tw_cpu_option_keys[] = {"mc", "kc", NULL};
+const char *const tw_cpu_option_keys[] = {"mc", "kc", "attention", "calibrate", "cache_dir", NULL};
 
-int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
+/* Option attention=fused|planned, overridden by TW_CPU_ATTENTION; 1 when
+ * fused, 0 planned, -1 for another value. */
+static int attention_mode(const char *opts) {
+  char v[16] = "fused";
+  const char *env = getenv("TW_CPU_ATTENTION");
+  if (env && *env) snprintf(v, sizeof v, "%s", env);
+  else tw_option_get(opts, "attention", v, sizeof v);
+  return !strcmp(v, "fused") ? 1 : !strcmp(v, "planned") ? 0 : -1;
+}
+
+int tw_cpu_device_make(const tw_cpu_choice *choice, tw_threadpool *pool, const char *opts,
+                       tw_device **out) {
   *out = NULL;
-  const char *force = getenv("TW_CPU_KERNEL");
-  tw_cpu_kernels ks;
-  if (tw_cpu_kernels_select(force, &ks))
-    return tw_err(NULL, TW_EUNSUPPORTED,
-                  "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
-                  "(generic, avx2, avx512, avx512bf16)", force ? force : "");
   tw_device *dev = tw_device_alloc(&cpu_iface, "cpu");
   tw_cpu_impl *impl = dev ? tw_calloc_aligned(1, sizeof *impl) : NULL;
   if (!impl) {
@@ -286,12 +321,14 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
     return tw_err(NULL, TW_ENOMEM, "cpu: out of memory");
   }
   dev->impl = impl;
-  dev->pool = cfg ? cfg->pool : NULL;
-  impl->ks = ks;
+  dev->pool = pool;
+  impl->ks = *choice->ks;
+  impl->choice = *choice;
+  impl->choice.ks = &impl->ks; /* the caller's set may be a local copy */
+  const tw_cpu_kernels ks = impl->ks;
   impl->use_f16c = strcmp(ks.isa, "generic") != 0;
   size_t l1 = cache_bytes(1, 32u << 10), l2 = cache_bytes(2, 512u << 10);
   impl->blk = blocking_for(&ks, l1, l2);
-  const char *opts = cfg ? cfg->options : NULL;
   if (apply_options(opts, &impl->blk, (size_t)ks.mr)) {
     tw_device_destroy(dev);
     return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
@@ -316,6 +353,46 @@ int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
   dev->costs.host_memory = 1;
   *out = dev;
   return TW_OK;
+}
+
+/* The kernel choice: forced by TW_CPU_KERNEL (or calibrate=0) as the set
+ * runs it, else calibrated (calib.c). */
+static int choose_kernels(const char *opts, tw_cpu_kernels *forced, tw_cpu_choice *choice) {
+  const char *force = getenv("TW_CPU_KERNEL");
+  char v[8];
+  int skip = tw_option_get(opts, "calibrate", v, sizeof v) && !strcmp(v, "0");
+  if ((force && *force) || skip) {
+    if (tw_cpu_kernels_select(force, forced))
+      return tw_err(NULL, TW_EUNSUPPORTED,
+                    "cpu: TW_CPU_KERNEL='%s' is not a kernel set this CPU runs "
+                    "(generic, avx2, avx512, avx512bf16)", force ? force : "");
+    tw_cpu_choice_fixed(forced, choice);
+    return TW_OK;
+  }
+  int rc = tw_cpu_calibrate(opts, choice);
+  if (rc) return tw_err(NULL, rc, "cpu: kernel calibration failed (%s)", tw_status_name(rc));
+  return TW_OK;
+}
+
+int tw_cpu_device_create(const tw_device_config *cfg, tw_device **out) {
+  *out = NULL;
+  const char *opts = cfg ? cfg->options : NULL;
+  tw_cpu_blocking probe = {1, 2}; /* bad options fail before calibrating */
+  if (apply_options(opts, &probe, 1))
+    return tw_err(NULL, TW_EINVAL, "cpu: options '%s': mc and kc must be positive integers", opts);
+  if (attention_mode(opts) < 0)
+    return tw_err(NULL, TW_EINVAL, "cpu: attention (option or TW_CPU_ATTENTION) must be fused "
+                  "or planned");
+  tw_cpu_kernels forced;
+  tw_cpu_choice choice;
+  int rc = choose_kernels(opts, &forced, &choice);
+  if (!rc) rc = tw_cpu_device_make(&choice, cfg ? cfg->pool : NULL, opts, out);
+  if (!rc) ((tw_cpu_impl *)(*out)->impl)->fused_attention = attention_mode(opts);
+  return rc;
+}
+
+const tw_cpu_choice *tw_cpu_device_choice(const tw_device *dev) {
+  return &((const tw_cpu_impl *)dev->impl)->choice;
 }
 
 const char *tw_cpu_device_isa(const tw_device *dev) {

@@ -1,7 +1,7 @@
 /* The cpu device's GEMM: BLIS's loops (M x N chunks handed to threads, then
  * pc, jr, ir) around the microkernel, threads split over M and N (never K),
- * a bf16 x bf16 path where the kernel set has one, and a streaming path for
- * small M.  See docs/microkernel.md. */
+ * a bf16 x bf16 path where the kernel set has one (used as calibrated),
+ * and a streaming path for small M.  See docs/microkernel.md. */
 #include <stdatomic.h>
 #include <string.h>
 
@@ -173,15 +173,28 @@ static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_we
   return TW_OK;
 }
 
+/* The mode of one call (calib.h): F32 compute is A32; BF16 and DEFAULT
+ * (bf16 inputs) take the calibrated mode of the shape class.  DP needs bf16
+ * weights and a set with the dot-product kernel; otherwise it runs as A16
+ * (the same inputs: A rounded to bf16). */
+static int call_mode(const tw_cpu_impl *impl, const tw_direct_gemm *g, const tw_cpu_weight *w) {
+  if (g->a_compute == TW_DTYPE_F32) return TW_CPU_MODE_A32;
+  int mode = impl->choice.mode[tw_cpu_class_of(g->m)];
+  if (mode == TW_CPU_MODE_DP && (w->storage != TW_DTYPE_BF16 || !impl->ks.ukr_dp))
+    mode = TW_CPU_MODE_A16;
+  return mode;
+}
+
 int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
                     tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
-  int round_a = g->a_compute != TW_DTYPE_F32 && g->a_type == TW_DTYPE_F32;
+  int mode = call_mode(impl, g, w);
+  int round_a = mode != TW_CPU_MODE_A32 && g->a_type == TW_DTYPE_F32;
   if (g->m <= TW_CPU_GEMV_MAX_M) return gemm_small_m(dev, g, w, round_a, sc, pool, err);
   gemm_job j = {.g = g, .w = w, .impl = impl, .sc = sc, .round_a = round_a};
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
-  if (bf16 && g->a_compute != TW_DTYPE_F32) j.ukr_dp = impl->ks.ukr_dp;
+  if (mode == TW_CPU_MODE_DP) j.ukr_dp = impl->ks.ukr_dp;
   j.blk = impl->blk;
   int threads = tw_threadpool_size(pool);
   if (threads > sc->n_threads) threads = sc->n_threads;

@@ -6,6 +6,7 @@
 
 static const tw_cpu_kernels generic_set = {
     .isa = "generic",
+    .family = "generic",
     .mr = 6,
     .nr = 16,
     .ukr_f32 = tw_gemm_generic_f32f32_6x16,
@@ -18,6 +19,7 @@ static const tw_cpu_kernels generic_set = {
 #define TW_CPU_X86 1
 static const tw_cpu_kernels avx2_set = {
     .isa = "avx2",
+    .family = "avx2",
     .mr = 6,
     .nr = 16,
     .ukr_f32 = tw_gemm_avx2_f32f32_6x16,
@@ -28,6 +30,7 @@ static const tw_cpu_kernels avx2_set = {
 };
 static const tw_cpu_kernels avx512_set = {
     .isa = "avx512",
+    .family = "avx512",
     .mr = 14,
     .nr = 32,
     .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
@@ -40,6 +43,7 @@ static const tw_cpu_kernels avx512_set = {
 /* avx512 plus VDPBF16PS for calls that compute in bf16 with bf16 weights. */
 static const tw_cpu_kernels avx512bf16_set = {
     .isa = "avx512bf16",
+    .family = "avx512",
     .mr = 14,
     .nr = 32,
     .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
@@ -98,4 +102,11 @@ int tw_cpu_kernels_select(const char *force, tw_cpu_kernels *out) {
   if (!best) return -1;
   *out = *best;
   return 0;
+}
+
+int tw_cpu_kernels_usable(const tw_cpu_kernels **out, int cap) {
+  int n = 0;
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0] && n < cap; i++)
+    if (sets[i].supported()) out[n++] = sets[i].set;
+  return n;
 }

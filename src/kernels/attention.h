@@ -1,0 +1,35 @@
+/* Fused (flash-style) attention kernels: one head, one block of queries,
+ * softmax(scale Q K^T) V without the T x T score matrix.  The keys are
+ * walked in tiles; per tile the scores, the running max per query, the
+ * exps and their running sum, and P.V stay in L1, and the partial output
+ * is rescaled when the max grows (Milakov & Gimelshein 2018, "Online
+ * normalizer calculation for softmax"; Dao et al. 2022, FlashAttention).
+ * Everything in fp32.  Called by src/device/cpu/attention.c. */
+#ifndef TW_KERNELS_ATTENTION_H
+#define TW_KERNELS_ATTENTION_H
+
+#include <stddef.h>
+
+/* Queries per block and keys per tile (the avx512 kernel vectorises across
+ * the 32 queries: two zmm per key). */
+#define TW_ATTN_BQ 32
+#define TW_ATTN_BK 128
+#define TW_ATTN_MAX_D 128
+
+/* out[i][c] = sum_j softmax_j(scale q_i . k_j) v_j[c] for i < nq (<= BQ),
+ * j < T, c < d (<= TW_ATTN_MAX_D): q row i at q + i*ldq, key j at
+ * k + j*ldk, value j at v + j*ldv, output row i at out + i*ldo. */
+typedef void (*tw_attn_block_fn)(size_t nq, size_t T, size_t d, float scale, const float *q,
+                                 size_t ldq, const float *k, size_t ldk, const float *v,
+                                 size_t ldv, float *out, size_t ldo);
+
+/* Portable C, any d <= TW_ATTN_MAX_D. */
+void tw_attn_block_generic(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
+                           const float *k, size_t ldk, const float *v, size_t ldv, float *out,
+                           size_t ldo);
+/* AVX-512 F, d a multiple of 8 (<= TW_ATTN_MAX_D). */
+void tw_attn_block_avx512(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
+                          const float *k, size_t ldk, const float *v, size_t ldv, float *out,
+                          size_t ldo);
+
+#endif
