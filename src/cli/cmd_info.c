@@ -24,10 +24,11 @@ static void print_json(const char *path, const tw_model *m, const tw_model_info 
   HPARAMS(PRINT_HP)
 #undef PRINT_HP
   printf("}, \"size\": \"%s\", \"multilingual\": %s, \"mel_filters\": [%d, 201], "
-         "\"vocab_tokens\": %d, \"encoder_complete\": %s, \"decoder_complete\": %s, "
+         "\"vocab_tokens\": %d, \"vocab_damaged\": %s, \"encoder_complete\": %s, "
+         "\"decoder_complete\": %s, "
          "\"tensors\": [",
          in->size, in->multilingual ? "true" : "false", in->n_mels, in->n_vocab_file,
-         in->has_encoder ? "true" : "false", in->has_decoder ? "true" : "false");
+         in->vocab_damaged ? "true" : "false", in->has_encoder ? "true" : "false", in->has_decoder ? "true" : "false");
   for (size_t i = 0; i < in->n_tensors; i++) {
     tw_tensor_info t;
     if (tw_model_tensor(m, i, &t)) break;
@@ -47,6 +48,10 @@ static void print_text(const char *path, const tw_model *m, const tw_model_info 
          in->multilingual ? " (multilingual)" : " (English-only)", in->n_mels, in->n_vocab_file);
   printf("encoder: %s\ndecoder: %s\ntensors: %zu\n", in->has_encoder ? "complete" : "incomplete",
          in->has_decoder ? "complete" : "incomplete", in->n_tensors);
+  if (in->vocab_damaged)
+    printf("warning: %d vocabulary tokens hold U+FFFD where byte tokens belong (an early "
+           "converter's damage): non-English text will come out wrong\n",
+           in->vocab_fffd_tokens);
   for (size_t i = 0; i < in->n_tensors; i++) {
     tw_tensor_info t;
     if (tw_model_tensor(m, i, &t)) break;
