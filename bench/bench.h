@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "tilewhisper/tilewhisper.h"
+
 /* `tilewhisper bench`: the invocation study.  The seed's (3001,512)@(512,512)
  * and one Whisper-base encoder pass under every dispatch strategy, on the
  * emulated accelerator: counts, modeled device time per cost profile,
@@ -71,6 +73,12 @@ void tw_bench_blas_env(char *buf, size_t cap);
  * row count, or -1 when the child failed. */
 int tw_bench_blas_child(const char *core, int threads, int runs, const char *only, int quick,
                         tw_blas_row *rows, int cap, char *child_core, size_t core_cap);
+
+/* bench_model.c: a synthetic model of `size` written to a new temporary
+ * file (its name in path; the caller unlinks it) and its facts in *info;
+ * messages start with `who`. */
+int tw_bench_synth_model(const char *who, const char *size, char *path, size_t cap,
+                         tw_model_info *info);
 
 /* Median of n doubles (sorts v). */
 double tw_bench_median(double *v, int n);

@@ -45,25 +45,7 @@ typedef struct dec_figures {
 } dec_figures;
 
 static int make_model(dec_bench *b) {
-  snprintf(b->path, sizeof b->path, "/tmp/tilewhisper-bench-XXXXXX");
-  int fd = mkstemp(b->path);
-  if (fd < 0) {
-    fprintf(stderr, "bench --decoder: cannot create a temporary model file\n");
-    b->path[0] = '\0';
-    return TW_EIO;
-  }
-  close(fd);
-  tw_synth_options so = {.size = b->size, .seed = 1};
-  tw_model_options mo;
-  tw_model_options_init(&mo);
-  mo.inspect_only = 1;
-  tw_model *m = NULL;
-  int rc = tw_synth_model_write(&so, b->path);
-  if (!rc) rc = tw_model_load_file(b->path, &mo, &m);
-  if (!rc) rc = tw_model_get_info(m, &b->info);
-  tw_model_destroy(m);
-  if (rc) fprintf(stderr, "bench --decoder: synthetic %s model: %s\n", b->size, tw_last_error());
-  return rc;
+  return tw_bench_synth_model("bench --decoder", b->size, b->path, sizeof b->path, &b->info);
 }
 
 /* 30 s of noise-like audio and random token ids (the decoder's cost does

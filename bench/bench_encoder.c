@@ -61,25 +61,7 @@ static int make_signal(enc_bench *b) {
 /* Written once, loaded once per device (a model's weights live on its
  * device). */
 static int make_model(enc_bench *b) {
-  snprintf(b->path, sizeof b->path, "/tmp/tilewhisper-bench-XXXXXX");
-  int fd = mkstemp(b->path);
-  if (fd < 0) {
-    fprintf(stderr, "bench --encoder: cannot create a temporary model file\n");
-    b->path[0] = '\0';
-    return TW_EIO;
-  }
-  close(fd);
-  tw_synth_options so = {.size = b->size, .seed = 1};
-  tw_model_options mo;
-  tw_model_options_init(&mo);
-  mo.inspect_only = 1;
-  tw_model *m = NULL;
-  int rc = tw_synth_model_write(&so, b->path);
-  if (!rc) rc = tw_model_load_file(b->path, &mo, &m);
-  if (!rc) rc = tw_model_get_info(m, &b->info);
-  tw_model_destroy(m);
-  if (rc) fprintf(stderr, "bench --encoder: synthetic %s model: %s\n", b->size, tw_last_error());
-  return rc;
+  return tw_bench_synth_model("bench --encoder", b->size, b->path, sizeof b->path, &b->info);
 }
 
 typedef struct pass_result {

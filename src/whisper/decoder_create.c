@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/fp16.h"
 #include "core/mem.h"
 #include "gemm/context.h"
 #include "device/device.h"
@@ -99,23 +98,6 @@ static int check_model(tw_errbuf *err, const tw_whisper_model *m) {
 
 /* ---- vectors and weights ---- */
 
-/* Copies t's `count` values to *cursor as fp32 and advances it (through
- * memcpy: data mapped from a file may be unaligned). */
-static const float *take_vector(float **cursor, const tw_tensor *t, size_t count) {
-  float *dst = *cursor;
-  if (t->type == TW_TENSOR_F32) {
-    memcpy(dst, t->data, count * sizeof *dst);
-  } else {
-    const unsigned char *src = t->data;
-    for (size_t i = 0; i < count; i++) {
-      uint16_t h;
-      memcpy(&h, src + 2 * i, sizeof h);
-      dst[i] = tw_fp16_to_fp32(h);
-    }
-  }
-  *cursor += count;
-  return dst;
-}
 
 /* A PyTorch Linear weight [n][k] (y = x W^T + b) or the token embedding
  * [n_vocab][n_state] read the same way for the logits. */
@@ -162,7 +144,7 @@ static const float *stacked_bias(float **cur, const tw_tensor *const *bs, int co
   float *dst = *cur;
   for (int i = 0; i < count; i++) {
     if (bs[i])
-      take_vector(cur, bs[i], n);
+      tw_tensor_take_f32(cur, bs[i], n);
     else
       memset(*cur, 0, n * sizeof(float)), *cur += n;
   }
@@ -172,19 +154,19 @@ static const float *stacked_bias(float **cur, const tw_tensor *const *bs, int co
 static int prepare_block(tw_decoder *d, const tw_decoder_layer *L, int i, tw_dec_block *B,
                          float **cur) {
   const size_t n = (size_t)d->n_state;
-  B->attn_ln_w = take_vector(cur, L->attn_ln_w, n);
-  B->attn_ln_b = take_vector(cur, L->attn_ln_b, n);
-  B->cross_ln_w = take_vector(cur, L->cross_ln_w, n);
-  B->cross_ln_b = take_vector(cur, L->cross_ln_b, n);
-  B->mlp_ln_w = take_vector(cur, L->mlp_ln_w, n);
-  B->mlp_ln_b = take_vector(cur, L->mlp_ln_b, n);
+  B->attn_ln_w = tw_tensor_take_f32(cur, L->attn_ln_w, n);
+  B->attn_ln_b = tw_tensor_take_f32(cur, L->attn_ln_b, n);
+  B->cross_ln_w = tw_tensor_take_f32(cur, L->cross_ln_w, n);
+  B->cross_ln_b = tw_tensor_take_f32(cur, L->cross_ln_b, n);
+  B->mlp_ln_w = tw_tensor_take_f32(cur, L->mlp_ln_w, n);
+  B->mlp_ln_b = tw_tensor_take_f32(cur, L->mlp_ln_b, n);
   const tw_tensor *qkv_w[] = {L->attn_q_w, L->attn_k_w, L->attn_v_w};
   const tw_tensor *qkv_b[] = {L->attn_q_b, NULL, L->attn_v_b};
   const tw_tensor *kv_w[] = {L->cross_k_w, L->cross_v_w}, *kv_b[] = {NULL, L->cross_v_b};
   const float *qkvb = stacked_bias(cur, qkv_b, 3, n), *kvb = stacked_bias(cur, kv_b, 2, n);
-  const float *ob = take_vector(cur, L->attn_out_b, n), *cqb = take_vector(cur, L->cross_q_b, n);
-  const float *cob = take_vector(cur, L->cross_out_b, n);
-  const float *b0 = take_vector(cur, L->mlp_0_b, 4 * n), *b2 = take_vector(cur, L->mlp_2_b, n);
+  const float *ob = tw_tensor_take_f32(cur, L->attn_out_b, n), *cqb = tw_tensor_take_f32(cur, L->cross_q_b, n);
+  const float *cob = tw_tensor_take_f32(cur, L->cross_out_b, n);
+  const float *b0 = tw_tensor_take_f32(cur, L->mlp_0_b, 4 * n), *b2 = tw_tensor_take_f32(cur, L->mlp_2_b, n);
   char qkv_name[64], kv_name[64];
   snprintf(qkv_name, sizeof qkv_name, "decoder.blocks.%d.attn.query|key|value", i);
   snprintf(kv_name, sizeof kv_name, "decoder.blocks.%d.cross_attn.key|value", i);
@@ -212,9 +194,9 @@ static int prepare_weights(tw_decoder *d) {
   if (!d->vecs || !d->blocks)
     return tw_err(&d->err, TW_ENOMEM, "decoder: out of memory for %zu parameters", n_vecs);
   float *cur = d->vecs;
-  d->pos = take_vector(&cur, m->dec_pos_emb, (size_t)d->n_text_ctx * n);
-  d->ln_w = take_vector(&cur, m->dec_ln_w, n);
-  d->ln_b = take_vector(&cur, m->dec_ln_b, n);
+  d->pos = tw_tensor_take_f32(&cur, m->dec_pos_emb, (size_t)d->n_text_ctx * n);
+  d->ln_w = tw_tensor_take_f32(&cur, m->dec_ln_w, n);
+  d->ln_b = tw_tensor_take_f32(&cur, m->dec_ln_b, n);
   int rc;
   for (int i = 0; i < d->n_layer; i++)
     if ((rc = prepare_block(d, &m->dec_layers[i], i, &d->blocks[i], &cur))) return rc;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/fp16.h"
 #include "core/mem.h"
 #include "device/device.h"
 #include "gemm/context.h"
@@ -24,7 +23,7 @@ static int tensor_ok(const tw_tensor *t) {
 
 /* 2-D weight matrices may also be quantized (whisper.cpp's q4_0 ... files):
  * prepare_linear dequantizes them.  Vectors and the positional embedding
- * never are (check_model), and take_vector reads only f32/f16. */
+ * never are (check_model), and the vectors are read as f32/f16. */
 static int matrix_ok(const tw_tensor *t) {
   return tensor_ok(t) || (t && t->data && t->n_dims == 2 && tw_tensor_is_quantized(t));
 }
@@ -106,23 +105,6 @@ static int check_model(tw_errbuf *err, const tw_whisper_model *m, int n_ctx) {
 
 /* ---- vectors and weights ---- */
 
-/* Copies the first `count` values of t to *cursor as fp32; advances it.
- * Reads through memcpy: data mapped from a file may be unaligned. */
-static const float *take_vector(float **cursor, const tw_tensor *t, size_t count) {
-  float *dst = *cursor;
-  if (t->type == TW_TENSOR_F32) {
-    memcpy(dst, t->data, count * sizeof *dst);
-  } else {
-    const unsigned char *src = t->data;
-    for (size_t i = 0; i < count; i++) {
-      uint16_t h;
-      memcpy(&h, src + 2 * i, sizeof h);
-      dst[i] = tw_fp16_to_fp32(h);
-    }
-  }
-  *cursor += count;
-  return dst;
-}
 
 static int prepare(tw_device *dev, tw_errbuf *err, const tw_weight_desc *d, tw_weight **out) {
   int rc = tw_weight_prepare(dev, d, out);
@@ -150,13 +132,13 @@ static int prepare_linear(tw_encoder_weights *e, tw_errbuf *err, const tw_tensor
 static int prepare_block(tw_encoder_weights *e, tw_errbuf *err, const tw_encoder_layer *L,
                          tw_enc_block *B, float **cur) {
   const size_t n = (size_t)e->n_state;
-  B->attn_ln_w = take_vector(cur, L->attn_ln_w, n);
-  B->attn_ln_b = take_vector(cur, L->attn_ln_b, n);
-  B->mlp_ln_w = take_vector(cur, L->mlp_ln_w, n);
-  B->mlp_ln_b = take_vector(cur, L->mlp_ln_b, n);
-  const float *qb = take_vector(cur, L->attn_q_b, n), *vb = take_vector(cur, L->attn_v_b, n);
-  const float *ob = take_vector(cur, L->attn_out_b, n), *b0 = take_vector(cur, L->mlp_0_b, 4 * n);
-  const float *b2 = take_vector(cur, L->mlp_2_b, n);
+  B->attn_ln_w = tw_tensor_take_f32(cur, L->attn_ln_w, n);
+  B->attn_ln_b = tw_tensor_take_f32(cur, L->attn_ln_b, n);
+  B->mlp_ln_w = tw_tensor_take_f32(cur, L->mlp_ln_w, n);
+  B->mlp_ln_b = tw_tensor_take_f32(cur, L->mlp_ln_b, n);
+  const float *qb = tw_tensor_take_f32(cur, L->attn_q_b, n), *vb = tw_tensor_take_f32(cur, L->attn_v_b, n);
+  const float *ob = tw_tensor_take_f32(cur, L->attn_out_b, n), *b0 = tw_tensor_take_f32(cur, L->mlp_0_b, 4 * n);
+  const float *b2 = tw_tensor_take_f32(cur, L->mlp_2_b, n);
   int rc;
   if ((rc = prepare_linear(e, err, L->attn_q_w, qb, n, n, &B->q)) ||
       (rc = prepare_linear(e, err, L->attn_k_w, NULL, n, n, &B->k)) ||
@@ -221,10 +203,10 @@ static int prepare_weights(tw_encoder_weights *e, tw_errbuf *err) {
   if (!(e->blocks = tw_calloc_aligned((size_t)e->n_layer, sizeof *e->blocks)))
     return tw_err(err, TW_ENOMEM, "encoder: out of memory for %d blocks", e->n_layer);
   float *cur = e->vecs;
-  e->pos = take_vector(&cur, m->enc_pos_emb, (size_t)e->n_audio_ctx * n);
-  e->ln_post_w = take_vector(&cur, m->enc_ln_post_w, n);
-  e->ln_post_b = take_vector(&cur, m->enc_ln_post_b, n);
-  const float *c1b = take_vector(&cur, m->conv1_b, n), *c2b = take_vector(&cur, m->conv2_b, n);
+  e->pos = tw_tensor_take_f32(&cur, m->enc_pos_emb, (size_t)e->n_audio_ctx * n);
+  e->ln_post_w = tw_tensor_take_f32(&cur, m->enc_ln_post_w, n);
+  e->ln_post_b = tw_tensor_take_f32(&cur, m->enc_ln_post_b, n);
+  const float *c1b = tw_tensor_take_f32(&cur, m->conv1_b, n), *c2b = tw_tensor_take_f32(&cur, m->conv2_b, n);
   int rc;
   if ((rc = prepare_linear(e, err, m->conv1_w, c1b, 3 * (size_t)e->n_mels, n, &e->conv1)) ||
       (rc = prepare_linear(e, err, m->conv2_w, c2b, 3 * n, n, &e->conv2)))

@@ -144,6 +144,11 @@ const tw_tensor *tw_whisper_model_find(const tw_whisper_model *m, const char *na
  * file: the message names the tensor, the block and its file offset). */
 int tw_tensor_read_f32(const tw_tensor *t, size_t first, size_t n, float *dst);
 
+/* The first `count` values of t as fp32 at *cursor, which then advances past
+ * them; returns where they start.  For parameters the caller has checked
+ * (they fit and decode): a failure leaves zeros. */
+const float *tw_tensor_take_f32(float **cursor, const tw_tensor *t, size_t count);
+
 /* Rows [row0, row0 + n_rows) of t seen as PyTorch's [rows][cols] matrix
  * (rows = the outermost dimension ne[n_dims - 1], cols = n_elements / rows:
  * a Linear weight [n_out][n_in], a conv kernel [n_out][n_in * 3]) as f32

@@ -80,3 +80,10 @@ int tw_tensor_matrix_f32(const tw_tensor *t, size_t row0, size_t n_rows, float *
                   row0, n_rows, rows);
   return read_range(t, row0 * cols, n_rows * cols, dst, err);
 }
+
+const float *tw_tensor_take_f32(float **cursor, const tw_tensor *t, size_t count) {
+  float *dst = *cursor;
+  if (tw_tensor_read_f32(t, 0, count, dst)) memset(dst, 0, count * sizeof *dst);
+  *cursor += count;
+  return dst;
+}
