@@ -29,7 +29,10 @@ int tw_model_tokens_init(tw_model *m) {
                               .translate = sp->translate, .timestamp_begin = sp->timestamp_begin,
                               .lang_begin = sp->lang_begin, .n_languages = sp->n_languages,
                               .blank = 220 /* encode(" ") in both Whisper vocabularies */};
-  if ((rc = tw_tokenizer_non_speech(m->tok, m->non_speech, &m->n_non_speech, &m->err))) return rc;
+  /* A vocabulary that cannot spell OpenAI's symbols (a synthetic one
+   * without byte tokens) has no non-speech set: "-1" then suppresses only
+   * the specials. */
+  if (tw_tokenizer_non_speech(m->tok, m->non_speech, &m->n_non_speech, NULL)) m->n_non_speech = 0;
   for (int i = 0; i < TW_N_LANGUAGES; i++) m->language_codes[i] = tw_language_code(i);
   m->text = (tw_token_text){.self = m->tok, .bytes = token_bytes};
   return TW_OK;
