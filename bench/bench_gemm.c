@@ -363,6 +363,10 @@ int tw_bench_gemm(int argc, char **argv) {
       o.quick = 1;
     } else if (!strcmp(argv[i], "--openblas-only")) {
       o.blas_only = 1; /* the child of bench_blas.c */
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("usage: tilewhisper bench --gemm [--json] [--runs N] [--threads N] [--quick] "
+             "[--shape MxKxN] [--options mc=,kc=]\n");
+      return 0;
     } else if (!strcmp(argv[i], "--gemm")) {
       /* the subcommand's own flag */
     } else if (!strcmp(argv[i], "--options") && i + 1 < argc) {

@@ -17,6 +17,7 @@ lib=(src/whisper/tokenizer.c src/whisper/tokenizer_text.c src/whisper/bpe.c
      src/whisper/pretokenize.c src/whisper/unicode.c src/whisper/unicode_classes.c
      src/whisper/special_tokens.c src/whisper/languages.c src/whisper/non_speech.c
      src/whisper/model_load.c src/whisper/model_tensors.c src/whisper/tensor_names.c
+     src/whisper/tensor_read.c src/whisper/quant.c
      src/core/error.c src/core/mem.c src/core/fp16.c tests/support/tw_test_vocab.c)
 flags=(-std=c11 -g -O1 -Wall -Wextra -Werror -I"$src/src" -I"$src/include"
        -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
