@@ -17,8 +17,10 @@ build: deps
 	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
 
+# MODEL=path/to/ggml-base.en.bin transcribes the sample files with a real
+# model instead of the synthetic one.
 demo: build
-	./scripts/demo.sh $(RELEASE_DIR)/tilewhisper
+	MODEL="$(MODEL)" ./scripts/demo.sh $(RELEASE_DIR)/tilewhisper
 
 test: deps
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTW_SANITIZE=ON -DTW_WERROR=ON >/dev/null
