@@ -51,7 +51,9 @@ static int usage(FILE *f, int code) {
           "  --emu-call-us N  real delay per kernel invocation on the emulator (default 0)\n"
           "  --profile P      cost figures the planner plans with (default xdna1); modeled\n"
           "                   time is printed for every profile regardless\n"
-          "  --count-only     do not execute 3001x512x512 either: counts and modeled time only\n");
+          "  --count-only     do not execute 3001x512x512 either: counts and modeled time only\n"
+          "Other families: bench --gemm, --encoder, --decoder, --transcribe, --opencl, --memory\n"
+          "(each with --help).\n");
   return code;
 }
 

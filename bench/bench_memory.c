@@ -72,10 +72,15 @@ static long measure(const char *path, int n_models, int n_states) {
 
 int tw_bench_memory(int argc, char **argv) {
   int n = 4;
+  static const char *usage = "usage: tilewhisper bench --memory [--streams N (1..8)]\n";
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--streams") && i + 1 < argc) n = atoi(argv[++i]);
-    else {
-      fprintf(stderr, "usage: tilewhisper bench --memory [--streams N (1..8)]\n");
+    if (!strcmp(argv[i], "--streams") && i + 1 < argc) {
+      n = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("%s", usage);
+      return 0;
+    } else {
+      fprintf(stderr, "bench --memory: unknown option '%s'\n%s", argv[i], usage);
       return 2;
     }
   }

@@ -353,6 +353,10 @@ TW_API int tw_format_timestamp(double seconds, int always_include_hours, char de
                                char *buf, size_t cap);
 /* One format (not ALL) to a stream. */
 TW_API int tw_transcript_write(FILE *f, const tw_transcript *t, tw_output_format fmt);
+/* The file a format of `audio_path` goes to: <out_dir>/<stem>.<ext> with
+ * OpenAI's stem (os.path.splitext of the base name).  One format, not ALL. */
+TW_API int tw_transcript_path(const char *out_dir, const char *audio_path, tw_output_format fmt,
+                              char *buf, size_t cap);
 /* <out_dir>/<audio stem>.<ext> (every format for ALL), each written
  * atomically: a failure leaves no partial file. */
 TW_API int tw_transcript_write_file(const char *out_dir, const char *audio_path,

@@ -218,18 +218,11 @@ static int check_outputs(const tx_args *a, const char *const *inputs) {
   if (!stat(a->out_dir, &st) && !S_ISDIR(st.st_mode))
     return tw_usage_error("transcribe", SHORT, "-o %s exists and is not a directory", a->out_dir);
   for (int i = 0; i < a->n_audio; i++) {
-    const char *slash = strrchr(a->audio[i], '/');
-    const char *base = slash ? slash + 1 : a->audio[i];
-    /* os.path.splitext: the last dot, unless only dots precede it */
-    const char *dot = strrchr(base, '.');
-    int stem = (int)strlen(base);
-    for (const char *p = base; dot && p < dot; p++)
-      if (*p != '.') stem = (int)(dot - base);
     for (int f = 0; f < TW_OUTPUT_ALL; f++) {
       if (a->fmt != TW_OUTPUT_ALL && (int)a->fmt != f) continue;
       char path[4096];
-      snprintf(path, sizeof path, "%s/%.*s.%s", a->out_dir, stem, base,
-               tw_output_format_name((tw_output_format)f));
+      if (tw_transcript_path(a->out_dir, a->audio[i], (tw_output_format)f, path, sizeof path))
+        return tw_usage_error("transcribe", SHORT, "%s", tw_last_error());
       int rc = tw_check_output("transcribe", SHORT, path, inputs);
       if (rc) return rc;
     }

@@ -15,3 +15,9 @@ int tw_transcript_write_file(const char *out_dir, const char *audio_path, const 
                              tw_output_format fmt) {
   return tw_write_transcript_file(out_dir, audio_path, t, fmt, NULL);
 }
+
+int tw_transcript_path(const char *out_dir, const char *audio_path, tw_output_format fmt,
+                       char *buf, size_t cap) {
+  if (!buf) return tw_err(NULL, TW_EINVAL, "tw_transcript_path: buf is NULL");
+  return tw_output_path(out_dir, audio_path, fmt, buf, cap, NULL);
+}

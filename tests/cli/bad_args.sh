@@ -14,7 +14,8 @@ run() { "$@" > "$tmp/out" 2> "$tmp/err"; rc=$?; }
 said() { grep -q -- "$1" "$tmp/err"; }
 
 for cmd in "gemm" "devices" "info" "encode" "synth-model" "bench" "bench --gemm" \
-           "bench --opencl" "bench --encoder" "bench --invocations"; do
+           "bench --opencl" "bench --encoder" "bench --invocations" "transcribe" \
+           "detect-language" "logits" "bench --transcribe" "bench --decoder" "bench --memory"; do
   for flag in --help -h; do
     run "$cli" $cmd $flag
     check "$cmd $flag: exit 0, usage on stdout, nothing on stderr" \
