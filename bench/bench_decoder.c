@@ -265,7 +265,7 @@ static int parse(int argc, char **argv, dec_bench *b) {
         return 2;
       }
       *(runs ? &b->runs : &b->threads) = v;
-    } else if (!strcmp(argv[i], "--help")) {
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("%s", USAGE);
       return 1;
     } else {
