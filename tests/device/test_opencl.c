@@ -14,6 +14,7 @@
 #include "gemm/context.h"
 #include "gemm_case.h"
 #include "tw_test.h"
+#include "tw_test_stack.h"
 #ifdef TW_HAVE_OPENCL
 #include "device/opencl/ocl.h"
 #include "device/registry.h"
@@ -37,21 +38,12 @@ static tw_stream *make(const char *device, const char *kernels, const char *opti
   CHECK_MSG(rc == TW_OK, "create %s (%s, %s): %s", device, kernels ? kernels : "default",
             options ? options : "", tw_last_error());
   if (rc) return NULL;
-  tw_stream_options so;
-  tw_stream_options_init(&so);
-  so.borrow_device_pool = 1;
-  tw_stream *s = NULL;
-  rc = tw_stream_create(dev, &so, &s);
-  CHECK_MSG(rc == TW_OK, "stream on %s: %s", device, tw_last_error());
-  if (rc) tw_device_destroy(dev);
+  tw_stream *s = tw_test_stream_on(dev);
+  CHECK_MSG(s != NULL, "stream on %s: %s", device, tw_last_error());
   return s;
 }
 
-static void drop(tw_stream *s) {
-  tw_device *dev = tw_stream_device(s);
-  tw_stream_destroy(s);
-  tw_device_destroy(dev);
-}
+static void drop(tw_stream *s) { tw_test_stream_drop(s); }
 
 static void check_case(tw_stream *s, const char *what, size_t m, size_t k, size_t n,
                        unsigned long seed, const tw_gemm_options *opts) {

@@ -5,6 +5,7 @@
 
 #include "core/mem.h"
 #include "tw_test.h"
+#include "tw_test_stack.h"
 
 enum { M = 5, K = 7, N = 3 };
 
@@ -21,21 +22,12 @@ static tw_stream *make(const char *device) {
     return NULL;
   CHECK_MSG(rc == TW_OK, "%s: %s", device, tw_last_error());
   if (rc) return NULL;
-  tw_stream_options so;
-  tw_stream_options_init(&so);
-  so.borrow_device_pool = 1;
-  tw_stream *s = NULL;
-  rc = tw_stream_create(dev, &so, &s);
-  CHECK_MSG(rc == TW_OK, "%s stream: %s", device, tw_last_error());
-  if (rc) tw_device_destroy(dev);
+  tw_stream *s = tw_test_stream_on(dev);
+  CHECK_MSG(s != NULL, "%s stream: %s", device, tw_last_error());
   return s;
 }
 
-static void drop(tw_stream *s) {
-  tw_device *dev = tw_stream_device(s);
-  tw_stream_destroy(s);
-  tw_device_destroy(dev);
-}
+static void drop(tw_stream *s) { tw_test_stream_drop(s); }
 
 static int c_untouched(const float *c, size_t n) {
   for (size_t i = 0; i < n; i++)

@@ -2,6 +2,26 @@
 
 #include <string.h>
 
+tw_stream *tw_test_stream_on(tw_device *dev) {
+  if (!dev) return NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  tw_stream *s = NULL;
+  if (tw_stream_create(dev, &so, &s)) {
+    tw_device_destroy(dev);
+    return NULL;
+  }
+  return s;
+}
+
+void tw_test_stream_drop(tw_stream *s) {
+  if (!s) return;
+  tw_device *dev = tw_stream_device(s);
+  tw_stream_destroy(s);
+  tw_device_destroy(dev);
+}
+
 int tw_test_stack_open(tw_test_stack *st, const char *device, int threads) {
   memset(st, 0, sizeof *st);
   tw_device_options o;

@@ -19,6 +19,12 @@ int tw_test_stack_open(tw_test_stack *st, const char *device, int threads);
 /* Encoder weights (fp32 or bf16) and a state on the stack's stream. */
 int tw_test_stack_encoder(tw_test_stack *st, const tw_whisper_model *m, int fp32,
                           const tw_encoder_options *eo, tw_errbuf *err);
+/* One stream on dev's pool (the set-up of tests that run products); on
+ * failure dev is destroyed and NULL returned.  tw_test_stream_drop destroys
+ * the stream and its device. */
+tw_stream *tw_test_stream_on(tw_device *dev);
+void tw_test_stream_drop(tw_stream *s);
+
 /* Destroys what was made (any part may be missing) and zeroes *st. */
 void tw_test_stack_close(tw_test_stack *st);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tw_test.h"
+#include "tw_test_stack.h"
 #include "tw_test_encref.h"
 #include "tw_test_memmodel.h"
 #include "core/mem.h"
@@ -40,21 +41,12 @@ static tw_stream *open_device(const char *device) {
   }
   CHECK_MSG(rc == TW_OK, "%s: %s", device, tw_last_error());
   if (rc) return NULL;
-  tw_stream_options so;
-  tw_stream_options_init(&so);
-  so.borrow_device_pool = 1;
-  tw_stream *s = NULL;
-  rc = tw_stream_create(dev, &so, &s);
-  CHECK_MSG(rc == TW_OK, "%s stream: %s", device, tw_last_error());
-  if (rc) tw_device_destroy(dev);
-  return rc ? NULL : s;
+  tw_stream *s = tw_test_stream_on(dev);
+  CHECK_MSG(s != NULL, "%s stream: %s", device, tw_last_error());
+  return s;
 }
 
-static void drop(tw_stream *s) {
-  tw_device *dev = tw_stream_device(s);
-  tw_stream_destroy(s);
-  tw_device_destroy(dev);
-}
+static void drop(tw_stream *s) { tw_test_stream_drop(s); }
 
 /* Runs one mode on one device and compares with the reference. */
 static void check_mode(tw_stream *s, const tw_whisper_model *m, int n_ctx, int fp32, int pv,
