@@ -51,9 +51,5 @@ void tw_state_source_init(tw_state *s);
 /* The message of the model's missing decoder, for calls that need one. */
 int tw_state_need_decoder(tw_state *s, const char *what);
 
-/* Opens a device from a spec "NAME[:SELECTOR|KEY=VALUE,...]" ("emu:large=1",
- * "opencl:0.1"); the message goes to err too. */
-int tw_device_open_spec(const char *spec, const char *kernels, int threads, tw_device **out,
-                        tw_errbuf *err);
 
 #endif

@@ -13,8 +13,10 @@ void tw_model_options_init(tw_model_options *opts) {
   opts->device = "cpu";
 }
 
-int tw_device_open_spec(const char *spec, const char *kernels, int threads, tw_device **out,
-                        tw_errbuf *err) {
+/* A device from "NAME[:SELECTOR|KEY=VALUE,...]" ("emu:large=1", "opencl:0.1":
+ * the registry parses it); the message goes to err too. */
+static int open_device(const char *spec, const char *kernels, int threads, tw_device **out,
+                       tw_errbuf *err) {
   tw_device_options o;
   tw_device_options_init(&o);
   o.name = spec && *spec ? spec : "cpu"; /* "emu:large=1", "opencl:0.1": the registry parses */
@@ -63,11 +65,11 @@ static int prepare(tw_model *m, const tw_model_options *o) {
   const char *dec_spec = o->decoder_device ? o->decoder_device : o->device;
   if (!enc_spec) enc_spec = "cpu";
   if (!dec_spec) dec_spec = "cpu";
-  int rc = tw_device_open_spec(enc_spec, o->kernels, o->threads, &m->enc_dev, &m->err);
+  int rc = open_device(enc_spec, o->kernels, o->threads, &m->enc_dev, &m->err);
   if (rc) return rc;
   if (strcmp(enc_spec, dec_spec) == 0) {
     m->dec_dev = m->enc_dev;
-  } else if ((rc = tw_device_open_spec(dec_spec, o->kernels, o->threads, &m->dec_dev, &m->err))) {
+  } else if ((rc = open_device(dec_spec, o->kernels, o->threads, &m->dec_dev, &m->err))) {
     return rc;
   }
   if ((rc = tw_encoder_weights_create(m->file, m->enc_dev, m->fp32, &m->enc, &m->err))) return rc;

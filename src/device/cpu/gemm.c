@@ -2,7 +2,6 @@
  * pc, jr, ir) around the microkernel, threads split over M and N (never K),
  * a bf16 x bf16 path where the kernel set has one (used as calibrated),
  * and a streaming path for small M.  See docs/microkernel.md. */
-#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 
