@@ -155,6 +155,44 @@ typedef struct tw_attention_args {
   tw_errbuf *err;
 } tw_attention_args;
 
+/* One decoding step of self-attention for n_seq sequences: sequence s's
+ * query (row s of q, head h at column h*d) over its own n_keys cached keys
+ * (k[s], row j = key j) and values kept transposed (vt[s], row h*d + c =
+ * feature c of head h over the keys), into row s of out.  fp32. */
+typedef struct tw_attention_step_args {
+  size_t n_seq, n_head, d, n_keys;
+  float scale;
+  const float *q;
+  size_t ldq;
+  const float *const *k;
+  size_t ldk;
+  const float *const *vt;
+  size_t ldvt;
+  float *out;
+  size_t ldo;
+  tw_threadpool *pool; /* the calling stream's (NULL: the device's) */
+  tw_errbuf *err;
+} tw_attention_step_args;
+
+/* The cross-attention of m query rows over one window's keys and values,
+ * every head at once: per head h, kt[h] is K_h^T (d x T) and v[h] is V_h
+ * (T x d), both weights prepared on this device; row i of q holds head h
+ * at columns h*d.., and row i of out receives it there.  round_bf16: q and
+ * the probabilities enter the products rounded to bf16, as the planned
+ * products with bf16 activations do. */
+typedef struct tw_attention_cross_args {
+  size_t m, n_head, d, T;
+  float scale;
+  const float *q;
+  size_t ldq;
+  void *const *kt, *const *v; /* device weight handles */
+  float *out;
+  size_t ldo;
+  int round_bf16;
+  tw_threadpool *pool;
+  tw_errbuf *err;
+} tw_attention_cross_args;
+
 typedef struct tw_device_iface {
   void (*destroy)(tw_device *dev); /* frees impl; the core frees dev */
   int (*buffer_alloc)(tw_device *dev, size_t bytes, tw_dbuf **out);
@@ -190,6 +228,12 @@ typedef struct tw_device_iface {
    * TW_EUNSUPPORTED for a shape it does not take, and the caller runs the
    * planned per-head products instead. */
   int (*attention)(tw_device *dev, const struct tw_attention_args *a);
+  /* Optional: a decoding step's self-attention over cached K / V^T
+   * (tw_attention_step_args); NULL or TW_EUNSUPPORTED as for attention. */
+  int (*attention_step)(tw_device *dev, const struct tw_attention_step_args *a);
+  /* Optional: cross-attention over prepared K^T / V weights
+   * (tw_attention_cross_args); NULL or TW_EUNSUPPORTED as for attention. */
+  int (*attention_cross)(tw_device *dev, const struct tw_attention_cross_args *a);
 } tw_device_iface;
 
 /* A device is shared by every stream that runs on it: after the weights are

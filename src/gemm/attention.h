@@ -18,4 +18,19 @@
 int tw_attention(tw_stream *s, size_t T, size_t n_head, size_t d, float scale, const float *q,
                  const float *k, const float *v, size_t ld, float *out, size_t ldo);
 
+/* A decoding step's self-attention (device.h, tw_attention_step_args, with
+ * the stream's pool and error buffer filled in).  Same returns as
+ * tw_attention; one call of 4 n_seq n_keys d n_head flops. */
+struct tw_attention_step_args;
+int tw_attention_step(tw_stream *s, struct tw_attention_step_args *a);
+
+/* Cross-attention of m rows over per-head K^T (kt[h], d x T) and V (v[h],
+ * T x d) weights prepared on the stream's device (device.h,
+ * tw_attention_cross_args, which this fills from the weights).  Same
+ * returns; TW_EUNSUPPORTED too when a weight is not a direct one of this
+ * device.  One call of 4 m T d n_head flops. */
+int tw_attention_cross(tw_stream *s, size_t m, size_t n_head, size_t d, size_t T, float scale,
+                       const float *q, size_t ldq, const tw_weight *const *kt,
+                       const tw_weight *const *v, float *out, size_t ldo, int round_bf16);
+
 #endif

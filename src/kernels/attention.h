@@ -32,4 +32,23 @@ void tw_attn_block_avx512(size_t nq, size_t T, size_t d, float scale, const floa
                           const float *k, size_t ldk, const float *v, size_t ldv, float *out,
                           size_t ldo);
 
+/* One decoding step of one head: a single query over n_keys cached keys.
+ * out[c] = sum_j softmax_j(scale q . k_j) vt[c][j] for c < d: key j at
+ * k + j*ldk, the values transposed (row c at vt + c*ldvt, as the decoder's
+ * cache keeps them); scores is n_keys floats of scratch.  All fp32. */
+#define TW_ATTN_STEP_MAX_KEYS 4096
+typedef void (*tw_attn_step_fn)(size_t n_keys, size_t d, float scale, const float *q,
+                                const float *k, size_t ldk, const float *vt, size_t ldvt,
+                                float *scores, float *out);
+void tw_attn_step_generic(size_t n_keys, size_t d, float scale, const float *q, const float *k,
+                          size_t ldk, const float *vt, size_t ldvt, float *scores, float *out);
+/* AVX-512 F, any d. */
+void tw_attn_step_avx512(size_t n_keys, size_t d, float scale, const float *q, const float *k,
+                         size_t ldk, const float *vt, size_t ldvt, float *scores, float *out);
+
+/* x[j] = softmax_j(scale x) for j < n, in place (the cross-attention's rows). */
+typedef void (*tw_softmax_row_fn)(size_t n, float scale, float *x);
+void tw_softmax_row_generic(size_t n, float scale, float *x);
+void tw_softmax_row_avx512(size_t n, float scale, float *x);
+
 #endif

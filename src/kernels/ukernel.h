@@ -20,6 +20,10 @@
 #define TW_CPU_MAX_MR 16
 #define TW_CPU_MAX_NR 32
 #define TW_CPU_GEMV_MAX_M 4
+/* The streaming (small-M) path takes M up to this, calling the gemv kernel
+ * on groups of <= TW_CPU_GEMV_MAX_M rows per panel while the panel is in
+ * cache: five beams read the weights once, not through the blocked path. */
+#define TW_CPU_STREAM_MAX_M 8
 
 typedef void (*tw_ukr_fn)(size_t kc, const float *a, const void *b, float *c, size_t ldc, int m,
                           int n, int accumulate, const float *bias);

@@ -8,6 +8,13 @@
 
 #include "whisper/decoder_impl.h"
 #include "whisper/ops.h"
+#include "gemm/attention.h"
+#include "device/device.h"
+#include "core/timing.h"
+#include <stdio.h>
+#include <stdlib.h>
+static double T_self, T_cross, T_qkv, T_mlp, T_other, T_logits; static long T_n;
+static void T_dump(void){ if(T_n) fprintf(stderr,"per step ms: qkv %.3f self %.3f cross %.3f mlp %.3f other %.3f logits %.3f\n",T_qkv/T_n*1e3,T_self/T_n*1e3,T_cross/T_n*1e3,T_mlp/T_n*1e3,T_other/T_n*1e3,T_logits/T_n*1e3);}
 
 /* C = A . W (+ bias) on the run context; A is m x k of type at. */
 static int gemm(tw_decoder_state *st, size_t m, size_t k, const void *a, tw_dtype at, size_t lda,
@@ -123,8 +130,40 @@ static int attend_step(tw_decoder_state *st, int l, int s, int n_past) {
   return TW_OK;
 }
 
+/* A step of every sequence at once through the device's fused step
+ * attention; TW_EUNSUPPORTED when it has none (run the products). */
+static int attend_fused(tw_decoder_state *st, int l, int n_seq, int n_past) {
+  enum { CHUNK = 64 }; /* sequences per call: the pointer arrays stay small */
+  const tw_decoder *d = st->dec;
+  const size_t n = (size_t)d->n_state;
+  const float *k[CHUNK], *vt[CHUNK];
+  for (int s0 = 0; s0 < n_seq; s0 += CHUNK) {
+    const int cnt = n_seq - s0 < CHUNK ? n_seq - s0 : CHUNK;
+    for (int i = 0; i < cnt; i++) {
+      k[i] = tw_dec_cache(st, st->slot[s0 + i], l, 0);
+      vt[i] = tw_dec_cache(st, st->slot[s0 + i], l, 1);
+    }
+    tw_attention_step_args a = {.n_seq = (size_t)cnt, .n_head = (size_t)d->n_head,
+                                .d = (size_t)d->head_dim, .n_keys = (size_t)n_past + 1,
+                                .scale = 1.0f / sqrtf((float)d->head_dim),
+                                .q = st->qkv + (size_t)s0 * 3 * n, .ldq = 3 * n, .k = k, .ldk = n,
+                                .vt = vt, .ldvt = (size_t)d->n_text_ctx,
+                                .out = st->attn + (size_t)s0 * n, .ldo = n};
+    int rc = tw_attention_step(st->ctx, &a);
+    if (rc == TW_EUNSUPPORTED && s0 == 0) return rc;
+    if (rc)
+      return tw_err(&st->err, rc, "decoder: self-attention step: %s",
+                    tw_stream_last_error(st->ctx));
+  }
+  return TW_OK;
+}
+
 /* Causal self-attention of each sequence over its cache, into st->attn. */
 static int self_attention(tw_decoder_state *st, int l, int n_seq, int n_tok, int n_past) {
+  if (n_tok == 1) {
+    int rc = attend_fused(st, l, n_seq, n_past);
+    if (rc != TW_EUNSUPPORTED) return rc;
+  }
   for (int s = 0; s < n_seq; s++) {
     int rc = n_tok == 1 ? attend_step(st, l, s, n_past) : attend_prefill(st, l, s, n_tok, n_past);
     if (rc) return rc;
@@ -138,10 +177,20 @@ static int cross_attention(tw_decoder_state *st, int l, size_t m) {
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, T = (size_t)st->n_audio_ctx;
   const float scale = 1.0f / sqrtf((float)hd);
+  const size_t hl = (size_t)l * d->n_head;
+  int rc = tw_attention_cross(st->ctx, m, (size_t)d->n_head, hd, T, scale, st->qkv, 3 * n,
+                              (const tw_weight *const *)st->cross_k_t + hl,
+                              (const tw_weight *const *)st->cross_v + hl, st->attn, n,
+                              st->gemm_opts.a_compute != TW_DTYPE_F32);
+  if (rc != TW_EUNSUPPORTED) {
+    if (rc)
+      return tw_err(&st->err, rc, "decoder: cross-attention: %s", tw_stream_last_error(st->ctx));
+    return TW_OK;
+  }
   for (size_t h = 0; h < (size_t)d->n_head; h++) {
-    const size_t i = (size_t)l * d->n_head + h;
-    int rc = gemm(st, m, hd, st->qkv + h * hd, TW_DTYPE_F32, 3 * n, st->cross_k_t[i], st->scores,
-                  T, "cross-attention Q K^T");
+    const size_t i = hl + h;
+    rc = gemm(st, m, hd, st->qkv + h * hd, TW_DTYPE_F32, 3 * n, st->cross_k_t[i], st->scores, T,
+              "cross-attention Q K^T");
     if (rc) return rc;
     tw_op_softmax(st->pool, m, T, st->scores, T, scale, st->probs, d->act, T, st->rows);
     if ((rc = gemm(st, m, T, st->probs, d->act, T, st->cross_v[i], st->attn + h * hd, n,
@@ -159,19 +208,24 @@ static int block_forward(tw_decoder_state *st, int l, int n_seq, int n_tok, int 
   const tw_dtype act = d->act;
   int rc;
   /* x += out(self_attention(attn_ln(x))) */
+  double t0 = tw_now();
   tw_op_layernorm(st->pool, M, n, st->x, n, B->attn_ln_w, B->attn_ln_b, 1e-5f, st->xn, act, n);
   if ((rc = gemm(st, M, n, st->xn, act, n, B->qkv, st->qkv, 3 * n, "attn.query|key|value")))
     return rc;
   store_kv(st, l, n_seq, n_tok, n_past);
-  if ((rc = self_attention(st, l, n_seq, n_tok, n_past)) ||
-      (rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->o, st->proj, n, "attn.out")))
+  double t1 = tw_now(); T_qkv += t1 - t0;
+  if ((rc = self_attention(st, l, n_seq, n_tok, n_past))) return rc;
+  double t2 = tw_now(); T_self += t2 - t1;
+  if ((rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->o, st->proj, n, "attn.out")))
     return rc;
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
   /* x += out(cross_attention(cross_attn_ln(x))) */
   tw_op_layernorm(st->pool, M, n, st->x, n, B->cross_ln_w, B->cross_ln_b, 1e-5f, st->xn, act, n);
-  if ((rc = gemm(st, M, n, st->xn, act, n, B->cq, st->qkv, 3 * n, "cross_attn.query")) ||
-      (rc = cross_attention(st, l, M)) ||
-      (rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->co, st->proj, n, "cross_attn.out")))
+  if ((rc = gemm(st, M, n, st->xn, act, n, B->cq, st->qkv, 3 * n, "cross_attn.query"))) return rc;
+  double t3 = tw_now(); T_other += t3 - t2;
+  if ((rc = cross_attention(st, l, M))) return rc;
+  double t4 = tw_now(); T_cross += t4 - t3;
+  if ((rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->co, st->proj, n, "cross_attn.out")))
     return rc;
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
   /* x += mlp.2(GELU(mlp.0(mlp_ln(x)))) */
@@ -180,6 +234,7 @@ static int block_forward(tw_decoder_state *st, int l, int n_seq, int n_tok, int 
   tw_op_gelu(st->pool, M, 4 * n, st->mlp_h, 4 * n, st->mlp_a, act, 4 * n);
   if ((rc = gemm(st, M, 4 * n, st->mlp_a, act, 4 * n, B->fc2, st->proj, n, "mlp.2"))) return rc;
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
+  T_mlp += tw_now() - t4;
   return TW_OK;
 }
 
@@ -228,6 +283,10 @@ int tw_decoder_decode(tw_decoder_state *st, int n_seq, int n_tok, const int32_t 
     tw_op_layernorm(st->pool, n_out, n, x, n, d->ln_w, d->ln_b, 1e-5f, y, d->act, n);
   }
   /* logits = LN(x) . token_embedding^T */
-  return gemm(st, (size_t)n_seq * n_out, n, st->xn, d->act, n, d->logits, logits,
+  if (n_tok == 1) { static int reg; if (!reg) { reg = 1; atexit(T_dump); } T_n++; }
+  double tl = tw_now();
+  int rcl = gemm(st, (size_t)n_seq * n_out, n, st->xn, d->act, n, d->logits, logits,
               (size_t)d->n_vocab, "logits");
+  T_logits += tw_now() - tl;
+  return rcl;
 }

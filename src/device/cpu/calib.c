@@ -28,7 +28,7 @@ static const char *const mode_names[TW_CPU_N_MODES] = {"bf16-dp", "bf16-fma", "a
 static const char *const class_names[TW_CPU_N_CLASSES] = {"large", "skinny", "gemv"};
 
 int tw_cpu_class_of(size_t m) {
-  if (m <= TW_CPU_GEMV_MAX_M) return TW_CPU_CLASS_GEMV;
+  if (m <= TW_CPU_STREAM_MAX_M) return TW_CPU_CLASS_GEMV;
   return m <= TW_CPU_SKINNY_MAX_M ? TW_CPU_CLASS_SKINNY : TW_CPU_CLASS_LARGE;
 }
 

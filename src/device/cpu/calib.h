@@ -16,7 +16,7 @@
  * A32: bf16 weights, A kept fp32.  F32W: fp32 weights, A kept fp32. */
 enum { TW_CPU_MODE_DP, TW_CPU_MODE_A16, TW_CPU_MODE_A32, TW_CPU_MODE_F32W, TW_CPU_N_MODES };
 
-/* Shape classes by M: GEMV M <= TW_CPU_GEMV_MAX_M (the streaming kernels),
+/* Shape classes by M: GEMV M <= TW_CPU_STREAM_MAX_M (the streaming path),
  * SKINNY M <= 16, LARGE above. */
 enum { TW_CPU_CLASS_LARGE, TW_CPU_CLASS_SKINNY, TW_CPU_CLASS_GEMV, TW_CPU_N_CLASSES };
 #define TW_CPU_SKINNY_MAX_M 16

@@ -79,6 +79,12 @@ void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, flo
  * d > TW_ATTN_MAX_D. */
 int tw_cpu_attention(tw_device *dev, const tw_attention_args *a);
 /* The block kernel for head size d on kernel set ks. */
+/* attention_step.c: a decoding step's self-attention (device.h,
+ * tw_attention_step_args); switched off with the fused attention. */
+int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a);
+/* attention_cross.c: cross-attention over prepared K^T / V weights
+ * (device.h, tw_attention_cross_args); switched off with the fused attention. */
+int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a);
 tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d);
 
 /* gemm.c: runs a validated call on the given scratch, pool and error

@@ -127,7 +127,7 @@ static int cpu_stream_create(tw_device *dev, tw_threadpool *pool, void **out) {
 static int cpu_stream_reserve(tw_device *dev, void *stream, size_t m, size_t k, size_t n) {
   (void)dev;
   (void)n;
-  size_t rows = m < TW_CPU_GEMV_MAX_M ? m : TW_CPU_GEMV_MAX_M;
+  size_t rows = m < TW_CPU_STREAM_MAX_M ? m : TW_CPU_STREAM_MAX_M;
   if (tw_cpu_scratch_arows(stream, rows * k))
     return tw_err(NULL, TW_ENOMEM, "cpu: cannot reserve %zu floats for A", rows * k);
   return TW_OK;
@@ -297,6 +297,8 @@ static const tw_device_iface cpu_iface = {
     .describe = cpu_describe,
     .calibration = cpu_calibration,
     .attention = tw_cpu_attention,
+    .attention_step = tw_cpu_attention_step,
+    .attention_cross = tw_cpu_attention_cross,
 };
 
 const char *const tw_cpu_option_keys[] = {"mc", "kc", "attention", "calibrate", "cache_dir", NULL};

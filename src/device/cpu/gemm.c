@@ -124,8 +124,10 @@ static void gemv_task(void *arg, size_t task, int thread) {
   for (size_t jp = p0; jp < p1; jp++) {
     size_t col = jp * nr;
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
-    j->gemv((int)g->m, g->k, j->a, j->lda, bp, g->c + col, g->ldc, (int)min_size(nr, g->n - col),
-            g->bias ? g->bias + col : NULL);
+    for (size_t i = 0; i < g->m; i += TW_CPU_GEMV_MAX_M)
+      j->gemv((int)min_size(TW_CPU_GEMV_MAX_M, g->m - i), g->k, j->a + i * j->lda, j->lda, bp,
+              g->c + i * g->ldc + col, g->ldc, (int)min_size(nr, g->n - col),
+              g->bias ? g->bias + col : NULL);
   }
 }
 
@@ -192,7 +194,7 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   tw_cpu_impl *impl = dev->impl;
   int mode = call_mode(impl, g, w);
   int round_a = mode != TW_CPU_MODE_A32 && g->a_type == TW_DTYPE_F32;
-  if (g->m <= TW_CPU_GEMV_MAX_M) return gemm_small_m(dev, g, w, round_a, sc, pool, err);
+  if (g->m <= TW_CPU_STREAM_MAX_M) return gemm_small_m(dev, g, w, round_a, sc, pool, err);
   gemm_job j = {.g = g, .w = w, .impl = impl, .sc = sc, .round_a = round_a};
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
