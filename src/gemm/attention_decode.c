@@ -17,20 +17,22 @@ static void count_call(tw_stream *ctx, double flops, double t0) {
   tw_stats_add(&ctx->totals, &st);
 }
 
-int tw_attention_step(tw_stream *ctx, tw_attention_step_args *a) {
-  if (!ctx || !a) return tw_err(NULL, TW_EINVAL, "attention step: stream or arguments NULL");
+int tw_attention_step(tw_stream *ctx, size_t n_seq, size_t n_head, size_t d, size_t n_keys,
+                      float scale, const float *q, size_t ldq, const float *const *k, size_t ldk,
+                      const float *const *vt, size_t ldvt, float *out, size_t ldo) {
+  if (!ctx) return tw_err(NULL, TW_EINVAL, "attention step: stream is NULL");
   tw_device *dev = ctx->dev;
   if (!dev->iface->attention_step) return TW_EUNSUPPORTED;
   double t0 = tw_now();
   tw_errbuf dev_err = {{0}};
-  a->pool = ctx->pool;
-  a->err = &dev_err;
-  int rc = dev->iface->attention_step(dev, a);
-  a->err = NULL;
+  tw_attention_step_args a = {.n_seq = n_seq, .n_head = n_head, .d = d, .n_keys = n_keys,
+                              .scale = scale, .q = q, .ldq = ldq, .k = k, .ldk = ldk, .vt = vt,
+                              .ldvt = ldvt, .out = out, .ldo = ldo, .pool = ctx->pool,
+                              .err = &dev_err};
+  int rc = dev->iface->attention_step(dev, &a);
   if (rc == TW_EUNSUPPORTED) return rc;
   if (rc) return tw_err(&ctx->err, rc, "attention step: %s: %s", dev->name, dev_err.msg);
-  count_call(ctx, 4.0 * (double)a->n_seq * (double)a->n_keys * (double)a->d * (double)a->n_head,
-             t0);
+  count_call(ctx, 4.0 * (double)n_seq * (double)n_keys * (double)d * (double)n_head, t0);
   return TW_OK;
 }
 

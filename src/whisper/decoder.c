@@ -9,12 +9,6 @@
 #include "whisper/decoder_impl.h"
 #include "whisper/ops.h"
 #include "gemm/attention.h"
-#include "device/device.h"
-#include "core/timing.h"
-#include <stdio.h>
-#include <stdlib.h>
-static double T_self, T_cross, T_qkv, T_mlp, T_other, T_logits; static long T_n;
-static void T_dump(void){ if(T_n) fprintf(stderr,"per step ms: qkv %.3f self %.3f cross %.3f mlp %.3f other %.3f logits %.3f\n",T_qkv/T_n*1e3,T_self/T_n*1e3,T_cross/T_n*1e3,T_mlp/T_n*1e3,T_other/T_n*1e3,T_logits/T_n*1e3);}
 
 /* C = A . W (+ bias) on the run context; A is m x k of type at. */
 static int gemm(tw_decoder_state *st, size_t m, size_t k, const void *a, tw_dtype at, size_t lda,
@@ -143,13 +137,10 @@ static int attend_fused(tw_decoder_state *st, int l, int n_seq, int n_past) {
       k[i] = tw_dec_cache(st, st->slot[s0 + i], l, 0);
       vt[i] = tw_dec_cache(st, st->slot[s0 + i], l, 1);
     }
-    tw_attention_step_args a = {.n_seq = (size_t)cnt, .n_head = (size_t)d->n_head,
-                                .d = (size_t)d->head_dim, .n_keys = (size_t)n_past + 1,
-                                .scale = 1.0f / sqrtf((float)d->head_dim),
-                                .q = st->qkv + (size_t)s0 * 3 * n, .ldq = 3 * n, .k = k, .ldk = n,
-                                .vt = vt, .ldvt = (size_t)d->n_text_ctx,
-                                .out = st->attn + (size_t)s0 * n, .ldo = n};
-    int rc = tw_attention_step(st->ctx, &a);
+    int rc = tw_attention_step(st->ctx, (size_t)cnt, (size_t)d->n_head, (size_t)d->head_dim,
+                               (size_t)n_past + 1, 1.0f / sqrtf((float)d->head_dim),
+                               st->qkv + (size_t)s0 * 3 * n, 3 * n, k, n, vt,
+                               (size_t)d->n_text_ctx, st->attn + (size_t)s0 * n, n);
     if (rc == TW_EUNSUPPORTED && s0 == 0) return rc;
     if (rc)
       return tw_err(&st->err, rc, "decoder: self-attention step: %s",
@@ -208,24 +199,19 @@ static int block_forward(tw_decoder_state *st, int l, int n_seq, int n_tok, int 
   const tw_dtype act = d->act;
   int rc;
   /* x += out(self_attention(attn_ln(x))) */
-  double t0 = tw_now();
   tw_op_layernorm(st->pool, M, n, st->x, n, B->attn_ln_w, B->attn_ln_b, 1e-5f, st->xn, act, n);
   if ((rc = gemm(st, M, n, st->xn, act, n, B->qkv, st->qkv, 3 * n, "attn.query|key|value")))
     return rc;
   store_kv(st, l, n_seq, n_tok, n_past);
-  double t1 = tw_now(); T_qkv += t1 - t0;
-  if ((rc = self_attention(st, l, n_seq, n_tok, n_past))) return rc;
-  double t2 = tw_now(); T_self += t2 - t1;
-  if ((rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->o, st->proj, n, "attn.out")))
+  if ((rc = self_attention(st, l, n_seq, n_tok, n_past)) ||
+      (rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->o, st->proj, n, "attn.out")))
     return rc;
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
   /* x += out(cross_attention(cross_attn_ln(x))) */
   tw_op_layernorm(st->pool, M, n, st->x, n, B->cross_ln_w, B->cross_ln_b, 1e-5f, st->xn, act, n);
-  if ((rc = gemm(st, M, n, st->xn, act, n, B->cq, st->qkv, 3 * n, "cross_attn.query"))) return rc;
-  double t3 = tw_now(); T_other += t3 - t2;
-  if ((rc = cross_attention(st, l, M))) return rc;
-  double t4 = tw_now(); T_cross += t4 - t3;
-  if ((rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->co, st->proj, n, "cross_attn.out")))
+  if ((rc = gemm(st, M, n, st->xn, act, n, B->cq, st->qkv, 3 * n, "cross_attn.query")) ||
+      (rc = cross_attention(st, l, M)) ||
+      (rc = gemm(st, M, n, st->attn, TW_DTYPE_F32, n, B->co, st->proj, n, "cross_attn.out")))
     return rc;
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
   /* x += mlp.2(GELU(mlp.0(mlp_ln(x)))) */
@@ -234,7 +220,6 @@ static int block_forward(tw_decoder_state *st, int l, int n_seq, int n_tok, int 
   tw_op_gelu(st->pool, M, 4 * n, st->mlp_h, 4 * n, st->mlp_a, act, 4 * n);
   if ((rc = gemm(st, M, 4 * n, st->mlp_a, act, 4 * n, B->fc2, st->proj, n, "mlp.2"))) return rc;
   tw_op_add(st->pool, M, n, st->x, n, st->proj, n);
-  T_mlp += tw_now() - t4;
   return TW_OK;
 }
 
@@ -283,10 +268,6 @@ int tw_decoder_decode(tw_decoder_state *st, int n_seq, int n_tok, const int32_t 
     tw_op_layernorm(st->pool, n_out, n, x, n, d->ln_w, d->ln_b, 1e-5f, y, d->act, n);
   }
   /* logits = LN(x) . token_embedding^T */
-  if (n_tok == 1) { static int reg; if (!reg) { reg = 1; atexit(T_dump); } T_n++; }
-  double tl = tw_now();
-  int rcl = gemm(st, (size_t)n_seq * n_out, n, st->xn, d->act, n, d->logits, logits,
+  return gemm(st, (size_t)n_seq * n_out, n, st->xn, d->act, n, d->logits, logits,
               (size_t)d->n_vocab, "logits");
-  T_logits += tw_now() - tl;
-  return rcl;
 }
