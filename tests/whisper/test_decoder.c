@@ -421,7 +421,10 @@ int main(void) {
   tw_fill_uniform(&r, f.enc, (size_t)SPEC.n_audio_ctx * SPEC.n_state, -1.5f, 1.5f);
   for (int t = 0; t < SPEC.n_text_ctx; t++) f.tok[t] = tw_rng_range(&r, 0, SPEC.n_vocab - 1);
 
-  static const char *const devices[] = {"cpu", "ref", "fixed", "emu", "opencl", NULL};
+  /* cpu:attention=planned runs the decoder's attention as planned products
+   * (the fused step and cross-attention kernels are the default) */
+  static const char *const devices[] = {"cpu", "cpu:attention=planned", "ref", "fixed", "emu",
+                                        "opencl", NULL};
   for (const char *const *d = devices; *d; d++) test_accuracy(&f, *d);
   /* the fp32 properties on the fastest fp32 device there is */
   tw_test_stack *ctx = open_device("cpu");
