@@ -43,6 +43,12 @@ typedef void (*tw_pack_a_pairs_fn)(const void *a, int a_bf16, size_t lda, size_t
                                    uint32_t *dst);
 typedef void (*tw_gemv_fn)(int m, size_t k, const float *a, size_t lda, const void *b, float *c,
                            size_t ldc, int n, const float *bias);
+/* Small-M dot-product kernel (AVX512_BF16): m <= TW_CPU_STREAM_MAX_M rows of
+ * A as bf16 k-pairs (row i at a + i*lda words, ceil(k/2) of them, 0 in the
+ * high half past k) against one whole K x NR bf16 panel in the k-pair
+ * layout; C as gemv (beta = 0, + bias). */
+typedef void (*tw_gemv_dp_fn)(int m, size_t k, const uint32_t *a, size_t lda, const void *b,
+                              float *c, size_t ldc, int n, const float *bias);
 
 /* One kernel set; every kernel in it shares MR and NR. */
 typedef struct tw_cpu_kernels {
@@ -62,6 +68,7 @@ typedef struct tw_cpu_kernels {
   int bf16_pairs;
   tw_ukr_dp_fn ukr_dp;             /* bf16 A x bf16 B, or NULL */
   tw_pack_a_pairs_fn pack_a_pairs; /* with ukr_dp */
+  tw_gemv_dp_fn gemv_dp;           /* small M, bf16 A x bf16 B, with ukr_dp */
 } tw_cpu_kernels;
 
 /* Position of column j (0 <= j < nr) inside a packed bf16 row: the two
@@ -134,6 +141,9 @@ void tw_gemv_avx512_bf16f32_4x32(int m, size_t k, const float *a, size_t lda, co
 
 void tw_gemm_avx512bf16_bf16f32_14x32(size_t kc, const uint32_t *a, const void *b, float *c,
                                       size_t ldc, int m, int n, int accumulate,
+                                      const float *bias);
+void tw_gemv_avx512bf16_bf16bf16_8x32(int m, size_t k, const uint32_t *a, size_t lda,
+                                      const void *b, float *c, size_t ldc, int n,
                                       const float *bias);
 void tw_pack_a_pairs_avx512_14(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
                                uint32_t *dst);

@@ -138,6 +138,64 @@ static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
   }
 }
 
+/* The small-M dot-product kernel: A rounded to bf16 and packed as k-pairs
+ * here (low half = even k), B in the k-pair layout, 1..8 rows, odd k (the
+ * high half of the last pair is 0), every n, with and without bias;
+ * expected from the rounded values in fp64; unwritten C stays NaN. */
+static void test_gemv_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
+  if (!ks->gemv_dp) return;
+  enum { MM = TW_CPU_STREAM_MAX_M, LDW = 160 };
+  static const size_t ks_list[] = {1, 2, 5, 38, 301};
+  const int nr = ks->nr;
+  const size_t ldc = (size_t)nr + 3;
+  float a[MM * 301], bias[TW_CPU_MAX_NR];
+  uint32_t ap[MM * LDW];
+  tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -1.0f, 1.0f);
+  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) a[i] = tw_round_bf16(a[i]);
+  tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
+  for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
+    size_t k = ks_list[ki];
+    for (int i = 0; i < MM; i++)
+      for (size_t q = 0; q < (k + 1) / 2; q++) {
+        uint32_t lo = tw_fp32_to_bf16(a[i * 301 + 2 * q]);
+        uint32_t hi = 2 * q + 1 < k ? tw_fp32_to_bf16(a[i * 301 + 2 * q + 1]) : 0;
+        ap[i * LDW + q] = lo | hi << 16;
+      }
+    float *b = malloc(k * (size_t)nr * sizeof *b), *bq = malloc(k * (size_t)nr * sizeof *bq);
+    void *bp = malloc((k + 1) * (size_t)nr * sizeof(float));
+    tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
+    pack_panel(b, k, nr, 1, ks->bf16_pairs, bp);
+    for (size_t i = 0; i < k * (size_t)nr; i++) bq[i] = tw_round_bf16(b[i]);
+    for (int m = 1; m <= MM; m++)
+      for (int n = 1; n <= nr; n += (n < 3 || n > nr - 3) ? 1 : 7)
+        for (int with_bias = 0; with_bias <= 1; with_bias++) {
+          float c[MM * (TW_CPU_MAX_NR + 3)];
+          for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) c[i] = NAN;
+          ks->gemv_dp(m, k, ap, LDW, bp, c, ldc, n, with_bias ? bias : NULL);
+          int bad = 0;
+          for (int i = 0; i < MM; i++)
+            for (int j = 0; j < (int)ldc; j++) {
+              float x = c[(size_t)i * ldc + (size_t)j];
+              if (i >= m || j >= n) {
+                if (!isnan(x)) bad++;
+                continue;
+              }
+              double s = 0, abs_sum = 0;
+              for (size_t p = 0; p < k; p++) {
+                double t = (double)a[i * 301 + p] * bq[p * (size_t)nr + (size_t)j];
+                s += t;
+                abs_sum += fabs(t);
+              }
+              if (with_bias) s += bias[j], abs_sum += fabs(bias[j]);
+              if (!close_enough(x, s, abs_sum, k)) bad++;
+            }
+          CHECK_MSG(bad == 0, "%s gemv_dp m=%d n=%d k=%zu bias=%d: %d bad", ks->isa, m, n, k,
+                    with_bias, bad);
+        }
+    free(b), free(bq), free(bp);
+  }
+}
+
 /* The bf16 x bf16 kernel: A packed as k-pairs by the portable packer (from
  * fp32, so rounded), B in the k-pair layout; expected from the rounded
  * values in fp64. */
@@ -250,6 +308,7 @@ int main(void) {
     test_gemv(&ks, &rng);
     test_pack_a(&ks, &rng);
     test_ukr_dp(&ks, &rng);
+    test_gemv_dp(&ks, &rng);
     ran++;
   }
   CHECK(ran >= 1);

@@ -21,7 +21,8 @@
 #include <cpuid.h>
 #endif
 
-#define CACHE_MAGIC "TWCPUCAL1"
+/* 2: the gemv class has a dot-product mode (M <= 8) */
+#define CACHE_MAGIC "TWCPUCAL2"
 
 static const char *const mode_names[TW_CPU_N_MODES] = {"bf16-dp", "bf16-fma", "a32-fma",
                                                        "fp32"};

@@ -34,9 +34,10 @@ void tw_cpu_calib_set_hook(tw_cpu_measure_hook fn, void *user) {
   hook_user = user;
 }
 
-/* The small-M path streams B with its own kernels: no dot-product mode. */
-static int applies(int mode, int cls) {
-  return !(mode == TW_CPU_MODE_DP && cls == TW_CPU_CLASS_GEMV);
+/* The small-M path has a dot-product mode only where the set has its
+ * streaming dot-product kernel. */
+static int applies(const tw_cpu_kernels *ks, int mode, int cls) {
+  return !(mode == TW_CPU_MODE_DP && cls == TW_CPU_CLASS_GEMV && !ks->gemv_dp);
 }
 
 static double fastest_sample(const double *t) {
@@ -76,7 +77,7 @@ static void measure_class(tw_device *dev, const class_bufs *b, int cls, tw_cpu_c
   tw_cpu_cand *cands[TW_CPU_MAX_CANDS];
   int n = 0;
   for (int i = 0; i < n_all; i++)
-    if (applies(all[i].mode, cls)) cands[n++] = &all[i];
+    if (applies(all[i].ks, all[i].mode, cls)) cands[n++] = &all[i];
   const size_t m = shape_of[cls][0], k = shape_of[cls][1], nn = shape_of[cls][2];
   tw_direct_gemm g = {.m = m, .k = k, .n = nn, .a = b->a, .a_type = TW_DTYPE_F32, .lda = k,
                       .a_compute = TW_DTYPE_DEFAULT, .c = b->c, .ldc = nn};
@@ -136,7 +137,7 @@ int tw_cpu_measure(tw_cpu_cand *cands, int n, const char *opts) {
   if (hook_fn) {
     for (int i = 0; i < n; i++)
       for (int cls = 0; cls < TW_CPU_N_CLASSES; cls++)
-        if (applies(cands[i].mode, cls))
+        if (applies(cands[i].ks, cands[i].mode, cls))
           cands[i].gflops[cls] = hook_fn(cands[i].ks->isa, cands[i].mode, cls, hook_user);
     return 0;
   }

@@ -128,8 +128,8 @@ static int cpu_stream_reserve(tw_device *dev, void *stream, size_t m, size_t k, 
   (void)dev;
   (void)n;
   size_t rows = m < TW_CPU_STREAM_MAX_M ? m : TW_CPU_STREAM_MAX_M;
-  if (tw_cpu_scratch_arows(stream, rows * k))
-    return tw_err(NULL, TW_ENOMEM, "cpu: cannot reserve %zu floats for A", rows * k);
+  if (tw_cpu_scratch_arows(stream, rows * (k + 1))) /* k + 1: the k-pairs of odd k */
+    return tw_err(NULL, TW_ENOMEM, "cpu: cannot reserve %zu floats for A", rows * (k + 1));
   return TW_OK;
 }
 

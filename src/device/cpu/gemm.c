@@ -108,7 +108,9 @@ typedef struct gemv_job {
   const tw_direct_gemm *g;
   const tw_cpu_weight *w;
   tw_gemv_fn gemv;
+  tw_gemv_dp_fn gemv_dp; /* instead of gemv: A as bf16 k-pairs in a_pairs */
   const float *a;
+  const uint32_t *a_pairs;
   size_t lda;
   int parts;
 } gemv_job;
@@ -124,6 +126,11 @@ static void gemv_task(void *arg, size_t task, int thread) {
   for (size_t jp = p0; jp < p1; jp++) {
     size_t col = jp * nr;
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
+    if (j->gemv_dp) {
+      j->gemv_dp((int)g->m, g->k, j->a_pairs, j->lda, bp, g->c + col, g->ldc,
+                 (int)min_size(nr, g->n - col), g->bias ? g->bias + col : NULL);
+      continue;
+    }
     for (size_t i = 0; i < g->m; i += TW_CPU_GEMV_MAX_M)
       j->gemv((int)min_size(TW_CPU_GEMV_MAX_M, g->m - i), g->k, j->a + i * j->lda, j->lda, bp,
               g->c + i * g->ldc + col, g->ldc, (int)min_size(nr, g->n - col),
@@ -141,12 +148,40 @@ int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats) {
   return TW_OK;
 }
 
-static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w,
+/* A as bf16 k-pairs, row i at dst + i * ceil(k/2) words (0 past k). */
+static void pairs_of_a(const tw_direct_gemm *g, uint32_t *dst) {
+  const size_t words = (g->k + 1) / 2;
+  for (size_t i = 0; i < g->m; i++)
+    for (size_t q = 0; q < words; q++) {
+      size_t p = 2 * q;
+      uint32_t lo, hi = 0;
+      if (g->a_type == TW_DTYPE_BF16) {
+        const tw_bf16 *r = (const tw_bf16 *)g->a + i * g->lda;
+        lo = r[p];
+        if (p + 1 < g->k) hi = r[p + 1];
+      } else {
+        const float *r = (const float *)g->a + i * g->lda;
+        lo = tw_fp32_to_bf16(r[p]);
+        if (p + 1 < g->k) hi = tw_fp32_to_bf16(r[p + 1]);
+      }
+      dst[i * words + q] = lo | hi << 16;
+    }
+}
+
+static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w, int mode,
                         int round_a, tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
   gemv_job j = {.g = g, .w = w};
   j.gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
-  if (g->a_type == TW_DTYPE_F32 && !round_a) {
+  if (mode == TW_CPU_MODE_DP && impl->ks.gemv_dp && w->storage == TW_DTYPE_BF16 && w->pairs) {
+    /* g->m * k floats hold the m * ceil(k/2) words */
+    if (tw_cpu_scratch_arows(sc, g->m * (g->k + 1)))
+      return tw_err(err, TW_ENOMEM, "cpu: cannot allocate %zu words for A", g->m * g->k);
+    pairs_of_a(g, (uint32_t *)(void *)sc->arows);
+    j.gemv_dp = impl->ks.gemv_dp;
+    j.a_pairs = (const uint32_t *)(const void *)sc->arows;
+    j.lda = (g->k + 1) / 2;
+  } else if (g->a_type == TW_DTYPE_F32 && !round_a) {
     j.a = g->a;
     j.lda = g->lda;
   } else {
@@ -194,7 +229,7 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   tw_cpu_impl *impl = dev->impl;
   int mode = call_mode(impl, g, w);
   int round_a = mode != TW_CPU_MODE_A32 && g->a_type == TW_DTYPE_F32;
-  if (g->m <= TW_CPU_STREAM_MAX_M) return gemm_small_m(dev, g, w, round_a, sc, pool, err);
+  if (g->m <= TW_CPU_STREAM_MAX_M) return gemm_small_m(dev, g, w, mode, round_a, sc, pool, err);
   gemm_job j = {.g = g, .w = w, .impl = impl, .sc = sc, .round_a = round_a};
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;

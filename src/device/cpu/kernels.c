@@ -54,6 +54,7 @@ static const tw_cpu_kernels avx512bf16_set = {
     .bf16_pairs = 1,
     .ukr_dp = tw_gemm_avx512bf16_bf16f32_14x32,
     .pack_a_pairs = tw_pack_a_pairs_avx512_14,
+    .gemv_dp = tw_gemv_avx512bf16_bf16bf16_8x32,
 };
 #endif
 
