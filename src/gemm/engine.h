@@ -74,6 +74,12 @@ void tw_weight_convert_bf16(tw_threadpool *pool, const tw_weight *w, const void 
  * only when a buffer is too small. */
 int tw_scratch_reserve(tw_stream *s, const tw_plan *p, size_t m, size_t k);
 
+/* tw_weight_update of n weights of this stream's device, all with row
+ * stride ld, spread over the stream's pool where the device packs in place
+ * (each weight has its own packing buffer); otherwise one after another. */
+int tw_weight_update_many(tw_stream *s, size_t n, tw_weight *const *w, const void *const *data,
+                          size_t ld);
+
 void tw_stats_add(tw_gemm_stats *total, const tw_gemm_stats *s);
 
 #endif

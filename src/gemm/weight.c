@@ -228,6 +228,58 @@ int tw_weight_update(tw_stream *s, tw_weight *w, const void *data, size_t ld) {
   return rc;
 }
 
+typedef struct update_job {
+  tw_stream *s;
+  size_t n;
+  tw_weight *const *w;
+  const void *const *data;
+  size_t ld;
+  int *rc;
+  tw_errbuf *errs; /* one per task */
+} update_job;
+
+static void update_task(void *arg, size_t task, int thread) {
+  (void)thread;
+  update_job *j = arg;
+  for (size_t i = task; i < j->n; i += (size_t)tw_threadpool_size(j->s->pool)) {
+    tw_weight *w = j->w[i];
+    tw_weight_src src = {.data = j->data[i], .dtype = w->dtype, .k = w->k, .n = w->n,
+                         .ld = j->ld, .storage = w->storage, .transposed = w->transposed};
+    int rc = w->dev->iface->weight_update(w->dev, &src, w->handle, &j->errs[task]);
+    if (rc) {
+      j->rc[task] = rc;
+      return;
+    }
+  }
+}
+
+int tw_weight_update_many(tw_stream *s, size_t n, tw_weight *const *w, const void *const *data,
+                          size_t ld) {
+  enum { MAX_TASKS = 64 };
+  if (!s) return tw_err(NULL, TW_EINVAL, "tw_weight_update: stream is NULL");
+  int parallel = s->dev->layout == TW_LAYOUT_PACKED && s->dev->iface->weight_update &&
+                 tw_threadpool_size(s->pool) <= MAX_TASKS;
+  for (size_t i = 0; i < n && parallel; i++)
+    parallel = w[i] && w[i]->dev == s->dev && data[i] && ld >= (w[i]->transposed ? w[i]->k : w[i]->n);
+  if (!parallel) { /* the checks and messages of one at a time */
+    for (size_t i = 0; i < n; i++) {
+      int rc = tw_weight_update(s, w[i], data[i], ld);
+      if (rc) return rc;
+    }
+    return TW_OK;
+  }
+  int rc[MAX_TASKS] = {0};
+  tw_errbuf errs[MAX_TASKS];
+  size_t tasks = (size_t)tw_threadpool_size(s->pool);
+  if (tasks > n) tasks = n;
+  for (size_t t = 0; t < tasks; t++) errs[t].msg[0] = '\0';
+  update_job j = {.s = s, .n = n, .w = w, .data = data, .ld = ld, .rc = rc, .errs = errs};
+  tw_threadpool_run(s->pool, tasks, update_task, &j);
+  for (size_t t = 0; t < tasks; t++)
+    if (rc[t]) return tw_err(&s->err, rc[t], "weight update: %s", errs[t].msg);
+  return TW_OK;
+}
+
 void tw_weight_destroy(tw_weight *w) {
   if (!w) return;
   tw_device *dev = w->dev;
