@@ -5,14 +5,12 @@
  * arbitrary points).  Stages, each the median over --runs:
  *   load     tw_model_load_file + tw_state_create (weights prepared)
  *   read     tw_audio_read_file
- *   mel      tw_state_set_pcm, timed on its own
- *   encoder  one tw_encode_window at frame 0, timed on its own, times the
- *            windows the transcription visited
- *   decoder  tw_transcribe's time minus mel and encoder: what is left is
- *            the decoding (cross K/V, prompt, steps, filters, beams)
+ *   mel, encoder, cross K/V, decoder, rules: inside tw_transcribe, as it
+ *            reports them (tw_state_transcribe_stats): log-mel, encoder
+ *            passes, the decoder's per-window cross K/V, its forward
+ *            passes, and the rest (filters, sampling, beams, segments)
  *   total    load + read + tw_transcribe, what a user of the CLI waits for
- * tw_transcribe reports no stage times of its own, hence the separate mel
- * and encoder timings (not counted in the total).  Temperature fallback is
+ * Temperature fallback is
  * off unless --fallback: random weights fail the log-probability test on
  * every window, so fallback would decode each window six times, which a
  * real model on jfk.wav does not.  The language is given ("en", as
@@ -37,9 +35,13 @@ static const char *USAGE =
 
 #define MAX_RUNS 64
 
-enum { ST_LOAD, ST_READ, ST_MEL, ST_ENCODER, ST_DECODER, ST_TRANSCRIBE, ST_TOTAL, N_STAGES };
-static const char *const STAGE_NAMES[N_STAGES] = {"load", "read", "mel", "encoder",
-                                                  "decoder", "transcribe", "total"};
+enum {
+  ST_LOAD, ST_READ, ST_MEL, ST_ENCODER, ST_CROSS, ST_DECODER, ST_RULES, ST_TRANSCRIBE, ST_TOTAL,
+  N_STAGES
+};
+static const char *const STAGE_NAMES[N_STAGES] = {"load",    "read",  "mel",
+                                                  "encoder", "crosskv", "decoder",
+                                                  "rules",   "transcribe", "total"};
 
 typedef struct tx_bench {
   const char *audio, *model, *size, *header;
@@ -157,11 +159,11 @@ static int run_once(const tx_bench *b, int beam, double *t, int *windows, int *t
   if (!rc) rc = tw_transcribe(st, pcm, n, &o, &tr);
   t1 = tw_cli_now(), t[ST_TRANSCRIBE] = t1 - t0, t0 = t1;
   t[ST_TOTAL] = t[ST_LOAD] + t[ST_READ] + t[ST_TRANSCRIBE];
-  if (!rc) rc = tw_state_set_pcm(st, pcm, n, NULL);
-  t1 = tw_cli_now(), t[ST_MEL] = t1 - t0, t0 = t1;
-  if (!rc) rc = tw_encode_window(st, 0, NULL, NULL);
-  t[ST_ENCODER] = counts.windows * (tw_cli_now() - t0);
-  t[ST_DECODER] = fmax(0.0, t[ST_TRANSCRIBE] - t[ST_MEL] - t[ST_ENCODER]);
+  tw_transcribe_stats ts = {0};
+  if (!rc) rc = tw_state_transcribe_stats(st, &ts);
+  t[ST_MEL] = ts.mel_s, t[ST_ENCODER] = ts.encode_s, t[ST_CROSS] = ts.cross_kv_s;
+  t[ST_DECODER] = ts.decode_s;
+  t[ST_RULES] = fmax(0.0, ts.total_s - ts.mel_s - ts.encode_s - ts.cross_kv_s - ts.decode_s);
   if (rc) fprintf(stderr, "bench --transcribe: %s: %s\n", b->audio, tw_last_error());
   *windows = counts.windows;
   *tokens = 0;
@@ -216,8 +218,8 @@ static void report(const tx_bench *b, const tx_figures f[2]) {
          f[1].tokens);
   printf("  %-10s %10.4f %10.4f   (total / audio length)\n", "RTF", f[0].stage[ST_TOTAL] / b->audio_s,
          f[1].stage[ST_TOTAL] / b->audio_s);
-  printf("  encoder = one window's encode x windows; decoder = transcribe - mel - encoder "
-         "(tw_transcribe reports no stages)\n");
+  printf("  mel .. rules: inside transcribe, from tw_state_transcribe_stats (rules = filters, "
+         "sampling, beams, segments)\n");
 }
 
 int tw_bench_transcribe(int argc, char **argv) {

@@ -334,6 +334,19 @@ TW_API void tw_transcribe_options_init(tw_transcribe_options *opts);
 TW_API int tw_transcribe(tw_state *state, const float *samples, size_t n_samples,
                          const tw_transcribe_options *opts, tw_transcript *out);
 
+/* Where the last tw_transcribe on this state spent its time (wall seconds):
+ * log-mel, the encoder's passes, the decoder's cross-attention K/V per
+ * window, the decoder's forward passes (prefills, steps, beam reorders);
+ * the rest of total_s is the decoding rules (filters, sampling, beams,
+ * segments).  Counts: encoder passes (windows plus language detection) and
+ * decoder calls. */
+typedef struct tw_transcribe_stats {
+  double total_s, mel_s, encode_s, cross_kv_s, decode_s;
+  int encoder_passes;
+  long decoder_calls;
+} tw_transcribe_stats;
+TW_API int tw_state_transcribe_stats(const tw_state *state, tw_transcribe_stats *out);
+
 /* ---- output formats (as OpenAI's writers) ---------------------------- */
 
 typedef enum tw_output_format {

@@ -414,13 +414,20 @@ static void print_stats(const session *s, const char *path, const file_run *r,
                         const tw_transcript *t, const double st[3], const tw_gemm_stats *g) {
   char esc[4200];
   const double tx = st[1], total = tw_cli_now() - s->t0;
+  tw_transcribe_stats ts = {0};
+  tw_state_transcribe_stats(s->state, &ts);
   fprintf(stderr,
           "{\"file\": \"%s\", \"audio_duration_s\": %.3f, \"load_s\": %.6f, \"read_s\": %.6f, "
-          "\"transcribe_s\": %.6f, \"engine_s\": %.6f, \"engine_calls\": %llu, "
+          "\"transcribe_s\": %.6f, \"mel_s\": %.6f, \"encode_s\": %.6f, \"cross_kv_s\": %.6f, "
+          "\"decode_s\": %.6f, \"rules_s\": %.6f, \"encoder_passes\": %d, "
+          "\"decoder_calls\": %ld, \"engine_s\": %.6f, \"engine_calls\": %llu, "
           "\"invocations\": %llu, \"write_s\": %.6f, \"total_s\": %.6f, \"rtf\": %.5f, "
           "\"windows\": %d, \"segments\": %d, \"tokens\": %d, \"language\": \"%s\", "
           "\"threads\": %d, \"encoder_device\": \"%s\", \"decoder_device\": \"%s\"}\n",
-          tw_json_escape(path, esc, sizeof esc), r->duration, s->load_s, st[0], tx, g->total_s,
+          tw_json_escape(path, esc, sizeof esc), r->duration, s->load_s, st[0], tx, ts.mel_s,
+          ts.encode_s, ts.cross_kv_s, ts.decode_s,
+          ts.total_s - ts.mel_s - ts.encode_s - ts.cross_kv_s - ts.decode_s, ts.encoder_passes,
+          ts.decoder_calls, g->total_s,
           (unsigned long long)g->calls, (unsigned long long)g->invocations, st[2], total,
           r->duration > 0 ? tx / r->duration : 0.0, r->windows, t->n_segments, count_tokens(t),
           t->language, tw_state_threads(s->state), s->info.encoder_device,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/timing.h"
 #include "whisper/api_internal.h"
 #include "whisper/decoding.h"
 #include "whisper/transcribe.h"
@@ -21,9 +22,14 @@ int tw_state_need_decoder(tw_state *s, const char *what) {
 static int src_set_audio(void *self, const float *mel) {
   tw_state *s = self;
   const float *enc_out = NULL;
+  double t0 = tw_now();
   int rc = tw_encode(s, mel, &enc_out, NULL);
   if (rc) return rc;
+  double t1 = tw_now();
   rc = tw_decoder_set_audio(s->dec, enc_out, tw_encoder_n_ctx(s->enc));
+  s->run.encode_s += t1 - t0;
+  s->run.cross_kv_s += tw_now() - t1;
+  s->run.encoder_passes++;
   if (rc) return tw_err(&s->err, rc, "%s", tw_decoder_last_error(s->dec));
   return TW_OK;
 }
@@ -31,14 +37,19 @@ static int src_set_audio(void *self, const float *mel) {
 static int src_decode(void *self, int n_seq, int n_tok, const int32_t *tokens, int n_past,
                       int out_from, float *logits) {
   tw_state *s = self;
+  double t0 = tw_now();
   int rc = tw_decoder_decode(s->dec, n_seq, n_tok, tokens, n_past, out_from, logits);
+  s->run.decode_s += tw_now() - t0;
+  s->run.decoder_calls++;
   if (rc) return tw_err(&s->err, rc, "%s", tw_decoder_last_error(s->dec));
   return TW_OK;
 }
 
 static int src_reorder(void *self, int n_seq, const int *src, int n_past) {
   tw_state *s = self;
+  double t0 = tw_now();
   int rc = tw_decoder_reorder(s->dec, n_seq, src, n_past);
+  s->run.decode_s += tw_now() - t0;
   if (rc) return tw_err(&s->err, rc, "%s", tw_decoder_last_error(s->dec));
   return TW_OK;
 }

@@ -40,6 +40,7 @@ struct tw_state {
   float *mel;                    /* [n_mels][n_frames] of the last tw_state_set_pcm */
   size_t n_frames, content_frames;
   float *window;                 /* [n_mels][3000] scratch for tw_encode_window */
+  tw_transcribe_stats run;       /* of the last tw_transcribe, accumulated as it runs */
   tw_errbuf err;
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/timing.h"
 #include "whisper/api_internal.h"
 #include "whisper/transcribe.h"
 
@@ -80,6 +81,8 @@ int tw_transcribe(tw_state *s, const float *samples, size_t n_samples,
   if (!s || !out) return tw_err(s ? &s->err : NULL, TW_EINVAL, "tw_transcribe: %s is NULL",
                                 s ? "out" : "state");
   memset(out, 0, sizeof *out);
+  memset(&s->run, 0, sizeof s->run);
+  const double t_start = tw_now();
   int rc = tw_state_need_decoder(s, "tw_transcribe");
   if (rc) return rc;
   tw_transcribe_options defaults;
@@ -129,11 +132,21 @@ int tw_transcribe(tw_state *s, const float *samples, size_t n_samples,
   l.n_suppress_tokens = n_suppress;
   l.initial_prompt = prompt;
   l.n_initial_prompt = (int)n_prompt;
+  double t_mel = tw_now();
   if ((rc = tw_state_set_pcm(s, samples, n_samples, NULL))) goto out;
+  s->run.mel_s = tw_now() - t_mel;
   rc = tw_transcribe_loop(&s->src, &m->ids, &m->text, s->mel, m->file->n_mel,
                           (int64_t)s->content_frames, &l, out, NULL, &s->err);
 out:
   tw_free(suppress);
   tw_free(prompt);
+  s->run.total_s = tw_now() - t_start;
   return rc;
+}
+
+int tw_state_transcribe_stats(const tw_state *s, tw_transcribe_stats *out) {
+  if (!s || !out)
+    return tw_err(NULL, TW_EINVAL, "tw_state_transcribe_stats: %s is NULL", s ? "out" : "state");
+  *out = s->run;
+  return TW_OK;
 }

@@ -103,7 +103,11 @@ s = json.loads(lines[0])
 assert s["file"].endswith("micro-4.wav") and s["windows"] >= 1 and s["tokens"] > 0
 assert 0 < s["transcribe_s"] <= s["total_s"] and s["load_s"] > 0
 assert abs(s["audio_duration_s"] - 7.418) < 0.01, s["audio_duration_s"]
-assert abs(s["rtf"] - s["transcribe_s"] / s["audio_duration_s"]) < 1e-3' "$tmp/stats.txt"
+assert abs(s["rtf"] - s["transcribe_s"] / s["audio_duration_s"]) < 1e-3
+stages = [s[k] for k in ("mel_s", "encode_s", "cross_kv_s", "decode_s", "rules_s")]
+assert all(x >= 0 for x in stages) and s["encode_s"] > 0 and s["decode_s"] > 0, stages
+assert sum(stages) <= s["transcribe_s"] + 1e-3, (stages, s["transcribe_s"])
+assert s["encoder_passes"] >= s["windows"] and s["decoder_calls"] >= s["tokens"] / 5' "$tmp/stats.txt"
 
 # ---- cpu and ref give the same tokens ---------------------------------------
 # The ref device keeps weights in bf16 only (it refuses --fp32), so the cpu
