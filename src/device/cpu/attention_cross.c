@@ -19,17 +19,30 @@ typedef struct cross_job {
   const tw_attention_cross_args *a;
   const tw_cpu_impl *impl;
   tw_softmax_row_fn softmax;
+  int dp; /* the gemv class runs VDPBF16PS: A as bf16 k-pairs */
   atomic_size_t next;
 } cross_job;
 
 /* C[m x w->n] = A[m x k] . w, panel by panel, rows in groups the kernel takes. */
 static void stream_product(const tw_cpu_impl *impl, const tw_cpu_weight *w, size_t m,
-                           const float *a, size_t lda, float *c, size_t ldc) {
+                           const float *a, size_t lda, uint32_t *pairs, float *c, size_t ldc) {
   const size_t nr = (size_t)w->nr, elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
   tw_gemv_fn gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
+  const size_t words = (w->k + 1) / 2;
+  if (pairs) /* a holds bf16 values already: their k-pairs */
+    for (size_t i = 0; i < m; i++)
+      for (size_t q = 0; q < words; q++) {
+        uint32_t lo = tw_fp32_to_bf16(a[i * lda + 2 * q]);
+        uint32_t hi = 2 * q + 1 < w->k ? tw_fp32_to_bf16(a[i * lda + 2 * q + 1]) : 0;
+        pairs[i * words + q] = lo | hi << 16;
+      }
   for (size_t jp = 0; jp < w->n_panels; jp++) {
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
     const size_t col = jp * nr, n = w->n - col < nr ? w->n - col : nr;
+    if (pairs) {
+      impl->ks.gemv_dp((int)m, w->k, pairs, words, bp, c + col, ldc, (int)n, NULL);
+      continue;
+    }
     for (size_t i = 0; i < m; i += TW_CPU_GEMV_MAX_M)
       gemv((int)(m - i < TW_CPU_GEMV_MAX_M ? m - i : TW_CPU_GEMV_MAX_M), w->k, a + i * lda, lda,
            bp, c + i * ldc + col, ldc, (int)n, NULL);
@@ -42,6 +55,8 @@ static void cross_task(void *arg, size_t task, int thread) {
   const tw_attention_cross_args *a = j->a;
   float qh[TW_CPU_STREAM_MAX_M * TW_ATTN_MAX_D];
   float p[TW_CPU_STREAM_MAX_M * CROSS_MAX_T];
+  uint32_t pairs[TW_CPU_STREAM_MAX_M * CROSS_MAX_T / 2];
+  uint32_t *pp = j->dp ? pairs : NULL;
   for (;;) {
     size_t h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if (h >= a->n_head) break;
@@ -50,14 +65,14 @@ static void cross_task(void *arg, size_t task, int thread) {
         float x = a->q[i * a->ldq + h * a->d + c];
         qh[i * a->d + c] = a->round_bf16 ? tw_round_bf16(x) : x;
       }
-    stream_product(j->impl, a->kt[h], a->m, qh, a->d, p, a->T);
+    stream_product(j->impl, a->kt[h], a->m, qh, a->d, pp, p, a->T);
     for (size_t i = 0; i < a->m; i++) {
       float *row = p + i * a->T;
       j->softmax(a->T, a->scale, row);
       if (a->round_bf16)
         for (size_t t = 0; t < a->T; t++) row[t] = tw_round_bf16(row[t]);
     }
-    stream_product(j->impl, a->v[h], a->m, p, a->T, a->out + h * a->d, a->ldo);
+    stream_product(j->impl, a->v[h], a->m, p, a->T, pp, a->out + h * a->d, a->ldo);
   }
 }
 
@@ -90,6 +105,13 @@ int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a) {
                     a->T, a->T, a->d);
   }
   cross_job j = {.a = a, .impl = impl, .softmax = softmax_kernel(&impl->ks)};
+  /* the dot-product kernel where the gemv class chose it, for bf16 inputs
+   * and bf16 pair-packed weights (the same products, summed in pairs) */
+  j.dp = a->round_bf16 && impl->ks.gemv_dp && impl->choice.mode[TW_CPU_CLASS_GEMV] == TW_CPU_MODE_DP;
+  for (size_t h = 0; h < a->n_head && j.dp; h++) {
+    const tw_cpu_weight *kt = a->kt[h], *v = a->v[h];
+    j.dp = kt->storage == TW_DTYPE_BF16 && kt->pairs && v->storage == TW_DTYPE_BF16 && v->pairs;
+  }
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
   size_t threads = (size_t)tw_threadpool_size(pool);

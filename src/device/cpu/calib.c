@@ -21,7 +21,7 @@
 #include <cpuid.h>
 #endif
 
-/* 2: the gemv class has a dot-product mode (M <= 8) */
+/* 2: the gemv class has a dot-product mode (M <= 8), timed at M 4 */
 #define CACHE_MAGIC "TWCPUCAL2"
 
 static const char *const mode_names[TW_CPU_N_MODES] = {"bf16-dp", "bf16-fma", "a32-fma",
@@ -234,7 +234,7 @@ void tw_cpu_choice_describe(const tw_cpu_choice *c, char *buf, size_t cap) {
   if (c->n_cands && n < cap)
     n += (size_t)snprintf(buf + n, cap - n,
                           "  measured GFLOP/s on one core (large 224x512x512, skinny 12x512x1536, "
-                          "gemv 1x512x4096; a32-fma and fp32 are what explicit F32 gets):\n");
+                          "gemv 4x512x4096; a32-fma and fp32 are what explicit F32 gets):\n");
   for (int i = 0; i < c->n_cands && n < cap; i++)
     n += (size_t)snprintf(buf + n, cap - n, "    %-10s %-8s %8.1f %8.1f %8.1f\n",
                           c->cands[i].ks->isa, tw_cpu_mode_name(c->cands[i].mode),
