@@ -12,27 +12,10 @@
 #include <string.h>
 
 #include "kernels/attention.h"
+#include "kernels/avx512/exp512.h"
 
 #define BQ TW_ATTN_BQ
 #define BK TW_ATTN_BK
-
-/* e^x for x <= 0 (clamped at -87): x = n ln2 + r, e^r by the degree-5
- * polynomial of Cephes' expf, 2^n by VSCALEFPS.  Relative error ~2e-7. */
-static inline __m512 exp512(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
 
 /* St[j][0:32] = sum_p K[j][p] Qt[p][0:32] for j < nk. */
 static void tile_scores(size_t nk, size_t d, const float *qt, const float *k, size_t ldk,
@@ -103,8 +86,8 @@ static void tile_pv(size_t nk, size_t d, const float *pt, const float *v, size_t
 static void tile_exp(size_t nk, float *st, __m512 m0, __m512 m1, __m512 *s0, __m512 *s1) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0;
   for (size_t j = 0; j < nk; j++) {
-    __m512 e0 = exp512(_mm512_sub_ps(_mm512_load_ps(st + j * BQ), m0));
-    __m512 e1 = exp512(_mm512_sub_ps(_mm512_load_ps(st + j * BQ + 16), m1));
+    __m512 e0 = tw_exp512(_mm512_sub_ps(_mm512_load_ps(st + j * BQ), m0));
+    __m512 e1 = tw_exp512(_mm512_sub_ps(_mm512_load_ps(st + j * BQ + 16), m1));
     _mm512_store_ps(st + j * BQ, e0);
     _mm512_store_ps(st + j * BQ + 16, e1);
     a0 = _mm512_add_ps(a0, e0);
@@ -133,7 +116,7 @@ void tw_attn_block_avx512(size_t nq, size_t T, size_t d, float scale, const floa
       n1 = _mm512_max_ps(n1, _mm512_load_ps(st + j * BQ + 16));
     }
     /* the first tile's alpha is e^-87 (m = -inf, clamped): l and Ot are 0 */
-    __m512 alpha0 = exp512(_mm512_sub_ps(m0, n0)), alpha1 = exp512(_mm512_sub_ps(m1, n1));
+    __m512 alpha0 = tw_exp512(_mm512_sub_ps(m0, n0)), alpha1 = tw_exp512(_mm512_sub_ps(m1, n1));
     __m512 s0, s1;
     tile_exp(nk, st, n0, n1, &s0, &s1);
     l0 = _mm512_fmadd_ps(l0, alpha0, s0);
