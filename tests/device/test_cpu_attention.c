@@ -3,12 +3,16 @@
  * P.V): each block kernel directly (the bf16 one against the reference of
  * the bf16-rounded Q, K and V), the device's threaded dispatcher with row
  * strides wider than the heads, bitwise equality across thread counts,
- * large scores (the running max must keep the exps finite), the engine's
+ * large scores (the running max must keep the exps finite), which kernel
+ * the caller's precision and the calibration choose, the engine's
  * tw_attention (cpu takes it, emu declines) and the error paths. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/threadpool.h"
 #include "device/cpu/cpu.h"
@@ -277,6 +281,100 @@ static void test_device(tw_threadpool *pool) {
   tw_device_destroy(off);
 }
 
+/* Calibration figures for the hook: the dot product twice the FMA rate
+ * (AMD Zen 4/5) or a fraction of it (as on the Intel Xeon where VDPBF16PS
+ * issues at a quarter of the FMA rate). */
+static double fake_gflops(const char *isa, int mode, int cls, void *user) {
+  const int dp_fast = *(const int *)user;
+  double family = !strcmp(isa, "generic") ? 0.05 : !strcmp(isa, "avx2") ? 0.5 : 1.0;
+  if (mode == TW_CPU_MODE_DP) return cls == TW_CPU_CLASS_GEMV ? 0 : family * (dp_fast ? 400 : 60);
+  return family * 200;
+}
+
+/* Which kernel a call takes: bf16 only when the caller allows it and the
+ * calibration chose the dot product for large products (on a CPU with
+ * AVX512-BF16); the bf16 path's result is the kernel's, bit for bit, for
+ * any thread count; otherwise the call is the fp32 one, bit for bit. */
+static void test_device_bf16(tw_threadpool *pool) {
+  char dir[] = "/tmp/tw_attn_calib_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  char opts[128];
+  snprintf(opts, sizeof opts, "cache_dir=%s,calibrate=1", dir);
+  const char *forced = getenv("TW_CPU_KERNEL");
+  char saved[32] = "";
+  if (forced) snprintf(saved, sizeof saved, "%s", forced);
+  unsetenv("TW_CPU_KERNEL");
+  static int dp_fast;
+  tw_cpu_calib_set_hook(fake_gflops, &dp_fast);
+  attn_case a;
+  CHECK(case_make(&a, 257, 4, 64, 7, 1.0f, 21) == 0);
+  float *direct = calloc(a.T * a.ld, sizeof(float)), *fp32 = calloc(a.T * a.ld, sizeof(float));
+  float *two = calloc(a.T * a.ld, sizeof(float));
+  CHECK(direct && fp32 && two);
+  int have = has_set("avx512bf16");
+  if (have && direct) {
+    CHECK(run_kernel_bf16(&a) == 0);
+    memcpy(direct, a.out, a.T * a.ld * sizeof(float));
+  }
+  for (dp_fast = 0; dp_fast < 2 && direct && fp32 && two; dp_fast++) {
+    tw_device *one = make(NULL, opts), *both = make(pool, opts);
+    CHECK(one && both);
+    if (!one || !both) {
+      tw_device_destroy(one), tw_device_destroy(both);
+      continue;
+    }
+    const int want = have && dp_fast;
+    const tw_cpu_impl *impl = one->impl;
+    CHECK_MSG((impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP) == want,
+              "dp_fast %d: large mode %s", dp_fast,
+              tw_cpu_mode_name(impl->choice.mode[TW_CPU_CLASS_LARGE]));
+    tw_attention_args x = args_of(&a, fp32), y = args_of(&a, a.out), z = args_of(&a, two);
+    CHECK(tw_cpu_attention_bf16(impl, &x) == 0);
+    CHECK(one->iface->attention(one, &x) == TW_OK);
+    CHECK_MSG(max_err(&a, fp32, a.ld) < 2e-6, "dp_fast %d: fp32 call: max err %.3g", dp_fast,
+              max_err(&a, fp32, a.ld));
+    y.allow_bf16 = z.allow_bf16 = 1;
+    CHECK_MSG(tw_cpu_attention_bf16(impl, &y) == want, "dp_fast %d: bf16 kernel not %s",
+              dp_fast, want ? "taken" : "declined");
+    memset(a.out, 0, a.T * a.ld * sizeof(float));
+    CHECK(one->iface->attention(one, &y) == TW_OK);
+    CHECK(both->iface->attention(both, &z) == TW_OK);
+    CHECK(memcmp(a.out, two, a.T * a.ld * sizeof(float)) == 0);
+    CHECK_MSG(memcmp(a.out, want ? direct : fp32, a.T * a.ld * sizeof(float)) == 0,
+              "dp_fast %d: allow_bf16 is not the %s kernel's result", dp_fast,
+              want ? "bf16" : "fp32");
+    if (want) {
+      double e = max_err_to(&a, a.out, a.ld, a.refb);
+      CHECK_MSG(e < BF16_TOL, "device bf16: max err %.3g", e);
+      /* a head size the bf16 kernel does not take runs in fp32 */
+      attn_case b;
+      CHECK(case_make(&b, 40, 2, 12, 0, 1.0f, 23) == 0);
+      tw_attention_args w = args_of(&b, b.out);
+      w.allow_bf16 = 1;
+      CHECK(tw_cpu_attention_bf16(impl, &w) == 0);
+      CHECK(one->iface->attention(one, &w) == TW_OK && max_err(&b, b.out, b.ld) < 2e-6);
+      case_free(&b);
+    }
+    tw_device_destroy(one);
+    tw_device_destroy(both);
+  }
+  if (!have) printf("  note: this CPU lacks AVX512-BF16: only the fp32 choice is checked\n");
+  free(direct), free(fp32), free(two);
+  case_free(&a);
+  tw_cpu_calib_set_hook(NULL, NULL);
+  if (saved[0]) setenv("TW_CPU_KERNEL", saved, 1);
+  /* the cache file the calibrations wrote, then the folder */
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && (e = readdir(dp));) {
+    char path[sizeof dir + 260];
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    CHECK(unlink(path) == 0);
+  }
+  if (dp) closedir(dp);
+  CHECK(rmdir(dir) == 0);
+}
+
 /* The engine: cpu runs it and counts it; emu has none and declines. */
 static void test_engine(void) {
   static const char *const devices[2] = {"cpu", "emu"};
@@ -289,19 +387,27 @@ static void test_engine(void) {
     CHECK(case_make(&a, 50, 2, 16, 0, 1.0f, 11) == 0);
     tw_gemm_stats s0, s1;
     tw_stream_stats(ctx, &s0);
-    int rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld);
+    int rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld, 0);
     tw_stream_stats(ctx, &s1);
     if (i == 0) {
       CHECK(rc == TW_OK && max_err(&a, a.out, a.ld) < 2e-6);
       CHECK(s1.calls == s0.calls + 1);
       CHECK(fabs(s1.useful_flops - s0.useful_flops - 4.0 * 50 * 50 * 16 * 2) < 0.5);
+      /* bf16 allowed: the bf16 kernel where the device's calibration says */
+      tw_attention_args x = args_of(&a, a.out);
+      x.allow_bf16 = 1;
+      int bf16 = tw_cpu_attention_bf16(tw_stream_device(ctx)->impl, &x);
+      rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld, 1);
+      double e = bf16 ? max_err_to(&a, a.out, a.ld, a.refb) : max_err(&a, a.out, a.ld);
+      CHECK_MSG(rc == TW_OK && e < (bf16 ? BF16_TOL : 2e-6), "engine, bf16 %d: max err %.3g",
+                bf16, e);
     } else {
       CHECK(rc == TW_EUNSUPPORTED && s1.calls == s0.calls);
     }
     case_free(&a);
     tw_test_stack_close(&st);
   }
-  CHECK(tw_attention(NULL, 1, 1, 1, 1.0f, NULL, NULL, NULL, 1, NULL, 1) == TW_EINVAL);
+  CHECK(tw_attention(NULL, 1, 1, 1, 1.0f, NULL, NULL, NULL, 1, NULL, 1, 0) == TW_EINVAL);
 }
 
 int main(void) {
@@ -310,6 +416,7 @@ int main(void) {
   test_kernels();
   test_kernel_bf16();
   test_device(pool);
+  test_device_bf16(pool);
   test_engine();
   tw_threadpool_destroy(pool);
   return tw_test_finish("test_cpu_attention");
