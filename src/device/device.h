@@ -150,8 +150,14 @@ typedef struct tw_attention_args {
   size_t ldq, ldk, ldv;
   float *out;
   size_t ldo;
-  /* the calling stream's pool and error buffer (NULL: the device's) */
+  /* 1: the device may round Q, K, V and the softmax numerators to bf16
+   * before their products (as the planned products do with bf16
+   * activations), where that is faster; 0: fp32 throughout. */
+  int allow_bf16;
+  /* the calling stream's pool, per-stream device state (stream_create)
+   * and error buffer (NULL: the device's own) */
   tw_threadpool *pool;
+  void *stream;
   tw_errbuf *err;
 } tw_attention_args;
 

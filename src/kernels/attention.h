@@ -4,17 +4,22 @@
  * exps and their running sum, and P.V stay in L1, and the partial output
  * is rescaled when the max grows (Milakov & Gimelshein 2018, "Online
  * normalizer calculation for softmax"; Dao et al. 2022, FlashAttention).
- * Everything in fp32.  Called by src/device/cpu/attention.c. */
+ * Everything in fp32, except in the bf16 kernel (VDPBF16PS), whose two
+ * products take bf16 operands.  Called by src/device/cpu/attention.c. */
 #ifndef TW_KERNELS_ATTENTION_H
 #define TW_KERNELS_ATTENTION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Queries per block and keys per tile (the avx512 kernel vectorises across
  * the 32 queries: two zmm per key). */
 #define TW_ATTN_BQ 32
 #define TW_ATTN_BK 128
 #define TW_ATTN_MAX_D 128
+/* The same for the bf16 kernel (its nq <= TW_ATTN_BF16_BQ). */
+#define TW_ATTN_BF16_BQ 32
+#define TW_ATTN_BF16_BK 128
 
 /* out[i][c] = sum_j softmax_j(scale q_i . k_j) v_j[c] for i < nq (<= BQ),
  * j < T, c < d (<= TW_ATTN_MAX_D): q row i at q + i*ldq, key j at
@@ -31,6 +36,22 @@ void tw_attn_block_generic(size_t nq, size_t T, size_t d, float scale, const flo
 void tw_attn_block_avx512(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
                           const float *k, size_t ldk, const float *v, size_t ldv, float *out,
                           size_t ldo);
+/* AVX512-BF16 (VDPBF16PS), d a multiple of 8 (<= TW_ATTN_MAX_D), nq <=
+ * TW_ATTN_BF16_BQ: Q, K, V and the exps P rounded to bf16 (RNE) before
+ * their products, everything else fp32.  K and V of the head come packed
+ * by tw_attn_bf16_pack: kb holds T*d/2 words, kb[j*d/2 + w] = (K[j][2w],
+ * K[j][2w+1]) as bf16 (low half first); vp holds (T+1)/2*d words, vp[q*d +
+ * c] = (V[2q][c], V[2q+1][c]), zero in place of V[T] when T is odd.  Key
+ * tiles start on even keys (TW_ATTN_BF16_BK is even). */
+void tw_attn_bf16_pack(size_t T, size_t d, const float *k, size_t ldk, const float *v,
+                       size_t ldv, uint32_t *kb, uint32_t *vp);
+void tw_attn_block_avx512bf16(size_t nq, size_t T, size_t d, float scale, const float *q,
+                              size_t ldq, const uint32_t *kb, const uint32_t *vp, float *out,
+                              size_t ldo);
+/* Words of one head's kb plus vp. */
+static inline size_t tw_attn_bf16_pack_words(size_t T, size_t d) {
+  return T * (d / 2) + (T + 1) / 2 * d;
+}
 
 /* One decoding step of one head: a single query over n_keys cached keys.
  * out[c] = sum_j softmax_j(scale q . k_j) vt[c][j] for c < d: key j at

@@ -75,8 +75,11 @@ static int attention_heads(tw_encoder *e) {
   const float scale = 1.0f / sqrtf((float)d);
   /* ---- fused attention hook (issue 13): one call for every head where the
    * device has fused attention (cpu); TW_EUNSUPPORTED: the planned per-head
-   * products below (fixed-shape devices, whose invocations are studied). */
-  int rc = tw_attention(e->stream, T, (size_t)e->n_head, d, scale, e->q, e->k, e->v, n, e->attn, n);
+   * products below (fixed-shape devices, whose invocations are studied);
+   * bf16 activations allow bf16 products: the planned path below rounds Q,
+   * K, P and V to bf16 before its products as well. */
+  int rc = tw_attention(e->stream, T, (size_t)e->n_head, d, scale, e->q, e->k, e->v, n, e->attn, n,
+                        e->act == TW_DTYPE_BF16);
   if (rc != TW_EUNSUPPORTED)
     return rc ? tw_err(&e->err, rc, "encoder: attention: %s", tw_stream_last_error(e->stream)) : 0;
   /* ---- end of the hook */

@@ -1,12 +1,18 @@
 /* Fused attention on the cpu device against an fp64 reference written the
  * textbook way (the whole score row, its max, exps, normalisation, then
- * P.V): each block kernel directly, the device's threaded dispatcher with
- * row strides wider than the heads, bitwise equality across thread counts,
- * large scores (the running max must keep the exps finite), the engine's
+ * P.V): each block kernel directly (the bf16 one against the reference of
+ * the bf16-rounded Q, K and V), the device's threaded dispatcher with row
+ * strides wider than the heads, bitwise equality across thread counts,
+ * large scores (the running max must keep the exps finite), which kernel
+ * the caller's precision and the calibration choose, the engine's
  * tw_attention (cpu takes it, emu declines) and the error paths. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/threadpool.h"
 #include "device/cpu/cpu.h"
@@ -44,8 +50,19 @@ typedef struct attn_case {
   size_t T, H, d, ld;
   float scale;
   float *q, *k, *v, *out;
-  double *ref;
+  double *ref;  /* of q, k, v */
+  double *refb; /* of q, k, v rounded to bf16 (RNE) */
 } attn_case;
+
+/* x rounded to bf16, RNE (the library's converter; the kernel's VCVTNEPS2BF16
+ * rounds the same way except that it flushes subnormals, which the cases do
+ * not have). */
+static float *rounded_copy(const float *x, size_t n) {
+  float *r = malloc(n * sizeof *r);
+  if (r)
+    for (size_t i = 0; i < n; i++) r[i] = tw_round_bf16(x[i]);
+  return r;
+}
 
 static int case_make(attn_case *a, size_t T, size_t H, size_t d, size_t pad, float qk_range,
                      unsigned long seed) {
@@ -57,28 +74,61 @@ static int case_make(attn_case *a, size_t T, size_t H, size_t d, size_t pad, flo
   a->v = malloc(T * a->ld * sizeof(float));
   a->out = calloc(T * a->ld, sizeof(float));
   a->ref = malloc(T * H * d * sizeof(double));
-  if (!a->q || !a->k || !a->v || !a->out || !a->ref) return -1;
+  a->refb = malloc(T * H * d * sizeof(double));
+  if (!a->q || !a->k || !a->v || !a->out || !a->ref || !a->refb) return -1;
   tw_rng rng = {seed};
   tw_fill_uniform(&rng, a->q, T * a->ld, -qk_range, qk_range);
   tw_fill_uniform(&rng, a->k, T * a->ld, -qk_range, qk_range);
   tw_fill_uniform(&rng, a->v, T * a->ld, -1, 1);
   reference(T, H, d, a->scale, a->q, a->k, a->v, a->ld, a->ref);
-  return 0;
+  float *qb = rounded_copy(a->q, T * a->ld), *kb = rounded_copy(a->k, T * a->ld);
+  float *vb = rounded_copy(a->v, T * a->ld);
+  int rc = qb && kb && vb ? 0 : -1;
+  if (!rc) reference(T, H, d, a->scale, qb, kb, vb, a->ld, a->refb);
+  free(qb), free(kb), free(vb);
+  return rc;
 }
 
 static void case_free(attn_case *a) {
-  free(a->q), free(a->k), free(a->v), free(a->out), free(a->ref);
+  free(a->q), free(a->k), free(a->v), free(a->out), free(a->ref), free(a->refb);
 }
 
 /* Max |out - ref| over the heads' columns (V is in [-1, 1]). */
-static double max_err(const attn_case *a, const float *out, size_t ldo) {
+static double max_err_to(const attn_case *a, const float *out, size_t ldo, const double *ref) {
   double worst = 0;
   for (size_t t = 0; t < a->T; t++)
     for (size_t j = 0; j < a->H * a->d; j++) {
-      double e = fabs(out[t * ldo + j] - a->ref[t * a->H * a->d + j]);
+      double e = fabs(out[t * ldo + j] - ref[t * a->H * a->d + j]);
       if (!(e <= worst)) worst = e; /* NaN counts as worst */
     }
   return worst;
+}
+
+static double max_err(const attn_case *a, const float *out, size_t ldo) {
+  return max_err_to(a, out, ldo, a->ref);
+}
+
+/* The bf16 kernel's bound against refb (the reference of the rounded Q, K,
+ * V), with V in [-1, 1].  What remains unrounded in refb is P: the kernel
+ * rounds each softmax numerator p_j to bf16 (RNE, 8-bit significand:
+ * relative error <= 2^-8) and divides by the sum of the unrounded ones, so
+ * the output moves by sum_j (p_j / l) delta_j v_j, at most 2^-8 max |v| =
+ * 2^-8 whatever the signs.  The rest is fp32 arithmetic as in the fp32
+ * kernels: scores (d-term sums of exact bf16 products, times scale log2(e))
+ * whose rounding enters the exponent, up to ~1e-5 for the big scores
+ * (< 2e-6 otherwise), the exp polynomial (2e-7 relative) and the T-term
+ * fp32 sums of P.V.  So 2^-8 + 5e-5.  Measured: up to ~1.3e-3 for the big
+ * (peaked) scores, where one or two keys carry the row, ~2e-4 .. 7e-4
+ * otherwise; a wrong pairing, a lost tile or an unpadded odd key gives
+ * errors of order 0.1. */
+#define BF16_TOL (1.0 / 256 + 5e-5)
+
+/* Columns past the heads (the row padding) must be left as they were (0). */
+static int pad_untouched(const attn_case *a, const float *out) {
+  for (size_t t = 0; t < a->T; t++)
+    for (size_t j = a->H * a->d; j < a->ld; j++)
+      if (out[t * a->ld + j] != 0.0f) return 0;
+  return 1;
 }
 
 /* A block kernel over every head and query block, as the device runs it. */
@@ -89,6 +139,65 @@ static void run_kernel(tw_attn_block_fn fn, attn_case *a) {
       fn(nq, a->T, a->d, a->scale, a->q + i0 * a->ld + col, a->ld, a->k + col, a->ld,
          a->v + col, a->ld, a->out + i0 * a->ld + col, a->ld);
     }
+}
+
+/* The bf16 kernel as the device runs it: each head's K and V packed, then
+ * every query block.  Returns -1 when the packing buffer cannot be had. */
+static int run_kernel_bf16(attn_case *a) {
+  size_t words = tw_attn_bf16_pack_words(a->T, a->d);
+  uint32_t *buf = malloc(words * sizeof *buf);
+  if (!buf) return -1;
+  for (size_t h = 0; h < a->H; h++) {
+    size_t col = h * a->d;
+    tw_attn_bf16_pack(a->T, a->d, a->k + col, a->ld, a->v + col, a->ld, buf,
+                      buf + a->T * (a->d / 2));
+    for (size_t i0 = 0; i0 < a->T; i0 += TW_ATTN_BF16_BQ) {
+      size_t nq = a->T - i0 < TW_ATTN_BF16_BQ ? a->T - i0 : TW_ATTN_BF16_BQ;
+      tw_attn_block_avx512bf16(nq, a->T, a->d, a->scale, a->q + i0 * a->ld + col, a->ld, buf,
+                               buf + a->T * (a->d / 2), a->out + i0 * a->ld + col, a->ld);
+    }
+  }
+  free(buf);
+  return 0;
+}
+
+static int has_set(const char *isa) {
+  tw_cpu_kernels ks;
+  return tw_cpu_kernels_select(isa, &ks) == 0;
+}
+
+/* T not a multiple of the key tile (odd, one key past a tile), fewer
+ * queries than a block (T < 32), T = 1, d = 8 .. 128 with d % 32 in {0, 8,
+ * 16, 24} (the partial 16- and 32-feature groups of the conversions), row
+ * padding; each with scores of order 1 and up to ~d * 16 / sqrt(d). */
+static void test_kernel_bf16(void) {
+  static const size_t shapes[][4] = {{77, 3, 64, 0},  {300, 2, 64, 5}, {257, 1, 64, 1},
+                                     {129, 2, 24, 3}, {45, 2, 40, 3},  {33, 1, 128, 0},
+                                     {20, 1, 72, 2},  {1, 1, 8, 0},    {2, 2, 16, 1},
+                                     {31, 1, 56, 0}};
+  if (!has_set("avx512bf16")) {
+    printf("  note: this CPU lacks AVX512-BF16: the bf16 attention kernel is not run\n");
+    return;
+  }
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (int big = 0; big < 2; big++) {
+      attn_case a;
+      int rc = case_make(&a, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3],
+                         big ? 4.0f : 1.0f, 300 + s);
+      CHECK(rc == 0);
+      if (!rc) rc = run_kernel_bf16(&a);
+      CHECK(rc == 0);
+      if (!rc) {
+        double e = max_err_to(&a, a.out, a.ld, a.refb), e32 = max_err(&a, a.out, a.ld);
+        printf("  bf16 kernel T %3zu H %zu d %3zu big %d: max err %.2e to the rounded "
+               "inputs' reference, %.2e to the fp32 inputs'\n", a.T, a.H, a.d, big, e, e32);
+        CHECK_MSG(e < BF16_TOL, "bf16 T %zu H %zu d %zu big %d: max err %.3g", a.T, a.H, a.d,
+                  big, e);
+        CHECK_MSG(pad_untouched(&a, a.out), "bf16 T %zu d %zu: wrote past the heads", a.T, a.d);
+      }
+      case_free(&a);
+    }
+  }
 }
 
 static void test_kernels(void) {
@@ -172,6 +281,100 @@ static void test_device(tw_threadpool *pool) {
   tw_device_destroy(off);
 }
 
+/* Calibration figures for the hook: the dot product twice the FMA rate
+ * (AMD Zen 4/5) or a fraction of it (as on the Intel Xeon where VDPBF16PS
+ * issues at a quarter of the FMA rate). */
+static double fake_gflops(const char *isa, int mode, int cls, void *user) {
+  const int dp_fast = *(const int *)user;
+  double family = !strcmp(isa, "generic") ? 0.05 : !strcmp(isa, "avx2") ? 0.5 : 1.0;
+  if (mode == TW_CPU_MODE_DP) return cls == TW_CPU_CLASS_GEMV ? 0 : family * (dp_fast ? 400 : 60);
+  return family * 200;
+}
+
+/* Which kernel a call takes: bf16 only when the caller allows it and the
+ * calibration chose the dot product for large products (on a CPU with
+ * AVX512-BF16); the bf16 path's result is the kernel's, bit for bit, for
+ * any thread count; otherwise the call is the fp32 one, bit for bit. */
+static void test_device_bf16(tw_threadpool *pool) {
+  char dir[] = "/tmp/tw_attn_calib_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  char opts[128];
+  snprintf(opts, sizeof opts, "cache_dir=%s,calibrate=1", dir);
+  const char *forced = getenv("TW_CPU_KERNEL");
+  char saved[32] = "";
+  if (forced) snprintf(saved, sizeof saved, "%s", forced);
+  unsetenv("TW_CPU_KERNEL");
+  static int dp_fast;
+  tw_cpu_calib_set_hook(fake_gflops, &dp_fast);
+  attn_case a;
+  CHECK(case_make(&a, 257, 4, 64, 7, 1.0f, 21) == 0);
+  float *direct = calloc(a.T * a.ld, sizeof(float)), *fp32 = calloc(a.T * a.ld, sizeof(float));
+  float *two = calloc(a.T * a.ld, sizeof(float));
+  CHECK(direct && fp32 && two);
+  int have = has_set("avx512bf16");
+  if (have && direct) {
+    CHECK(run_kernel_bf16(&a) == 0);
+    memcpy(direct, a.out, a.T * a.ld * sizeof(float));
+  }
+  for (dp_fast = 0; dp_fast < 2 && direct && fp32 && two; dp_fast++) {
+    tw_device *one = make(NULL, opts), *both = make(pool, opts);
+    CHECK(one && both);
+    if (!one || !both) {
+      tw_device_destroy(one), tw_device_destroy(both);
+      continue;
+    }
+    const int want = have && dp_fast;
+    const tw_cpu_impl *impl = one->impl;
+    CHECK_MSG((impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP) == want,
+              "dp_fast %d: large mode %s", dp_fast,
+              tw_cpu_mode_name(impl->choice.mode[TW_CPU_CLASS_LARGE]));
+    tw_attention_args x = args_of(&a, fp32), y = args_of(&a, a.out), z = args_of(&a, two);
+    CHECK(tw_cpu_attention_bf16(impl, &x) == 0);
+    CHECK(one->iface->attention(one, &x) == TW_OK);
+    CHECK_MSG(max_err(&a, fp32, a.ld) < 2e-6, "dp_fast %d: fp32 call: max err %.3g", dp_fast,
+              max_err(&a, fp32, a.ld));
+    y.allow_bf16 = z.allow_bf16 = 1;
+    CHECK_MSG(tw_cpu_attention_bf16(impl, &y) == want, "dp_fast %d: bf16 kernel not %s",
+              dp_fast, want ? "taken" : "declined");
+    memset(a.out, 0, a.T * a.ld * sizeof(float));
+    CHECK(one->iface->attention(one, &y) == TW_OK);
+    CHECK(both->iface->attention(both, &z) == TW_OK);
+    CHECK(memcmp(a.out, two, a.T * a.ld * sizeof(float)) == 0);
+    CHECK_MSG(memcmp(a.out, want ? direct : fp32, a.T * a.ld * sizeof(float)) == 0,
+              "dp_fast %d: allow_bf16 is not the %s kernel's result", dp_fast,
+              want ? "bf16" : "fp32");
+    if (want) {
+      double e = max_err_to(&a, a.out, a.ld, a.refb);
+      CHECK_MSG(e < BF16_TOL, "device bf16: max err %.3g", e);
+      /* a head size the bf16 kernel does not take runs in fp32 */
+      attn_case b;
+      CHECK(case_make(&b, 40, 2, 12, 0, 1.0f, 23) == 0);
+      tw_attention_args w = args_of(&b, b.out);
+      w.allow_bf16 = 1;
+      CHECK(tw_cpu_attention_bf16(impl, &w) == 0);
+      CHECK(one->iface->attention(one, &w) == TW_OK && max_err(&b, b.out, b.ld) < 2e-6);
+      case_free(&b);
+    }
+    tw_device_destroy(one);
+    tw_device_destroy(both);
+  }
+  if (!have) printf("  note: this CPU lacks AVX512-BF16: only the fp32 choice is checked\n");
+  free(direct), free(fp32), free(two);
+  case_free(&a);
+  tw_cpu_calib_set_hook(NULL, NULL);
+  if (saved[0]) setenv("TW_CPU_KERNEL", saved, 1);
+  /* the cache file the calibrations wrote, then the folder */
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && (e = readdir(dp));) {
+    char path[sizeof dir + 260];
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    CHECK(unlink(path) == 0);
+  }
+  if (dp) closedir(dp);
+  CHECK(rmdir(dir) == 0);
+}
+
 /* The engine: cpu runs it and counts it; emu has none and declines. */
 static void test_engine(void) {
   static const char *const devices[2] = {"cpu", "emu"};
@@ -184,26 +387,36 @@ static void test_engine(void) {
     CHECK(case_make(&a, 50, 2, 16, 0, 1.0f, 11) == 0);
     tw_gemm_stats s0, s1;
     tw_stream_stats(ctx, &s0);
-    int rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld);
+    int rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld, 0);
     tw_stream_stats(ctx, &s1);
     if (i == 0) {
       CHECK(rc == TW_OK && max_err(&a, a.out, a.ld) < 2e-6);
       CHECK(s1.calls == s0.calls + 1);
       CHECK(fabs(s1.useful_flops - s0.useful_flops - 4.0 * 50 * 50 * 16 * 2) < 0.5);
+      /* bf16 allowed: the bf16 kernel where the device's calibration says */
+      tw_attention_args x = args_of(&a, a.out);
+      x.allow_bf16 = 1;
+      int bf16 = tw_cpu_attention_bf16(tw_stream_device(ctx)->impl, &x);
+      rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld, 1);
+      double e = bf16 ? max_err_to(&a, a.out, a.ld, a.refb) : max_err(&a, a.out, a.ld);
+      CHECK_MSG(rc == TW_OK && e < (bf16 ? BF16_TOL : 2e-6), "engine, bf16 %d: max err %.3g",
+                bf16, e);
     } else {
       CHECK(rc == TW_EUNSUPPORTED && s1.calls == s0.calls);
     }
     case_free(&a);
     tw_test_stack_close(&st);
   }
-  CHECK(tw_attention(NULL, 1, 1, 1, 1.0f, NULL, NULL, NULL, 1, NULL, 1) == TW_EINVAL);
+  CHECK(tw_attention(NULL, 1, 1, 1, 1.0f, NULL, NULL, NULL, 1, NULL, 1, 0) == TW_EINVAL);
 }
 
 int main(void) {
   tw_threadpool *pool = NULL;
   CHECK(tw_threadpool_create(2, &pool) == TW_OK);
   test_kernels();
+  test_kernel_bf16();
   test_device(pool);
+  test_device_bf16(pool);
   test_engine();
   tw_threadpool_destroy(pool);
   return tw_test_finish("test_cpu_attention");

@@ -1,21 +1,41 @@
-/* The cpu device's fused attention: tasks of (head, block of 32 queries)
- * taken from a shared counter by the pool's threads, each running the
- * fastest block kernel the CPU and head size allow (kernels/attention.h).
- * Each output element is computed by one task alone, in a fixed order, so
- * the result does not depend on the thread count. */
+/* The cpu device's fused attention: tasks of (head, block of queries) taken
+ * from a shared counter by the pool's threads, each running the fastest
+ * block kernel the CPU, head size and the caller's precision allow
+ * (kernels/attention.h).  The bf16 kernel first has every head's K and V
+ * packed once (tasks of one head each) into the stream's scratch.  Each
+ * output element is computed by one task alone, in a fixed order, so the
+ * result does not depend on the thread count. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "device/cpu/cpu.h"
 #include "kernels/attention.h"
 
 typedef struct attn_job {
   const tw_attention_args *a;
-  tw_attn_block_fn block;
-  size_t q_blocks;
+  tw_attn_block_fn block; /* the fp32 kernel, or NULL: the bf16 kernel on `packed` */
+  uint32_t *packed;       /* head h's kb at h * head_words, its vp after T d/2 words */
+  size_t head_words;
+  size_t bq, q_blocks;
   atomic_size_t next;
 } attn_job;
+
+static void pack_task(void *arg, size_t task, int thread) {
+  (void)task, (void)thread;
+  attn_job *j = arg;
+  const tw_attention_args *a = j->a;
+  for (;;) {
+    size_t h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    if (h >= a->n_head) break;
+#if defined(__x86_64__) || defined(__i386__)
+    uint32_t *kb = j->packed + h * j->head_words;
+    tw_attn_bf16_pack(a->T, a->d, a->k + h * a->d, a->ldk, a->v + h * a->d, a->ldv, kb,
+                      kb + a->T * (a->d / 2));
+#endif
+  }
+}
 
 static void attn_task(void *arg, size_t task, int thread) {
   (void)task, (void)thread;
@@ -25,10 +45,18 @@ static void attn_task(void *arg, size_t task, int thread) {
   for (;;) {
     size_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if (t >= total) break;
-    size_t h = t / j->q_blocks, i0 = t % j->q_blocks * TW_ATTN_BQ, col = h * a->d;
-    size_t nq = a->T - i0 < TW_ATTN_BQ ? a->T - i0 : TW_ATTN_BQ;
-    j->block(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, a->k + col, a->ldk,
-             a->v + col, a->ldv, a->out + i0 * a->ldo + col, a->ldo);
+    size_t h = t / j->q_blocks, i0 = t % j->q_blocks * j->bq, col = h * a->d;
+    size_t nq = a->T - i0 < j->bq ? a->T - i0 : j->bq;
+    if (j->block) {
+      j->block(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, a->k + col, a->ldk,
+               a->v + col, a->ldv, a->out + i0 * a->ldo + col, a->ldo);
+    } else {
+#if defined(__x86_64__) || defined(__i386__)
+      const uint32_t *kb = j->packed + h * j->head_words;
+      tw_attn_block_avx512bf16(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, kb,
+                               kb + a->T * (a->d / 2), a->out + i0 * a->ldo + col, a->ldo);
+#endif
+    }
   }
 }
 
@@ -40,6 +68,27 @@ tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d) {
 #endif
   (void)d;
   return tw_attn_block_generic;
+}
+
+int tw_cpu_attention_bf16(const tw_cpu_impl *impl, const tw_attention_args *a) {
+#if defined(__x86_64__) || defined(__i386__)
+  return a->allow_bf16 && a->d % 8 == 0 && !strcmp(impl->ks.isa, "avx512bf16") &&
+         impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP;
+#else
+  (void)impl, (void)a;
+  return 0;
+#endif
+}
+
+/* Grows the stream's packed K and V to `words`; kept for later calls. */
+static int scratch_attn(tw_cpu_scratch *sc, size_t words) {
+  if (words <= sc->attn_cap) return TW_OK;
+  uint32_t *p = tw_malloc_aligned(words * sizeof *p);
+  if (!p) return TW_ENOMEM;
+  tw_free(sc->attn);
+  sc->attn = p;
+  sc->attn_cap = words;
+  return TW_OK;
 }
 
 int tw_cpu_attention(tw_device *dev, const tw_attention_args *a) {
@@ -55,11 +104,25 @@ int tw_cpu_attention(tw_device *dev, const tw_attention_args *a) {
                   "taken (d must be 1..%d)", a->T, a->n_head, a->d, TW_ATTN_MAX_D);
   if (a->ldq < width || a->ldk < width || a->ldv < width || a->ldo < width)
     return tw_err(err, TW_EINVAL, "cpu: attention: a row stride is below %zu", width);
-  attn_job j = {.a = a, .block = tw_cpu_attention_kernel(&impl->ks, a->d)};
-  j.q_blocks = (a->T + TW_ATTN_BQ - 1) / TW_ATTN_BQ;
+  attn_job j = {.a = a, .bq = TW_ATTN_BQ};
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
-  size_t tasks = a->n_head * j.q_blocks, threads = (size_t)tw_threadpool_size(pool);
+  size_t threads = (size_t)tw_threadpool_size(pool);
+  if (tw_cpu_attention_bf16(impl, a)) {
+    tw_cpu_scratch *sc = a->stream ? a->stream : &impl->own;
+    j.head_words = tw_attn_bf16_pack_words(a->T, a->d);
+    if (scratch_attn(sc, a->n_head * j.head_words))
+      return tw_err(err, TW_ENOMEM, "cpu: attention: cannot allocate %zu bytes for bf16 K and V",
+                    a->n_head * j.head_words * sizeof(uint32_t));
+    j.packed = sc->attn;
+    j.bq = TW_ATTN_BF16_BQ;
+    tw_threadpool_run(pool, a->n_head < threads ? a->n_head : threads, pack_task, &j);
+  } else {
+    j.block = tw_cpu_attention_kernel(&impl->ks, a->d);
+  }
+  j.q_blocks = (a->T + j.bq - 1) / j.bq;
+  atomic_store_explicit(&j.next, 0, memory_order_relaxed);
+  size_t tasks = a->n_head * j.q_blocks;
   tw_threadpool_run(pool, tasks < threads ? tasks : threads, attn_task, &j);
   return TW_OK;
 }

@@ -4,6 +4,7 @@
 #define TW_DEVICE_CPU_CPU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "device/cpu/calib.h"
 #include "kernels/ukernel.h"
@@ -36,6 +37,8 @@ typedef struct tw_cpu_scratch {
   float *apack;        /* n_threads * apack_elems, allocated at create */
   float *arows;        /* small-M copy of A (grows unless reserved, kept) */
   size_t arows_cap;    /* floats */
+  uint32_t *attn;      /* bf16 attention's packed K and V of every head (grows, kept) */
+  size_t attn_cap;     /* words */
 } tw_cpu_scratch;
 
 typedef struct tw_cpu_impl {
@@ -74,18 +77,23 @@ void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
 
 /* attention.c: fused attention (device.h, tw_attention_args) on the
- * caller's pool (the device's when it passes none); TW_EUNSUPPORTED when
- * switched off (option attention=planned or TW_CPU_ATTENTION=planned) or
- * d > TW_ATTN_MAX_D. */
+ * caller's pool and stream scratch (the device's when it passes none);
+ * TW_EUNSUPPORTED when switched off (option attention=planned or
+ * TW_CPU_ATTENTION=planned) or d > TW_ATTN_MAX_D. */
 int tw_cpu_attention(tw_device *dev, const tw_attention_args *a);
-/* The block kernel for head size d on kernel set ks. */
 /* attention_step.c: a decoding step's self-attention (device.h,
  * tw_attention_step_args); switched off with the fused attention. */
 int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a);
 /* attention_cross.c: cross-attention over prepared K^T / V weights
  * (device.h, tw_attention_cross_args); switched off with the fused attention. */
 int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a);
+/* The fp32 block kernel for head size d on kernel set ks. */
 tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d);
+/* 1 when a call runs the bf16 kernel: the caller allows bf16, the set is
+ * avx512bf16, d % 8 == 0, and the calibration chose the dot-product mode
+ * for large products (where VDPBF16PS is slower than fp32 FMA it does not,
+ * and the fp32 kernel runs). */
+int tw_cpu_attention_bf16(const tw_cpu_impl *impl, const tw_attention_args *a);
 
 /* gemm.c: runs a validated call on the given scratch, pool and error
  * buffer. Returns TW_OK or TW_ENOMEM. */

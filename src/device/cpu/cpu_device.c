@@ -109,6 +109,7 @@ static int scratch_init(const tw_cpu_impl *impl, int n_threads, tw_cpu_scratch *
 static void scratch_free(tw_cpu_scratch *sc) {
   tw_free(sc->apack);
   tw_free(sc->arows);
+  tw_free(sc->attn);
 }
 
 static int cpu_stream_create(tw_device *dev, tw_threadpool *pool, void **out) {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "kernels/attention.h"
-#include "kernels/avx512/exp_avx512.h"
+#include "kernels/avx512/exp512.h"
 
 #define BQ TW_ATTN_BQ
 #define BK TW_ATTN_BK

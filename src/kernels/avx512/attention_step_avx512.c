@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "kernels/attention.h"
-#include "kernels/avx512/exp_avx512.h"
+#include "kernels/avx512/exp512.h"
 
 /* sum_j x[j] y[j] for j < n, 16 at a time, the tail masked. */
 static inline float dot(size_t n, const float *x, const float *y) {

@@ -4,6 +4,7 @@
  * registers and stored as 16 groups of 14 with masked stores. */
 #include <immintrin.h>
 
+#include "kernels/avx512/transpose16.h"
 #include "kernels/ukernel.h"
 
 #define MR 14
@@ -15,33 +16,6 @@ static inline __m512 round_bf16(__m512 x) {
   __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
   r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
   return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
-}
-
-/* r[0..15] rows -> r[c] = column c. */
-static inline void transpose16(__m512 r[16]) {
-  __m512 t[16], u[16];
-  for (int i = 0; i < 8; i++) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; i++) {
-    __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-    __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-    u[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-    u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-    u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-    u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-  }
-  for (int j = 0; j < 4; j++) {
-    __m512 w0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x44);
-    __m512 w1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xee);
-    __m512 x0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x44);
-    __m512 x1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xee);
-    r[0 + j] = _mm512_shuffle_f32x4(w0, x0, 0x88);
-    r[4 + j] = _mm512_shuffle_f32x4(w0, x0, 0xdd);
-    r[8 + j] = _mm512_shuffle_f32x4(w1, x1, 0x88);
-    r[12 + j] = _mm512_shuffle_f32x4(w1, x1, 0xdd);
-  }
 }
 
 void tw_pack_a_avx512_14(const void *a, int a_bf16, size_t lda, int round, size_t rows,
@@ -62,7 +36,7 @@ void tw_pack_a_avx512_14(const void *a, int a_bf16, size_t lda, int round, size_
         if (round) r[i] = round_bf16(r[i]);
       }
     }
-    transpose16(r);
+    tw_transpose16(r);
     for (size_t c = 0; c < cols; c++) _mm512_mask_storeu_ps(dst + (p + c) * MR, store_mask, r[c]);
   }
 }
