@@ -29,13 +29,12 @@ static void stream_product(const tw_cpu_impl *impl, const tw_cpu_weight *w, size
   const size_t nr = (size_t)w->nr, elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
   tw_gemv_fn gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
   const size_t words = (w->k + 1) / 2;
-  if (pairs) /* a holds bf16 values already: their k-pairs */
-    for (size_t i = 0; i < m; i++)
-      for (size_t q = 0; q < words; q++) {
-        uint32_t lo = tw_fp32_to_bf16(a[i * lda + 2 * q]);
-        uint32_t hi = 2 * q + 1 < w->k ? tw_fp32_to_bf16(a[i * lda + 2 * q + 1]) : 0;
-        pairs[i * words + q] = lo | hi << 16;
-      }
+  if (pairs) /* k-pairs are the row as bf16, little-endian, 0 after an odd k */
+    for (size_t i = 0; i < m; i++) {
+      tw_bf16 *row = (tw_bf16 *)(void *)(pairs + i * words);
+      tw_fp32_to_bf16_n(a + i * lda, row, w->k);
+      if (w->k & 1) row[w->k] = 0;
+    }
   for (size_t jp = 0; jp < w->n_panels; jp++) {
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
     const size_t col = jp * nr, n = w->n - col < nr ? w->n - col : nr;
@@ -69,7 +68,7 @@ static void cross_task(void *arg, size_t task, int thread) {
     for (size_t i = 0; i < a->m; i++) {
       float *row = p + i * a->T;
       j->softmax(a->T, a->scale, row);
-      if (a->round_bf16)
+      if (a->round_bf16 && !j->dp) /* the dot-product path rounds as it pairs */
         for (size_t t = 0; t < a->T; t++) row[t] = tw_round_bf16(row[t]);
     }
     stream_product(j->impl, a->v[h], a->m, p, a->T, pp, a->out + h * a->d, a->ldo);

@@ -148,24 +148,18 @@ int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats) {
   return TW_OK;
 }
 
-/* A as bf16 k-pairs, row i at dst + i * ceil(k/2) words (0 past k). */
+/* A as bf16 k-pairs, row i at dst + i * ceil(k/2) words (0 past k): the
+ * row as bf16, little-endian. */
 static void pairs_of_a(const tw_direct_gemm *g, uint32_t *dst) {
   const size_t words = (g->k + 1) / 2;
-  for (size_t i = 0; i < g->m; i++)
-    for (size_t q = 0; q < words; q++) {
-      size_t p = 2 * q;
-      uint32_t lo, hi = 0;
-      if (g->a_type == TW_DTYPE_BF16) {
-        const tw_bf16 *r = (const tw_bf16 *)g->a + i * g->lda;
-        lo = r[p];
-        if (p + 1 < g->k) hi = r[p + 1];
-      } else {
-        const float *r = (const float *)g->a + i * g->lda;
-        lo = tw_fp32_to_bf16(r[p]);
-        if (p + 1 < g->k) hi = tw_fp32_to_bf16(r[p + 1]);
-      }
-      dst[i * words + q] = lo | hi << 16;
-    }
+  for (size_t i = 0; i < g->m; i++) {
+    tw_bf16 *row = (tw_bf16 *)(void *)(dst + i * words);
+    if (g->a_type == TW_DTYPE_BF16)
+      memcpy(row, (const tw_bf16 *)g->a + i * g->lda, g->k * sizeof *row);
+    else
+      tw_fp32_to_bf16_n((const float *)g->a + i * g->lda, row, g->k);
+    if (g->k & 1) row[g->k] = 0;
+  }
 }
 
 static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w, int mode,

@@ -124,7 +124,45 @@ static void put_column(tw_cpu_weight *w, size_t j, const float *col) {
   }
 }
 
+/* fp32 source into bf16 k-pairs, the per-window refills of the decoder's
+ * cross-attention K^T and V: word (q, j) of a panel is bf16 W[2q][j] low,
+ * W[2q+1][j] high.  Transposed, source row j is column j of W, so its bf16
+ * conversion is the column's words in order (one scatter per word);
+ * otherwise two source rows make a panel row of words.  Several times
+ * faster than the general path's per-element index. */
+static void pack_pairs_f32(const tw_weight_src *src, tw_cpu_weight *w, float *rowbuf) {
+  const size_t nr = (size_t)w->nr, words = w->k_alloc / 2, panel_words = words * nr;
+  uint32_t *data = w->data;
+  if (src->transposed) {
+    tw_bf16 *col = (tw_bf16 *)(void *)rowbuf; /* k_alloc bf16 values: words of one column */
+    for (size_t j = 0; j < src->n; j++) {
+      tw_fp32_to_bf16_n((const float *)src->data + j * src->ld, col, src->k);
+      if (src->k & 1) col[src->k] = 0;
+      const uint32_t *cw = (const uint32_t *)(const void *)col;
+      uint32_t *d = data + j / nr * panel_words + j % nr;
+      for (size_t q = 0; q < words; q++) d[q * nr] = cw[q];
+    }
+    return;
+  }
+  tw_bf16 *r0 = (tw_bf16 *)(void *)rowbuf, *r1 = r0 + src->n;
+  for (size_t q = 0; q < words; q++) {
+    const float *s0 = (const float *)src->data + 2 * q * src->ld;
+    tw_fp32_to_bf16_n(s0, r0, src->n);
+    if (2 * q + 1 < src->k) tw_fp32_to_bf16_n(s0 + src->ld, r1, src->n);
+    else memset(r1, 0, src->n * sizeof *r1);
+    for (size_t jp = 0; jp < w->n_panels; jp++) {
+      const size_t j0 = jp * nr, cols = src->n - j0 < nr ? src->n - j0 : nr;
+      uint32_t *d = data + jp * panel_words + q * nr;
+      for (size_t jj = 0; jj < cols; jj++) d[jj] = (uint32_t)r0[j0 + jj] | (uint32_t)r1[j0 + jj] << 16;
+    }
+  }
+}
+
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {
+  if (src->dtype == TW_DTYPE_F32 && w->storage == TW_DTYPE_BF16 && w->pairs) {
+    pack_pairs_f32(src, w, rowbuf);
+    return;
+  }
   if (src->transposed) {
     for (size_t j = 0; j < src->n; j++) {
       source_row(src, j, src->k, use_f16c, rowbuf);
