@@ -45,12 +45,19 @@ static inline __attribute__((always_inline)) void dp_rows(const int M, size_t k,
       acc[0][i][1] = _mm512_dpbf16_ps(acc[0][i][1], ai, b1);
     }
   }
-  float t[8 * NR];
+  /* straight to C with masked stores (a panel is narrow: with K = 64, as
+   * cross-attention's K_h^T, a scalar edge copy would cost as much as the
+   * dot products) */
+  const __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+  const __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
   for (int i = 0; i < M; i++) {
-    _mm512_storeu_ps(t + i * NR, _mm512_add_ps(acc[0][i][0], acc[1][i][0]));
-    _mm512_storeu_ps(t + i * NR + 16, _mm512_add_ps(acc[0][i][1], acc[1][i][1]));
+    float *ci = c + (size_t)i * ldc;
+    _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(_mm512_add_ps(acc[0][i][0], acc[1][i][0]), b0));
+    _mm512_mask_storeu_ps(ci + 16, m1,
+                          _mm512_add_ps(_mm512_add_ps(acc[0][i][1], acc[1][i][1]), b1));
   }
-  tw_ukr_store_tile(t, NR, c, ldc, M, n, 0, bias);
 }
 
 void tw_gemv_avx512bf16_bf16bf16_8x32(int m, size_t k, const uint32_t *a, size_t lda,
