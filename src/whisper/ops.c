@@ -8,13 +8,15 @@
 
 /* ---- vectorizable elementwise math ----
  * Branch-free inline functions over fixed blocks of 8 so that the compiler
- * turns the row loops into SIMD; target_clones adds an AVX2 body chosen
- * at load time where the CPU has it. */
+ * turns the row loops into SIMD; target_clones adds AVX-512 (x86-64-v4)
+ * and AVX2 bodies chosen at load time where the CPU has them.  The AVX-512
+ * body took the base encoder's time outside its products and attention
+ * from 0.030 to 0.019 s of ~0.27 s at 1 thread (AMD EPYC VM). */
 
 /* No clones under ThreadSanitizer: their load-time resolvers would run
  * instrumented before the sanitizer is initialised. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define TW_OPS_CLONES __attribute__((target_clones("avx2", "default")))
+#define TW_OPS_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define TW_OPS_CLONES
 #endif
