@@ -164,15 +164,17 @@ typedef struct tw_attention_args {
 /* One decoding step of self-attention for n_seq sequences: sequence s's
  * query (row s of q, head h at column h*d) over its own n_keys cached keys
  * (k[s], row j = key j) and values kept transposed (vt[s], row h*d + c =
- * feature c of head h over the keys), into row s of out.  fp32. */
+ * feature c of head h over the keys), into row s of out.  q and out fp32,
+ * the caches fp32 or bf16 (kv_type), computed in fp32. */
 typedef struct tw_attention_step_args {
   size_t n_seq, n_head, d, n_keys;
   float scale;
   const float *q;
   size_t ldq;
-  const float *const *k;
+  tw_dtype kv_type; /* the caches' elements: F32 or BF16 */
+  const void *const *k;
   size_t ldk;
-  const float *const *vt;
+  const void *const *vt;
   size_t ldvt;
   float *out;
   size_t ldo;

@@ -25,11 +25,12 @@ int tw_attention(tw_stream *s, size_t T, size_t n_head, size_t d, float scale, c
 /* A decoding step's self-attention for n_seq sequences: row s of q (head h
  * at columns h*d) over sequence s's n_keys cached keys k[s] (row stride
  * ldk) and transposed values vt[s] (row h*d + c, stride ldvt), into row s
- * of out.  Same returns as tw_attention; one call of 4 n_seq n_keys d
- * n_head flops. */
+ * of out; the caches hold kv_type (F32 or BF16).  Same returns as
+ * tw_attention; one call of 4 n_seq n_keys d n_head flops. */
 int tw_attention_step(tw_stream *s, size_t n_seq, size_t n_head, size_t d, size_t n_keys,
-                      float scale, const float *q, size_t ldq, const float *const *k, size_t ldk,
-                      const float *const *vt, size_t ldvt, float *out, size_t ldo);
+                      float scale, const float *q, size_t ldq, tw_dtype kv_type,
+                      const void *const *k, size_t ldk, const void *const *vt, size_t ldvt,
+                      float *out, size_t ldo);
 
 /* Cross-attention of m rows over per-head K^T (kt[h], d x T) and V (v[h],
  * T x d) weights prepared on the stream's device (device.h,

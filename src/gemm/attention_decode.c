@@ -18,15 +18,17 @@ static void count_call(tw_stream *ctx, double flops, double t0) {
 }
 
 int tw_attention_step(tw_stream *ctx, size_t n_seq, size_t n_head, size_t d, size_t n_keys,
-                      float scale, const float *q, size_t ldq, const float *const *k, size_t ldk,
-                      const float *const *vt, size_t ldvt, float *out, size_t ldo) {
+                      float scale, const float *q, size_t ldq, tw_dtype kv_type,
+                      const void *const *k, size_t ldk, const void *const *vt, size_t ldvt,
+                      float *out, size_t ldo) {
   if (!ctx) return tw_err(NULL, TW_EINVAL, "attention step: stream is NULL");
   tw_device *dev = ctx->dev;
   if (!dev->iface->attention_step) return TW_EUNSUPPORTED;
   double t0 = tw_now();
   tw_errbuf dev_err = {{0}};
   tw_attention_step_args a = {.n_seq = n_seq, .n_head = n_head, .d = d, .n_keys = n_keys,
-                              .scale = scale, .q = q, .ldq = ldq, .k = k, .ldk = ldk, .vt = vt,
+                              .scale = scale, .q = q, .ldq = ldq, .kv_type = kv_type, .k = k,
+                              .ldk = ldk, .vt = vt,
                               .ldvt = ldvt, .out = out, .ldo = ldo, .pool = ctx->pool,
                               .err = &dev_err};
   int rc = dev->iface->attention_step(dev, &a);

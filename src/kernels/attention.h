@@ -66,6 +66,17 @@ void tw_attn_step_generic(size_t n_keys, size_t d, float scale, const float *q, 
 /* AVX-512 F, any d. */
 void tw_attn_step_avx512(size_t n_keys, size_t d, float scale, const float *q, const float *k,
                          size_t ldk, const float *vt, size_t ldvt, float *scores, float *out);
+/* The same over bf16 caches (k and vt hold bf16 values, strides in
+ * elements), computed in fp32. */
+typedef void (*tw_attn_step_bf16_fn)(size_t n_keys, size_t d, float scale, const float *q,
+                                     const uint16_t *k, size_t ldk, const uint16_t *vt,
+                                     size_t ldvt, float *scores, float *out);
+void tw_attn_step_bf16_generic(size_t n_keys, size_t d, float scale, const float *q,
+                               const uint16_t *k, size_t ldk, const uint16_t *vt, size_t ldvt,
+                               float *scores, float *out);
+void tw_attn_step_bf16_avx512(size_t n_keys, size_t d, float scale, const float *q,
+                              const uint16_t *k, size_t ldk, const uint16_t *vt, size_t ldvt,
+                              float *scores, float *out);
 
 /* x[j] = softmax_j(scale x) for j < n, in place (the cross-attention's rows). */
 typedef void (*tw_softmax_row_fn)(size_t n, float scale, float *x);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "tilewhisper/bf16.h"
 #include "whisper/decoder_impl.h"
 #include "whisper/ops.h"
 #include "gemm/attention.h"
@@ -55,13 +56,20 @@ static const tw_dec_bucket *bucket_for(const tw_decoder_state *st, int n_keys) {
 static void store_kv(tw_decoder_state *st, int l, int n_seq, int n_tok, int n_past) {
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, ctx = (size_t)d->n_text_ctx;
+  const int bf16 = tw_dec_kv_type(st) == TW_DTYPE_BF16;
   for (int s = 0; s < n_seq; s++) {
-    float *k = tw_dec_cache(st, st->slot[s], l, 0) + (size_t)n_past * n;
-    float *vt = tw_dec_cache(st, st->slot[s], l, 1) + n_past;
+    void *k = tw_dec_at(st, tw_dec_cache(st, st->slot[s], l, 0), (size_t)n_past * n);
+    void *vt = tw_dec_at(st, tw_dec_cache(st, st->slot[s], l, 1), (size_t)n_past);
     for (size_t t = 0; t < (size_t)n_tok; t++) {
       const float *row = st->qkv + ((size_t)s * n_tok + t) * 3 * n;
-      memcpy(k + t * n, row + n, n * sizeof(float));
-      for (size_t i = 0; i < n; i++) vt[i * ctx + t] = row[2 * n + i];
+      if (bf16) {
+        tw_fp32_to_bf16_n(row + n, (tw_bf16 *)k + t * n, n);
+        for (size_t i = 0; i < n; i++)
+          ((tw_bf16 *)vt)[i * ctx + t] = tw_fp32_to_bf16(row[2 * n + i]);
+      } else {
+        memcpy((float *)k + t * n, row + n, n * sizeof(float));
+        for (size_t i = 0; i < n; i++) ((float *)vt)[i * ctx + t] = row[2 * n + i];
+      }
     }
   }
 }
@@ -74,17 +82,17 @@ static int attend_prefill(tw_decoder_state *st, int l, int s, int n_tok, int n_p
   const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, ctx = (size_t)d->n_text_ctx;
   const tw_dec_bucket *b = bucket_for(st, n_past + n_tok);
   const size_t keys = (size_t)b->n_keys, r = (size_t)s * n_tok * 3 * n;
-  const float *K = tw_dec_cache(st, st->slot[s], l, 0), *Vt = tw_dec_cache(st, st->slot[s], l, 1);
+  void *K = tw_dec_cache(st, st->slot[s], l, 0), *Vt = tw_dec_cache(st, st->slot[s], l, 1);
   const float scale = 1.0f / sqrtf((float)hd);
   for (size_t h = 0; h < (size_t)d->n_head; h++) {
     int rc;
-    if ((rc = update(st, b->k_t, K + h * hd, n, "self-attention K_h^T")) ||
+    if ((rc = update(st, b->k_t, tw_dec_at(st, K, h * hd), n, "self-attention K_h^T")) ||
         (rc = gemm(st, (size_t)n_tok, hd, st->qkv + r + h * hd, TW_DTYPE_F32, 3 * n, b->k_t,
                    st->scores, keys, "self-attention Q K^T")))
       return rc;
     tw_op_softmax_causal(st->pool, (size_t)n_tok, keys, (size_t)n_past + 1, st->scores, keys,
                          scale, st->probs, d->act, keys, st->rows);
-    if ((rc = update(st, b->v, Vt + h * hd * ctx, ctx, "self-attention V_h")) ||
+    if ((rc = update(st, b->v, tw_dec_at(st, Vt, h * hd * ctx), ctx, "self-attention V_h")) ||
         (rc = gemm(st, (size_t)n_tok, keys, st->probs, d->act, keys, b->v,
                    st->attn + (size_t)s * n_tok * n + h * hd, n, "self-attention P V")))
       return rc;
@@ -107,7 +115,7 @@ static int attend_step(tw_decoder_state *st, int l, int s, int n_past) {
   for (size_t i = 0; i < n; i++) st->q_blk_data[i * H + i / hd] = q[i];
   int rc;
   if ((rc = update(st, st->q_blk, st->q_blk_data, H, "self-attention block-diagonal q")) ||
-      (rc = gemm(st, keys, n, tw_dec_cache(st, st->slot[s], l, 0), TW_DTYPE_F32, n, st->q_blk,
+      (rc = gemm(st, keys, n, tw_dec_cache(st, st->slot[s], l, 0), tw_dec_kv_type(st), n, st->q_blk,
                  st->heads, H, "self-attention K q")))
     return rc;
   tw_op_transpose(st->pool, keys, H, st->heads, H, st->scores, TW_DTYPE_F32, bk);
@@ -116,7 +124,7 @@ static int attend_step(tw_decoder_state *st, int l, int s, int n_past) {
     tw_op_softmax_causal(NULL, 1, bk, keys, st->scores + h * bk, bk, scale,
                          (char *)st->probs + h * bk * ps, d->act, bk, st->rows);
   if ((rc = update(st, b->p, st->probs, bk, "self-attention P^T")) ||
-      (rc = gemm(st, n, bk, tw_dec_cache(st, st->slot[s], l, 1), TW_DTYPE_F32, ctx, b->p,
+      (rc = gemm(st, n, bk, tw_dec_cache(st, st->slot[s], l, 1), tw_dec_kv_type(st), ctx, b->p,
                  st->heads, H, "self-attention V^T P^T")))
     return rc;
   float *out = st->attn + (size_t)s * n;
@@ -130,7 +138,7 @@ static int attend_fused(tw_decoder_state *st, int l, int n_seq, int n_past) {
   enum { CHUNK = 64 }; /* sequences per call: the pointer arrays stay small */
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state;
-  const float *k[CHUNK], *vt[CHUNK];
+  const void *k[CHUNK], *vt[CHUNK];
   for (int s0 = 0; s0 < n_seq; s0 += CHUNK) {
     const int cnt = n_seq - s0 < CHUNK ? n_seq - s0 : CHUNK;
     for (int i = 0; i < cnt; i++) {
@@ -139,7 +147,7 @@ static int attend_fused(tw_decoder_state *st, int l, int n_seq, int n_past) {
     }
     int rc = tw_attention_step(st->ctx, (size_t)cnt, (size_t)d->n_head, (size_t)d->head_dim,
                                (size_t)n_past + 1, 1.0f / sqrtf((float)d->head_dim),
-                               st->qkv + (size_t)s0 * 3 * n, 3 * n, k, n, vt,
+                               st->qkv + (size_t)s0 * 3 * n, 3 * n, tw_dec_kv_type(st), k, n, vt,
                                (size_t)d->n_text_ctx, st->attn + (size_t)s0 * n, n);
     if (rc == TW_EUNSUPPORTED && s0 == 0) return rc;
     if (rc)

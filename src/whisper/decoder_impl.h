@@ -64,7 +64,7 @@ struct tw_decoder_state {
    * [n_state][ctx] (a head's V_h^T is a block of rows: the A operand of a
    * step); sequence i lives in slot[i] (reorder permutes slots and copies
    * only duplicated ones) */
-  float *kv;
+  void *kv; /* elements of the activations' type (tw_dec_kv_elem) */
   int *slot;          /* [max_seq] */
   int *reorder_tmp;   /* [3 max_seq] scratch for reorder */
   tw_dec_bucket buckets[TW_DEC_MAX_BUCKETS];
@@ -91,11 +91,25 @@ struct tw_decoder_state {
   void *mlp_a;     /* act [rows][4 n_state] */
 };
 
+/* The cache holds the activations' type: bf16 in the default mode (what
+ * the products would round it to anyway, and half the bytes a step reads),
+ * fp32 in fp32 mode. */
+static inline tw_dtype tw_dec_kv_type(const tw_decoder_state *st) { return st->dec->act; }
+static inline size_t tw_dec_kv_elem(const tw_decoder_state *st) {
+  return st->dec->act == TW_DTYPE_BF16 ? 2 : 4;
+}
+
 /* K (which = 0, [ctx][n_state]) or V^T (1, [n_state][ctx]) of layer l in
  * physical slot p. */
-static inline float *tw_dec_cache(const tw_decoder_state *st, int p, int l, int which) {
+static inline void *tw_dec_cache(const tw_decoder_state *st, int p, int l, int which) {
   const tw_decoder *d = st->dec;
-  return st->kv + (((size_t)p * d->n_layer + l) * 2 + (size_t)which) * d->n_text_ctx * d->n_state;
+  return (char *)st->kv + (((size_t)p * d->n_layer + l) * 2 + (size_t)which) * d->n_text_ctx *
+                              d->n_state * tw_dec_kv_elem(st);
+}
+
+/* Element i of a cache region of type tw_dec_kv_type. */
+static inline void *tw_dec_at(const tw_decoder_state *st, void *base, size_t i) {
+  return (char *)base + i * tw_dec_kv_elem(st);
 }
 
 #endif

@@ -27,7 +27,7 @@ static int alloc_buffers(tw_decoder_state *st) {
   size_t kv_count;
   if (tw_mul3_size(S * d->n_layer * 2, (size_t)d->n_text_ctx, n, &kv_count))
     return tw_err(&st->err, TW_EOVERFLOW, "decoder: KV cache size overflows");
-  st->kv = tw_calloc_aligned(kv_count, f);
+  st->kv = tw_calloc_aligned(kv_count, as);
   st->slot = tw_calloc_aligned(S, sizeof *st->slot);
   st->reorder_tmp = tw_calloc_aligned(3 * S, sizeof *st->reorder_tmp);
   st->cross_k_t = tw_calloc_aligned(H, sizeof *st->cross_k_t);
@@ -51,7 +51,7 @@ static int alloc_buffers(tw_decoder_state *st) {
       !st->mlp_h || !st->mlp_a)
     return tw_err(&st->err, TW_ENOMEM,
                   "decoder: out of memory for a state of %d sequences (KV cache %zu MB)",
-                  st->max_seq, kv_count * f >> 20);
+                  st->max_seq, kv_count * as >> 20);
   for (int i = 0; i < st->max_seq; i++) st->slot[i] = i;
   return TW_OK;
 }
@@ -61,10 +61,10 @@ static int alloc_buffers(tw_decoder_state *st) {
 static int prepare_bucket(tw_decoder_state *st, tw_dec_bucket *b) {
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, hd = (size_t)d->head_dim, keys = (size_t)b->n_keys;
-  tw_weight_desc kt = {.data = tw_dec_cache(st, 0, 0, 0), .dtype = TW_DTYPE_F32, .k = hd,
+  tw_weight_desc kt = {.data = tw_dec_cache(st, 0, 0, 0), .dtype = d->act, .k = hd,
                        .n = keys, .ld = n, .transposed = 1, .storage = d->act,
                        .name = "self-attention K_h^T"};
-  tw_weight_desc v = {.data = tw_dec_cache(st, 0, 0, 1), .dtype = TW_DTYPE_F32, .k = keys,
+  tw_weight_desc v = {.data = tw_dec_cache(st, 0, 0, 1), .dtype = d->act, .k = keys,
                       .n = hd, .ld = (size_t)d->n_text_ctx, .transposed = 1, .storage = d->act,
                       .name = "self-attention V_h"};
   tw_weight_desc p = {.data = st->probs, .dtype = d->act, .k = keys, .n = (size_t)d->n_head,
@@ -229,12 +229,13 @@ int tw_decoder_set_audio(tw_decoder_state *st, const float *enc_out, int n_audio
  * the same columns of every V^T row. */
 static void copy_slot(tw_decoder_state *st, int from, int to, int n_past) {
   const tw_decoder *d = st->dec;
-  const size_t ctx = (size_t)d->n_text_ctx, cols = (size_t)n_past * sizeof(float);
+  const size_t row = (size_t)d->n_text_ctx * tw_dec_kv_elem(st);
+  const size_t cols = (size_t)n_past * tw_dec_kv_elem(st);
   for (int l = 0; l < d->n_layer; l++) {
     memcpy(tw_dec_cache(st, to, l, 0), tw_dec_cache(st, from, l, 0), cols * d->n_state);
-    const float *src = tw_dec_cache(st, from, l, 1);
-    float *dst = tw_dec_cache(st, to, l, 1);
-    for (size_t i = 0; i < (size_t)d->n_state; i++) memcpy(dst + i * ctx, src + i * ctx, cols);
+    const char *src = tw_dec_cache(st, from, l, 1);
+    char *dst = tw_dec_cache(st, to, l, 1);
+    for (size_t i = 0; i < (size_t)d->n_state; i++) memcpy(dst + i * row, src + i * row, cols);
   }
 }
 

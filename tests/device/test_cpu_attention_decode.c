@@ -1,8 +1,8 @@
 /* The decoder's fused attention on the cpu device against an fp64
  * reference written the textbook way (score row, max, exps, normalise,
  * P.V): the step kernels directly (portable and AVX-512, where the CPU has
- * it), the softmax row kernels, the device's step dispatcher over several
- * sequences with their own caches, the cross-attention over prepared K^T /
+ * it) over fp32 and bf16 caches, the softmax row kernels, the device's step
+ * dispatcher over several sequences with their own caches, the cross-attention over prepared K^T /
  * V weights (fp32 and bf16 storage), bitwise equality across thread
  * counts, and what is declined or rejected. */
 #include <math.h>
@@ -84,7 +84,20 @@ static void test_step_kernels(void) {
           CHECK_MSG(e < 1e-5, "%s keys %zu d %zu big %d: %.3e", kk ? "avx512" : "generic", n, d,
                     big, e);
         }
-        free(q), free(k), free(vt), free(s);
+        /* bf16 caches: the reference from the same values rounded to bf16 */
+        uint16_t *kb = malloc(n * ldk * sizeof *kb), *vb = malloc(d * ldvt * sizeof *vb);
+        for (size_t i = 0; i < n * ldk; i++) kb[i] = tw_fp32_to_bf16(k[i]), k[i] = tw_round_bf16(k[i]);
+        for (size_t i = 0; i < d * ldvt; i++)
+          vb[i] = tw_fp32_to_bf16(vt[i]), vt[i] = tw_round_bf16(vt[i]);
+        ref_row(n, d, scale, q, k, ldk, vt, 1, ldvt, ref);
+        for (int kk = 0; kk < n_kernels; kk++) {
+          tw_attn_step_bf16_fn fn = kk ? tw_attn_step_bf16_avx512 : tw_attn_step_bf16_generic;
+          fn(n, d, scale, q, kb, ldk, vb, ldvt, s, out);
+          double e = max_rel(out, ref, d);
+          CHECK_MSG(e < 1e-5, "bf16 %s keys %zu d %zu big %d: %.3e", kk ? "avx512" : "generic", n,
+                    d, big, e);
+        }
+        free(q), free(k), free(vt), free(s), free(kb), free(vb);
       }
 }
 
@@ -131,59 +144,74 @@ static tw_device *open_cpu(const char *name, int threads, tw_stream **s) {
   return rc ? (tw_device_destroy(dev), NULL) : dev;
 }
 
-/* Three sequences with their own caches, through the engine, at 1 and 2
- * threads (bitwise equal), against the reference; planned devices decline. */
+/* Three sequences with their own caches (fp32, then bf16), through the
+ * engine, at 1 and 2 threads (bitwise equal), against the reference of the
+ * cached values; planned devices decline. */
 static void test_step_engine(void) {
   enum { S = 3, H = 4, D = 32, N = 57, CTX = 64, W = H * D };
   tw_rng r = {9};
   float *q = malloc(S * 3 * W * sizeof *q), *kc = malloc(S * CTX * W * sizeof *kc);
   float *vt = malloc(S * W * CTX * sizeof *vt), out[2][S * W];
+  uint16_t *kb = malloc(S * CTX * W * sizeof *kb), *vb = malloc(S * W * CTX * sizeof *vb);
   double ref[S * W];
   tw_fill_uniform(&r, q, S * 3 * W, -2.f, 2.f);
   tw_fill_uniform(&r, kc, S * CTX * W, -1.f, 1.f);
   tw_fill_uniform(&r, vt, S * W * CTX, -1.f, 1.f);
-  const float *k[S], *v[S];
-  for (int s = 0; s < S; s++) k[s] = kc + (size_t)s * CTX * W, v[s] = vt + (size_t)s * W * CTX;
   const float scale = 1.0f / sqrtf((float)D);
-  for (int s = 0; s < S; s++)
-    for (int h = 0; h < H; h++)
-      ref_row(N, D, scale, q + s * 3 * W + h * D, k[s] + h * D, W, v[s] + (size_t)h * D * CTX, 1,
-              CTX, ref + s * W + h * D);
-  for (int t = 1; t <= 2; t++) {
+  for (int bf16 = 0; bf16 < 2; bf16++) {
+    if (bf16) /* the bf16 caches; the reference sees the rounded values */
+      for (size_t i = 0; i < (size_t)S * CTX * W; i++) {
+        kb[i] = tw_fp32_to_bf16(kc[i]), kc[i] = tw_round_bf16(kc[i]);
+        vb[i] = tw_fp32_to_bf16(vt[i]), vt[i] = tw_round_bf16(vt[i]);
+      }
+    const void *k[S], *v[S];
+    for (int s = 0; s < S; s++) {
+      k[s] = bf16 ? (const void *)(kb + (size_t)s * CTX * W) : (const void *)(kc + (size_t)s * CTX * W);
+      v[s] = bf16 ? (const void *)(vb + (size_t)s * W * CTX) : (const void *)(vt + (size_t)s * W * CTX);
+    }
+    for (int s = 0; s < S; s++)
+      for (int h = 0; h < H; h++)
+        ref_row(N, D, scale, q + s * 3 * W + h * D, kc + (size_t)s * CTX * W + h * D, W,
+                vt + (size_t)s * W * CTX + (size_t)h * D * CTX, 1, CTX, ref + s * W + h * D);
+    const tw_dtype kt = bf16 ? TW_DTYPE_BF16 : TW_DTYPE_F32;
+    for (int t = 1; t <= 2; t++) {
+      tw_stream *st = NULL;
+      tw_device *dev = open_cpu("cpu", t, &st);
+      if (!dev) continue;
+      int rc = tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, CTX, out[t - 1], W);
+      CHECK_MSG(rc == TW_OK, "step: %s", tw_stream_last_error(st));
+      double e = max_rel(out[t - 1], ref, S * W);
+      CHECK_MSG(e < 1e-5, "step engine %s %d threads: %.3e", bf16 ? "bf16" : "fp32", t, e);
+      tw_gemm_stats tot;
+      tw_stream_stats(st, &tot);
+      CHECK(tot.calls == 1);
+      /* bad strides and cache types are errors, not crashes */
+      CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, N - 1, out[0], W) ==
+            TW_EINVAL);
+      CHECK(strstr(tw_stream_last_error(st), "stride") != NULL);
+      CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, TW_DTYPE_F16, k, W, v, CTX, out[0],
+                              W) == TW_EINVAL);
+      tw_stream_destroy(st);
+      tw_device_destroy(dev);
+    }
+    CHECK(memcmp(out[0], out[1], sizeof out[0]) == 0);
     tw_stream *st = NULL;
-    tw_device *dev = open_cpu("cpu", t, &st);
-    if (!dev) continue;
-    int rc = tw_attention_step(st, S, H, D, N, scale, q, 3 * W, k, W, v, CTX, out[t - 1], W);
-    CHECK_MSG(rc == TW_OK, "step: %s", tw_stream_last_error(st));
-    double e = max_rel(out[t - 1], ref, S * W);
-    CHECK_MSG(e < 1e-5, "step engine %d threads: %.3e", t, e);
-    tw_gemm_stats tot;
-    tw_stream_stats(st, &tot);
-    CHECK(tot.calls == 1);
-    /* bad strides are an error, not a crash */
-    CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, k, W, v, N - 1, out[0], W) ==
-          TW_EINVAL);
-    CHECK(strstr(tw_stream_last_error(st), "stride") != NULL);
-    tw_stream_destroy(st);
-    tw_device_destroy(dev);
+    tw_device *dev = open_cpu("cpu:attention=planned", 1, &st);
+    if (dev) {
+      CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, CTX, out[0], W) ==
+            TW_EUNSUPPORTED);
+      tw_stream_destroy(st);
+      tw_device_destroy(dev);
+    }
+    dev = open_cpu("emu", 1, &st);
+    if (dev) {
+      CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, CTX, out[0], W) ==
+            TW_EUNSUPPORTED);
+      tw_stream_destroy(st);
+      tw_device_destroy(dev);
+    }
   }
-  CHECK(memcmp(out[0], out[1], sizeof out[0]) == 0);
-  tw_stream *st = NULL;
-  tw_device *dev = open_cpu("cpu:attention=planned", 1, &st);
-  if (dev) {
-    CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, k, W, v, CTX, out[0], W) ==
-          TW_EUNSUPPORTED);
-    tw_stream_destroy(st);
-    tw_device_destroy(dev);
-  }
-  dev = open_cpu("emu", 1, &st);
-  if (dev) {
-    CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, k, W, v, CTX, out[0], W) ==
-          TW_EUNSUPPORTED);
-    tw_stream_destroy(st);
-    tw_device_destroy(dev);
-  }
-  free(q), free(kc), free(vt);
+  free(q), free(kc), free(vt), free(kb), free(vb);
 }
 
 /* m rows over T keys of per-head weights, fp32 storage (to 1e-5) and bf16

@@ -13,7 +13,8 @@
 
 typedef struct step_job {
   const tw_attention_step_args *a;
-  tw_attn_step_fn step;
+  tw_attn_step_fn step;           /* fp32 caches */
+  tw_attn_step_bf16_fn step_bf16; /* bf16 caches */
   atomic_size_t next;
 } step_job;
 
@@ -26,18 +27,28 @@ static void step_task(void *arg, size_t task, int thread) {
     size_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if (t >= a->n_seq * a->n_head) break;
     size_t s = t / a->n_head, h = t % a->n_head, col = h * a->d;
-    j->step(a->n_keys, a->d, a->scale, a->q + s * a->ldq + col, a->k[s] + col, a->ldk,
-            a->vt[s] + col * a->ldvt, a->ldvt, scores, a->out + s * a->ldo + col);
+    const float *q = a->q + s * a->ldq + col;
+    float *out = a->out + s * a->ldo + col;
+    if (a->kv_type == TW_DTYPE_BF16)
+      j->step_bf16(a->n_keys, a->d, a->scale, q, (const uint16_t *)a->k[s] + col, a->ldk,
+                   (const uint16_t *)a->vt[s] + col * a->ldvt, a->ldvt, scores, out);
+    else
+      j->step(a->n_keys, a->d, a->scale, q, (const float *)a->k[s] + col, a->ldk,
+              (const float *)a->vt[s] + col * a->ldvt, a->ldvt, scores, out);
   }
 }
 
-static tw_attn_step_fn step_kernel(const tw_cpu_kernels *ks) {
+static void step_kernels(const tw_cpu_kernels *ks, step_job *j) {
+  j->step = tw_attn_step_generic;
+  j->step_bf16 = tw_attn_step_bf16_generic;
 #if defined(__x86_64__) || defined(__i386__)
-  if (!strcmp(ks->family, "avx512")) return tw_attn_step_avx512;
+  if (!strcmp(ks->family, "avx512")) {
+    j->step = tw_attn_step_avx512;
+    j->step_bf16 = tw_attn_step_bf16_avx512;
+  }
 #else
   (void)ks;
 #endif
-  return tw_attn_step_generic;
 }
 
 int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a) {
@@ -54,10 +65,13 @@ int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a) {
                   TW_ATTN_STEP_MAX_KEYS);
   if (a->ldq < width || a->ldk < width || a->ldo < width || a->ldvt < a->n_keys)
     return tw_err(err, TW_EINVAL, "cpu: attention step: a row stride is too small");
+  if (a->kv_type != TW_DTYPE_F32 && a->kv_type != TW_DTYPE_BF16)
+    return tw_err(err, TW_EINVAL, "cpu: attention step: caches must be F32 or BF16");
   for (size_t s = 0; s < a->n_seq; s++)
     if (!a->k[s] || !a->vt[s])
       return tw_err(err, TW_EINVAL, "cpu: attention step: sequence %zu has no cache", s);
-  step_job j = {.a = a, .step = step_kernel(&impl->ks)};
+  step_job j = {.a = a};
+  step_kernels(&impl->ks, &j);
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
   /* below ~64k multiply-adds a second thread costs more than it saves */
