@@ -115,20 +115,28 @@ check_expr "stdin piped: exit 0" '[ $? -eq 0 ] && grep -q "\"audio_s\": 11.000" 
 check_expr "empty stdin: exit 1" '[ $? -eq 1 ] && said "standard input: is empty"'
 
 # a run killed while writing leaves no file (output written under no name
-# until the end)
-# (a run that finished before the kill must have left both files whole:
-# one window of 1500 x 384 floats and its sidecar)
-"$cli" encode -m "$tmp/tiny.bin" "$data/jfk.wav" --threads 1 -o "$tmp/o/killed.f32" > /dev/null 2>&1 &
-pid=$!
-sleep 1
-kill -KILL "$pid" 2> /dev/null
-wait "$pid" 2> /dev/null
-killed_rc=$?
-if [ "$killed_rc" -eq 0 ]; then
-  check "a run that finished first left whole files" \
-    [ "$(stat -c %s "$tmp/o/killed.f32")" -eq $((1500 * 384 * 4)) -a -s "$tmp/o/killed.f32.json" ]
-  rm -f "$tmp/o/killed.f32" "$tmp/o/killed.f32.json"
-else
-  check "a killed run left nothing" no_output
-fi
+# until the end); one killed after its last write (before it exited) has
+# left both files whole (one window of 1500 x 384 floats and its sidecar);
+# never one file alone or a temporary name.  Two kill times: early (during
+# the load or the encoder) and late (racing the end of the run).
+whole_pair() {
+  [ "$(stat -c %s "$tmp/o/killed.f32" 2> /dev/null)" = "$((1500 * 384 * 4))" ] &&
+    [ -s "$tmp/o/killed.f32.json" ] && [ "$(ls -A "$tmp/o" | wc -l)" -eq 2 ]
+}
+for delay in 0.2 1; do
+  "$cli" encode -m "$tmp/tiny.bin" "$data/jfk.wav" --threads 1 -o "$tmp/o/killed.f32" \
+    > /dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -KILL "$pid" 2> /dev/null
+  wait "$pid" 2> /dev/null
+  killed_rc=$?
+  if [ "$killed_rc" -eq 0 ]; then
+    check "a run that finished before the kill at $delay s left whole files" whole_pair
+  else
+    check_expr "a run killed at $delay s left nothing, or both files whole" \
+      '[ -z "$(ls -A "$tmp/o")" ] || whole_pair'
+  fi
+  rm -f "$tmp/o"/* "$tmp/o"/.[!.]* 2> /dev/null
+done
 finish bad_audio

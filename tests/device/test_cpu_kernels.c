@@ -89,6 +89,31 @@ static void test_ukr(const tw_cpu_kernels *ks, tw_rng *rng) {
   }
 }
 
+/* Entries of a small-M result c (rows x ldc, NaN-filled before the call)
+ * that are wrong: the m x n written ones against the fp64 product of A (row
+ * stride lda) and bq (k x nr) plus bias, and any other entry not NaN. */
+static int gemv_bad(const float *c, int rows, size_t ldc, int m, int n, const float *a,
+                    size_t lda, const float *bq, int nr, size_t k, const float *bias) {
+  int bad = 0;
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < (int)ldc; j++) {
+      float x = c[(size_t)i * ldc + (size_t)j];
+      if (i >= m || j >= n) {
+        if (!isnan(x)) bad++;
+        continue;
+      }
+      double s = 0, abs_sum = 0;
+      for (size_t p = 0; p < k; p++) {
+        double t = (double)a[(size_t)i * lda + p] * bq[p * (size_t)nr + (size_t)j];
+        s += t;
+        abs_sum += fabs(t);
+      }
+      if (bias) s += bias[j], abs_sum += fabs(bias[j]);
+      if (!close_enough(x, s, abs_sum, k)) bad++;
+    }
+  return bad;
+}
+
 static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
   static const size_t ks_list[] = {1, 3, 5, 37, 300};
   const int nr = ks->nr;
@@ -111,23 +136,8 @@ static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
             float c[TW_CPU_GEMV_MAX_M * (TW_CPU_MAX_NR + 3)];
             for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) c[i] = NAN;
             gemv(m, k, a, lda, bp, c, ldc, n, with_bias ? bias : NULL);
-            int bad = 0;
-            for (int i = 0; i < TW_CPU_GEMV_MAX_M; i++)
-              for (int j = 0; j < (int)ldc; j++) {
-                float x = c[(size_t)i * ldc + (size_t)j];
-                if (i >= m || j >= n) {
-                  if (!isnan(x)) bad++;
-                  continue;
-                }
-                double s = 0, abs_sum = 0;
-                for (size_t p = 0; p < k; p++) {
-                  double t = (double)a[(size_t)i * lda + p] * bq[p * (size_t)nr + (size_t)j];
-                  s += t;
-                  abs_sum += fabs(t);
-                }
-                if (with_bias) s += bias[j], abs_sum += fabs(bias[j]);
-                if (!close_enough(x, s, abs_sum, k)) bad++;
-              }
+            int bad = gemv_bad(c, TW_CPU_GEMV_MAX_M, ldc, m, n, a, lda, bq, nr, k,
+                               with_bias ? bias : NULL);
             CHECK_MSG(bad == 0, "%s gemv %s m=%d n=%d k=%zu bias=%d: %d bad", ks->isa,
                       bf16 ? "bf16" : "f32", m, n, k, with_bias, bad);
           }
@@ -172,23 +182,7 @@ static void test_gemv_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
           float c[MM * (TW_CPU_MAX_NR + 3)];
           for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) c[i] = NAN;
           ks->gemv_dp(m, k, ap, LDW, bp, c, ldc, n, with_bias ? bias : NULL);
-          int bad = 0;
-          for (int i = 0; i < MM; i++)
-            for (int j = 0; j < (int)ldc; j++) {
-              float x = c[(size_t)i * ldc + (size_t)j];
-              if (i >= m || j >= n) {
-                if (!isnan(x)) bad++;
-                continue;
-              }
-              double s = 0, abs_sum = 0;
-              for (size_t p = 0; p < k; p++) {
-                double t = (double)a[i * 301 + p] * bq[p * (size_t)nr + (size_t)j];
-                s += t;
-                abs_sum += fabs(t);
-              }
-              if (with_bias) s += bias[j], abs_sum += fabs(bias[j]);
-              if (!close_enough(x, s, abs_sum, k)) bad++;
-            }
+          int bad = gemv_bad(c, MM, ldc, m, n, a, 301, bq, nr, k, with_bias ? bias : NULL);
           CHECK_MSG(bad == 0, "%s gemv_dp m=%d n=%d k=%zu bias=%d: %d bad", ks->isa, m, n, k,
                     with_bias, bad);
         }
