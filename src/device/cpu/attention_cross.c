@@ -29,12 +29,8 @@ static void stream_product(const tw_cpu_impl *impl, const tw_cpu_weight *w, size
   const size_t nr = (size_t)w->nr, elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
   tw_gemv_fn gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
   const size_t words = (w->k + 1) / 2;
-  if (pairs) /* k-pairs are the row as bf16, little-endian, 0 after an odd k */
-    for (size_t i = 0; i < m; i++) {
-      tw_bf16 *row = (tw_bf16 *)(void *)(pairs + i * words);
-      tw_fp32_to_bf16_n(a + i * lda, row, w->k);
-      if (w->k & 1) row[w->k] = 0;
-    }
+  if (pairs) /* rounds A to bf16 as it pairs */
+    for (size_t i = 0; i < m; i++) tw_cpu_bf16_pairs(a + i * lda, w->k, pairs + i * words);
   for (size_t jp = 0; jp < w->n_panels; jp++) {
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
     const size_t col = jp * nr, n = w->n - col < nr ? w->n - col : nr;
@@ -59,12 +55,16 @@ static void cross_task(void *arg, size_t task, int thread) {
   for (;;) {
     size_t h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if (h >= a->n_head) break;
-    for (size_t i = 0; i < a->m; i++)
-      for (size_t c = 0; c < a->d; c++) {
-        float x = a->q[i * a->ldq + h * a->d + c];
-        qh[i * a->d + c] = a->round_bf16 ? tw_round_bf16(x) : x;
-      }
-    stream_product(j->impl, a->kt[h], a->m, qh, a->d, pp, p, a->T);
+    /* the FMA kernels take q rounded to bf16 here; the dot-product path
+     * rounds as it pairs, and fp32 uses q as it is */
+    const float *q = a->q + h * a->d;
+    size_t ldq = a->ldq;
+    if (a->round_bf16 && !j->dp) {
+      for (size_t i = 0; i < a->m; i++)
+        for (size_t c = 0; c < a->d; c++) qh[i * a->d + c] = tw_round_bf16(q[i * a->ldq + c]);
+      q = qh, ldq = a->d;
+    }
+    stream_product(j->impl, a->kt[h], a->m, q, ldq, pp, p, a->T);
     for (size_t i = 0; i < a->m; i++) {
       float *row = p + i * a->T;
       j->softmax(a->T, a->scale, row);

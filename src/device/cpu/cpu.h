@@ -75,6 +75,9 @@ void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_
                          size_t kc, int mr, float *dst);
 /* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
+/* k fp32 values as ceil(k/2) bf16 k-pairs (word q: value 2q low, 2q+1
+ * high, 0 after an odd k), the A side of the dot-product kernels. */
+void tw_cpu_bf16_pairs(const float *src, size_t k, uint32_t *dst);
 
 /* attention.c: fused attention (device.h, tw_attention_args) on the
  * caller's pool and stream scratch (the device's when it passes none);

@@ -148,16 +148,16 @@ int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats) {
   return TW_OK;
 }
 
-/* A as bf16 k-pairs, row i at dst + i * ceil(k/2) words (0 past k): the
- * row as bf16, little-endian. */
+/* A as bf16 k-pairs, row i at dst + i * ceil(k/2) words (0 past k). */
 static void pairs_of_a(const tw_direct_gemm *g, uint32_t *dst) {
   const size_t words = (g->k + 1) / 2;
   for (size_t i = 0; i < g->m; i++) {
-    tw_bf16 *row = (tw_bf16 *)(void *)(dst + i * words);
-    if (g->a_type == TW_DTYPE_BF16)
-      memcpy(row, (const tw_bf16 *)g->a + i * g->lda, g->k * sizeof *row);
-    else
-      tw_fp32_to_bf16_n((const float *)g->a + i * g->lda, row, g->k);
+    if (g->a_type != TW_DTYPE_BF16) {
+      tw_cpu_bf16_pairs((const float *)g->a + i * g->lda, g->k, dst + i * words);
+      continue;
+    }
+    tw_bf16 *row = (tw_bf16 *)(void *)(dst + i * words); /* bf16 already: the same words */
+    memcpy(row, (const tw_bf16 *)g->a + i * g->lda, g->k * sizeof *row);
     if (g->k & 1) row[g->k] = 0;
   }
 }

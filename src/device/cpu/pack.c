@@ -124,6 +124,12 @@ static void put_column(tw_cpu_weight *w, size_t j, const float *col) {
   }
 }
 
+void tw_cpu_bf16_pairs(const float *src, size_t k, uint32_t *dst) {
+  tw_bf16 *row = (tw_bf16 *)(void *)dst; /* little-endian: word q = (2q low, 2q+1 high) */
+  tw_fp32_to_bf16_n(src, row, k);
+  if (k & 1) row[k] = 0;
+}
+
 /* fp32 source into bf16 k-pairs, the per-window refills of the decoder's
  * cross-attention K^T and V: word (q, j) of a panel is bf16 W[2q][j] low,
  * W[2q+1][j] high.  Transposed, source row j is column j of W, so its bf16
@@ -134,11 +140,9 @@ static void pack_pairs_f32(const tw_weight_src *src, tw_cpu_weight *w, float *ro
   const size_t nr = (size_t)w->nr, words = w->k_alloc / 2, panel_words = words * nr;
   uint32_t *data = w->data;
   if (src->transposed) {
-    tw_bf16 *col = (tw_bf16 *)(void *)rowbuf; /* k_alloc bf16 values: words of one column */
+    uint32_t *cw = (uint32_t *)(void *)rowbuf; /* the k-pairs of one column */
     for (size_t j = 0; j < src->n; j++) {
-      tw_fp32_to_bf16_n((const float *)src->data + j * src->ld, col, src->k);
-      if (src->k & 1) col[src->k] = 0;
-      const uint32_t *cw = (const uint32_t *)(const void *)col;
+      tw_cpu_bf16_pairs((const float *)src->data + j * src->ld, src->k, cw);
       uint32_t *d = data + j / nr * panel_words + j % nr;
       for (size_t q = 0; q < words; q++) d[q * nr] = cw[q];
     }
