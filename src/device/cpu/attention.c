@@ -60,14 +60,33 @@ static void attn_task(void *arg, size_t task, int thread) {
   }
 }
 
-tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d) {
+/* 1 where the set's family has the AVX-512 attention kernels. */
+static int avx512_family(const tw_cpu_kernels *ks) {
 #if defined(__x86_64__) || defined(__i386__)
-  if (!strcmp(ks->family, "avx512") && d % 8 == 0) return tw_attn_block_avx512;
+  return !strcmp(ks->family, "avx512");
 #else
   (void)ks;
+  return 0;
 #endif
-  (void)d;
+}
+
+tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (avx512_family(ks) && d % 8 == 0) return tw_attn_block_avx512;
+#endif
+  (void)ks, (void)d;
   return tw_attn_block_generic;
+}
+
+tw_cpu_decode_kernels tw_cpu_decode_attention_kernels(const tw_cpu_kernels *ks) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (avx512_family(ks))
+    return (tw_cpu_decode_kernels){tw_attn_step_avx512, tw_attn_step_bf16_avx512,
+                                   tw_softmax_row_avx512};
+#endif
+  (void)ks;
+  return (tw_cpu_decode_kernels){tw_attn_step_generic, tw_attn_step_bf16_generic,
+                                 tw_softmax_row_generic};
 }
 
 int tw_cpu_attention_bf16(const tw_cpu_impl *impl, const tw_attention_args *a) {

@@ -7,7 +7,6 @@
  * is below the 256 KB a product needs to be split).  Every output is
  * computed by one task in a fixed order: thread count does not change it. */
 #include <stdatomic.h>
-#include <string.h>
 
 #include "device/cpu/cpu.h"
 #include "kernels/attention.h"
@@ -75,15 +74,6 @@ static void cross_task(void *arg, size_t task, int thread) {
   }
 }
 
-static tw_softmax_row_fn softmax_kernel(const tw_cpu_kernels *ks) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (!strcmp(ks->family, "avx512")) return tw_softmax_row_avx512;
-#else
-  (void)ks;
-#endif
-  return tw_softmax_row_generic;
-}
-
 int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a) {
   tw_cpu_impl *impl = dev->impl;
   tw_errbuf *err = a && a->err ? a->err : &dev->err;
@@ -103,7 +93,7 @@ int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a) {
                     "%zux%zu, not %zux%zu and %zux%zu", h, kt->k, kt->n, v->k, v->n, a->d,
                     a->T, a->T, a->d);
   }
-  cross_job j = {.a = a, .impl = impl, .softmax = softmax_kernel(&impl->ks)};
+  cross_job j = {.a = a, .impl = impl, .softmax = tw_cpu_decode_attention_kernels(&impl->ks).softmax};
   /* the dot-product kernel where the gemv class chose it, for bf16 inputs
    * and bf16 pair-packed weights (the same products, summed in pairs) */
   j.dp = a->round_bf16 && impl->ks.gemv_dp && impl->choice.mode[TW_CPU_CLASS_GEMV] == TW_CPU_MODE_DP;

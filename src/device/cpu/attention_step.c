@@ -6,15 +6,13 @@
  * per layer on the 2-core EPYC VM.  Each output is computed by one task
  * alone, so the result does not depend on the thread count. */
 #include <stdatomic.h>
-#include <string.h>
 
 #include "device/cpu/cpu.h"
 #include "kernels/attention.h"
 
 typedef struct step_job {
   const tw_attention_step_args *a;
-  tw_attn_step_fn step;           /* fp32 caches */
-  tw_attn_step_bf16_fn step_bf16; /* bf16 caches */
+  tw_cpu_decode_kernels k;
   atomic_size_t next;
 } step_job;
 
@@ -30,25 +28,12 @@ static void step_task(void *arg, size_t task, int thread) {
     const float *q = a->q + s * a->ldq + col;
     float *out = a->out + s * a->ldo + col;
     if (a->kv_type == TW_DTYPE_BF16)
-      j->step_bf16(a->n_keys, a->d, a->scale, q, (const uint16_t *)a->k[s] + col, a->ldk,
+      j->k.step_bf16(a->n_keys, a->d, a->scale, q, (const uint16_t *)a->k[s] + col, a->ldk,
                    (const uint16_t *)a->vt[s] + col * a->ldvt, a->ldvt, scores, out);
     else
-      j->step(a->n_keys, a->d, a->scale, q, (const float *)a->k[s] + col, a->ldk,
+      j->k.step(a->n_keys, a->d, a->scale, q, (const float *)a->k[s] + col, a->ldk,
               (const float *)a->vt[s] + col * a->ldvt, a->ldvt, scores, out);
   }
-}
-
-static void step_kernels(const tw_cpu_kernels *ks, step_job *j) {
-  j->step = tw_attn_step_generic;
-  j->step_bf16 = tw_attn_step_bf16_generic;
-#if defined(__x86_64__) || defined(__i386__)
-  if (!strcmp(ks->family, "avx512")) {
-    j->step = tw_attn_step_avx512;
-    j->step_bf16 = tw_attn_step_bf16_avx512;
-  }
-#else
-  (void)ks;
-#endif
 }
 
 int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a) {
@@ -70,8 +55,7 @@ int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a) {
   for (size_t s = 0; s < a->n_seq; s++)
     if (!a->k[s] || !a->vt[s])
       return tw_err(err, TW_EINVAL, "cpu: attention step: sequence %zu has no cache", s);
-  step_job j = {.a = a};
-  step_kernels(&impl->ks, &j);
+  step_job j = {.a = a, .k = tw_cpu_decode_attention_kernels(&impl->ks)};
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
   /* below ~64k multiply-adds a second thread costs more than it saves */

@@ -90,6 +90,13 @@ int tw_cpu_attention_step(tw_device *dev, const tw_attention_step_args *a);
 /* attention_cross.c: cross-attention over prepared K^T / V weights
  * (device.h, tw_attention_cross_args); switched off with the fused attention. */
 int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a);
+/* The decoder's attention kernels for kernel set ks (attention.c). */
+typedef struct tw_cpu_decode_kernels {
+  tw_attn_step_fn step;           /* fp32 caches */
+  tw_attn_step_bf16_fn step_bf16; /* bf16 caches */
+  tw_softmax_row_fn softmax;      /* cross-attention rows */
+} tw_cpu_decode_kernels;
+tw_cpu_decode_kernels tw_cpu_decode_attention_kernels(const tw_cpu_kernels *ks);
 /* The fp32 block kernel for head size d on kernel set ks. */
 tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d);
 /* 1 when a call runs the bf16 kernel: the caller allows bf16, the set is
