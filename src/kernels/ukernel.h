@@ -69,7 +69,22 @@ typedef struct tw_cpu_kernels {
   tw_ukr_dp_fn ukr_dp;             /* bf16 A x bf16 B, or NULL */
   tw_pack_a_pairs_fn pack_a_pairs; /* with ukr_dp */
   tw_gemv_dp_fn gemv_dp;           /* small M, bf16 A x bf16 B, with ukr_dp */
+  /* ukr_dp's own A panels when they differ from the FMA kernels' (AMX):
+   * mr_dp rows (0: mr), kc rounded up to a multiple of kpad_dp (0: 2);
+   * pack_a_pairs writes that layout.  dp_end (or NULL) runs on a thread
+   * after its last ukr_dp call of a task (AMX: releases the tiles). */
+  int mr_dp, kpad_dp;
+  void (*dp_end)(void);
 } tw_cpu_kernels;
+
+/* Rows of one ukr_dp A panel, and its 32-bit words for depth kc. */
+static inline size_t tw_cpu_dp_mr(const tw_cpu_kernels *ks) {
+  return (size_t)(ks->mr_dp ? ks->mr_dp : ks->mr);
+}
+static inline size_t tw_cpu_dp_panel_words(const tw_cpu_kernels *ks, size_t kc) {
+  const size_t kp = (size_t)(ks->kpad_dp ? ks->kpad_dp : 2);
+  return tw_cpu_dp_mr(ks) * ((kc + kp - 1) / kp * kp / 2);
+}
 
 /* Position of column j (0 <= j < nr) inside a packed bf16 row: the two
  * halves of the row are interleaved (col j at 2j, col j + nr/2 at 2j + 1), so
@@ -107,7 +122,7 @@ static inline void tw_ukr_store_tile(const float *t, int ldt, float *c, size_t l
 int tw_cpu_kernels_select(const char *force, tw_cpu_kernels *out);
 
 /* The sets this CPU runs, oldest first; returns how many (<= cap). */
-#define TW_CPU_MAX_SETS 4
+#define TW_CPU_MAX_SETS 5
 int tw_cpu_kernels_usable(const tw_cpu_kernels **out, int cap);
 
 /* Portable C. */
@@ -149,6 +164,15 @@ void tw_pack_a_pairs_avx512_14(const void *a, int a_bf16, size_t lda, size_t row
                                uint32_t *dst);
 void tw_pack_a_avx512_14(const void *a, int a_bf16, size_t lda, int round, size_t rows,
                          size_t kc, float *dst);
+
+/* AMX-TILE + AMX-BF16 (src/kernels/amx): tw_amx_usable (amx_support.c,
+ * baseline ISA) tells whether this CPU and OS let the process use them. */
+int tw_amx_usable(void);
+void tw_gemm_amx_bf16f32_32x32(size_t kc, const uint32_t *a, const void *b, float *c, size_t ldc,
+                               int m, int n, int accumulate, const float *bias);
+void tw_pack_a_amx_32(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
+                      uint32_t *dst);
+void tw_amx_release(void);
 
 void tw_pack_a_avx2_6(const void *a, int a_bf16, size_t lda, int round, size_t rows, size_t kc,
                       float *dst);

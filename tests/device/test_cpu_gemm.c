@@ -13,7 +13,7 @@
 #include "device/device.h"
 #include "tw_test.h"
 
-static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16"};
+static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16", "amx"};
 
 typedef struct combo {
   tw_dtype src, storage, a_type, a_compute;

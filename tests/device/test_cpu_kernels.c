@@ -10,7 +10,7 @@
 #include "kernels/ukernel.h"
 #include "tw_test.h"
 
-static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16"};
+static const char *const isas[] = {"generic", "avx2", "avx512", "avx512bf16", "amx"};
 
 /* |x - ref| within the fp32 bound (k + 3) u sum|terms|. */
 static int close_enough(float x, double ref, double abs_sum, size_t k) {
@@ -190,28 +190,49 @@ static void test_gemv_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   }
 }
 
-/* The bf16 x bf16 kernel: A packed as k-pairs by the portable packer (from
- * fp32, so rounded), B in the k-pair layout; expected from the rounded
- * values in fp64. */
+#define DP_MAX_MR 32 /* the AMX kernel's panels */
+
+/* The A panel layout of a set's ukr_dp, written here from the contract
+ * (ukernel.h) as the reference for its packer: k-pair words a[q*MR + i]
+ * (kpad 2), or with kpad_dp 32 (AMX) blocks of 32 k holding MR rows of 32
+ * bf16 each; bf16 of A[i][p] (RNE), zero past kc and past `rows`. */
+static void pack_dp_ref(const tw_cpu_kernels *ks, const void *a, int a_bf16, size_t lda,
+                        size_t rows, size_t kc, uint32_t *dst) {
+  const size_t mr = tw_cpu_dp_mr(ks), words = tw_cpu_dp_panel_words(ks, kc);
+  tw_bf16 *d = (tw_bf16 *)(void *)dst;
+  memset(dst, 0, words * sizeof *dst);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t p = 0; p < kc; p++) {
+      tw_bf16 v = a_bf16 ? ((const tw_bf16 *)a)[i * lda + p]
+                         : tw_fp32_to_bf16(((const float *)a)[i * lda + p]);
+      size_t at = ks->kpad_dp == 32 ? (p / 32 * mr + i) * 32 + p % 32 : (p / 2 * mr + i) * 2 + p % 2;
+      d[at] = v;
+    }
+}
+
+/* The bf16 x bf16 kernel: A packed by the reference above (from fp32, so
+ * rounded), B in the k-pair layout; expected from the rounded values in
+ * fp64.  k covers one pair, odd tails, and for AMX partial, whole and
+ * several 32-k steps. */
 static void test_ukr_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   if (!ks->ukr_dp) return;
-  static const size_t ks_list[] = {1, 2, 7, 33, 128};
-  const int mr = ks->mr, nr = ks->nr;
+  static const size_t ks_list[] = {1, 2, 7, 31, 32, 33, 64, 128, 130};
+  const int mr = (int)tw_cpu_dp_mr(ks), nr = ks->nr;
   const size_t ldc = (size_t)nr + 5;
   for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
     size_t k = ks_list[ki];
     float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
-    uint32_t *ap = malloc((k + 1) / 2 * (size_t)mr * sizeof *ap);
+    uint32_t *ap = malloc(tw_cpu_dp_panel_words(ks, k) * sizeof *ap);
     void *bp = malloc((k + 1) * (size_t)nr * sizeof(tw_bf16));
-    float c[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR * (TW_CPU_MAX_NR + 5)];
+    float c[DP_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[DP_MAX_MR * (TW_CPU_MAX_NR + 5)];
     float bias[TW_CPU_MAX_NR];
     tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f); /* row-major mr x k */
     tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
     tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
     pack_panel(b, k, nr, 1, 1, bp);
-    tw_cpu_pack_a_pairs_panel(a, 0, k, (size_t)mr, k, mr, ap);
+    pack_dp_ref(ks, a, 0, k, (size_t)mr, k, ap);
     for (int m = 1; m <= mr; m++)
-      for (int n = 1; n <= nr; n++)
+      for (int n = 1; n <= nr; n += (n < 3 || n > nr - 3) ? 1 : 5)
         for (int mode = 0; mode < 4; mode++) {
           int acc = mode & 1;
           const float *bb = (mode & 2) ? bias : NULL;
@@ -275,14 +296,42 @@ static void test_pack_a(const tw_cpu_kernels *ks, tw_rng *rng) {
         tw_cpu_pack_a_panel(src, mode == 2, lda, mode == 1, (size_t)rows, kc, mr, want);
         CHECK_MSG(memcmp(got, want, sizeof got) == 0, "%s pack_a rows=%d kc=%zu mode=%d", ks->isa,
                   rows, kc, mode);
-        if (!ks->pack_a_pairs || mode == 1) continue;
-        uint32_t gw[TW_CPU_MAX_MR * 50], ww[TW_CPU_MAX_MR * 50];
+      }
+}
+
+/* A set's packer for its dot-product kernel gives the reference layout's
+ * bits (pack_dp_ref; the portable packer too where the layout is the
+ * k-pairs): from fp32 (specials included) and bf16, every row count,
+ * depths around the 32-k steps; words past the panel stay untouched. */
+static void test_pack_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
+  if (!ks->pack_a_pairs) return;
+  static const size_t kcs[] = {1, 5, 15, 16, 17, 31, 32, 33, 100};
+  const size_t lda = 107, mr = tw_cpu_dp_mr(ks);
+  static float a[DP_MAX_MR * 107];
+  static tw_bf16 ab[DP_MAX_MR * 107];
+  tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -3.0f, 3.0f);
+  uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0xff800001u, 0x7f800000u,
+                         0x80000000u, 0x7f7fffffu, 0x00000001u};
+  for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+    memcpy(&a[i * 13 % (sizeof a / sizeof a[0])], &specials[i], 4);
+  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) ab[i] = tw_fp32_to_bf16(a[i]);
+  static uint32_t gw[DP_MAX_MR * 64 + 16], ww[DP_MAX_MR * 64 + 16], pw[DP_MAX_MR * 64 + 16];
+  for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0]; ki++)
+    for (size_t rows = 1; rows <= mr; rows++)
+      for (int bf = 0; bf < 2; bf++) {
+        size_t kc = kcs[ki], words = tw_cpu_dp_panel_words(ks, kc);
+        const void *src = bf ? (const void *)(ab + 2) : (const void *)(a + 2);
         memset(gw, 0x55, sizeof gw);
         memset(ww, 0x55, sizeof ww);
-        ks->pack_a_pairs(src, mode == 2, lda, (size_t)rows, kc, gw);
-        tw_cpu_pack_a_pairs_panel(src, mode == 2, lda, (size_t)rows, kc, mr, ww);
-        CHECK_MSG(memcmp(gw, ww, sizeof gw) == 0, "%s pack_a_pairs rows=%d kc=%zu bf16=%d",
-                  ks->isa, rows, kc, mode == 2);
+        ks->pack_a_pairs(src, bf, lda, rows, kc, gw);
+        pack_dp_ref(ks, src, bf, lda, rows, kc, ww);
+        CHECK_MSG(memcmp(gw, ww, sizeof gw) == 0, "%s pack_a_pairs rows=%zu kc=%zu bf16=%d (%zu words)",
+                  ks->isa, rows, kc, bf, words);
+        if (ks->kpad_dp && ks->kpad_dp != 2) continue;
+        memset(pw, 0x55, sizeof pw);
+        tw_cpu_pack_a_pairs_panel(src, bf, lda, rows, kc, (int)mr, pw);
+        CHECK_MSG(memcmp(pw, ww, sizeof pw) == 0, "portable pack_a_pairs rows=%zu kc=%zu bf16=%d",
+                  rows, kc, bf);
       }
 }
 
@@ -302,6 +351,8 @@ int main(void) {
     test_gemv(&ks, &rng);
     test_pack_a(&ks, &rng);
     test_ukr_dp(&ks, &rng);
+    test_pack_dp(&ks, &rng);
+    if (ks.dp_end) ks.dp_end();
     test_gemv_dp(&ks, &rng);
     ran++;
   }

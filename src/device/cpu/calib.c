@@ -84,14 +84,25 @@ int tw_cpu_choose(tw_cpu_choice *c) {
   if (top < 0) return -1;
   const char *family = c->cands[top].ks->family;
   const tw_cpu_kernels *base = NULL, *with_dp = NULL;
+  /* the family's dot-product set: the fastest on LARGE (avx512bf16 or amx) */
+  int dp = fastest(c, family, TW_CPU_CLASS_LARGE, 1u << TW_CPU_MODE_DP);
   for (int i = 0; i < c->n_cands; i++) {
     if (strcmp(c->cands[i].ks->family, family) != 0) continue;
-    if (c->cands[i].mode == TW_CPU_MODE_DP) with_dp = c->cands[i].ks;
-    else if (!base) base = c->cands[i].ks;
+    if (c->cands[i].mode == TW_CPU_MODE_DP && !with_dp) with_dp = c->cands[i].ks;
+    else if (c->cands[i].mode != TW_CPU_MODE_DP && !base) base = c->cands[i].ks;
   }
+  if (dp >= 0) with_dp = c->cands[dp].ks;
   int uses_dp = 0;
   for (int cls = 0; cls < TW_CPU_N_CLASSES; cls++) {
-    int b = fastest(c, family, cls, bf16_inputs);
+    /* per class the faster of that set's DP and the family's A16 */
+    int b = -1;
+    for (int i = 0; i < c->n_cands; i++) {
+      const tw_cpu_cand *x = &c->cands[i];
+      if (strcmp(x->ks->family, family) != 0 || x->gflops[cls] <= 0) continue;
+      if (x->mode != TW_CPU_MODE_A16 && !(x->mode == TW_CPU_MODE_DP && x->ks == with_dp))
+        continue;
+      if (b < 0 || x->gflops[cls] > c->cands[b].gflops[cls]) b = i;
+    }
     c->mode[cls] = b >= 0 ? c->cands[b].mode : TW_CPU_MODE_A16;
     uses_dp |= c->mode[cls] == TW_CPU_MODE_DP;
   }

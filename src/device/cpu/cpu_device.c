@@ -101,7 +101,14 @@ static int scratch_init(const tw_cpu_impl *impl, int n_threads, tw_cpu_scratch *
   size_t mr = (size_t)impl->ks.mr;
   sc->n_threads = n_threads;
   /* rounded up to 64 bytes: each thread's buffer starts on its own line */
-  sc->apack_elems = ((impl->blk.mc + mr - 1) / mr * mr * impl->blk.kc + 15) / 16 * 16;
+  size_t elems = (impl->blk.mc + mr - 1) / mr * mr * impl->blk.kc;
+  if (impl->ks.ukr_dp) { /* its panels (gemm.c rounds MC to them) may be larger */
+    size_t dmr = tw_cpu_dp_mr(&impl->ks);
+    size_t mc = impl->blk.mc < dmr ? dmr : impl->blk.mc / dmr * dmr;
+    size_t words = mc / dmr * tw_cpu_dp_panel_words(&impl->ks, impl->blk.kc);
+    if (words > elems) elems = words;
+  }
+  sc->apack_elems = (elems + 15) / 16 * 16;
   sc->apack = tw_malloc_aligned((size_t)n_threads * sc->apack_elems * sizeof(float));
   return sc->apack ? TW_OK : TW_ENOMEM;
 }

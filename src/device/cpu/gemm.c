@@ -16,6 +16,7 @@ typedef struct gemm_job {
   tw_ukr_fn ukr;
   tw_ukr_dp_fn ukr_dp; /* bf16 x bf16 path; A packed as k-pairs */
   tw_cpu_blocking blk;
+  size_t mr; /* rows per packed A panel: the FMA kernels' or ukr_dp's */
   int round_a;
   size_t mc, nc_panels;       /* chunk: mc rows x nc_panels NR-panels */
   size_t m_chunks, n_chunks;
@@ -36,8 +37,9 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
                          size_t kc, size_t jp0, size_t jp1) {
   const tw_direct_gemm *g = j->g;
   const tw_cpu_weight *w = j->w;
-  const size_t mr = (size_t)j->impl->ks.mr, nr = (size_t)w->nr;
+  const size_t mr = j->mr, nr = (size_t)w->nr;
   const size_t elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
+  const size_t dp_panel = j->ukr_dp ? tw_cpu_dp_panel_words(&j->impl->ks, kc) : 0;
   const int accumulate = pc > 0, last = pc + kc == w->k;
   for (size_t jp = jp0; jp < jp1; jp++) {
     const char *bp = (const char *)w->data + (jp * w->k_alloc + pc) * nr * elem;
@@ -48,7 +50,7 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
       int m = (int)min_size(mr, mc - ir);
       float *c = g->c + (i0 + ir) * g->ldc + col;
       if (j->ukr_dp)
-        j->ukr_dp(kc, (const uint32_t *)(const void *)apack + ir * ((kc + 1) / 2), bp, c, g->ldc,
+        j->ukr_dp(kc, (const uint32_t *)(const void *)apack + ir / mr * dp_panel, bp, c, g->ldc,
                   m, n, accumulate, bias);
       else
         j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
@@ -86,13 +88,14 @@ static void gemm_task(void *arg, size_t task, int thread) {
     size_t jp1 = min_size(jp0 + j->nc_panels, j->w->n_panels);
     run_chunk(j, apack, (c / j->n_chunks) * j->mc, jp0, jp1);
   }
+  if (j->ukr_dp && j->impl->ks.dp_end) j->impl->ks.dp_end();
 }
 
 /* Chunks: MC rows by the whole N, made smaller (MC down to 4 MR, then N
  * split) until there are at least 6 per thread, so that a thread slowed by
  * other processes leaves its share to the others. */
 static void choose_chunks(gemm_job *j, int threads) {
-  const size_t mr = (size_t)j->impl->ks.mr, np = j->w->n_panels;
+  const size_t mr = j->mr, np = j->w->n_panels;
   const size_t want = threads > 1 ? 6 * (size_t)threads : 1;
   size_t mc = j->blk.mc;
   while (mc > 4 * mr && (j->g->m + mc - 1) / mc < want) mc = (mc / 2 + mr - 1) / mr * mr;
@@ -229,6 +232,9 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
   if (mode == TW_CPU_MODE_DP) j.ukr_dp = impl->ks.ukr_dp;
   j.blk = impl->blk;
+  j.mr = j.ukr_dp ? tw_cpu_dp_mr(&impl->ks) : (size_t)impl->ks.mr;
+  /* MC whole panels of the kernel in use (the scratch holds either) */
+  j.blk.mc = j.blk.mc < j.mr ? j.mr : j.blk.mc / j.mr * j.mr;
   int threads = tw_threadpool_size(pool);
   if (threads > sc->n_threads) threads = sc->n_threads;
   choose_chunks(&j, threads);

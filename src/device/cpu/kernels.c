@@ -56,6 +56,26 @@ static const tw_cpu_kernels avx512bf16_set = {
     .pack_a_pairs = tw_pack_a_pairs_avx512_14,
     .gemv_dp = tw_gemv_avx512bf16_bf16bf16_8x32,
 };
+/* avx512bf16 with the dot-product GEMM on the AMX tile unit (32 x 32 per
+ * call, its own A panels); the small-M path keeps VDPBF16PS. */
+static const tw_cpu_kernels amx_set = {
+    .isa = "amx",
+    .family = "avx512",
+    .mr = 14,
+    .nr = 32,
+    .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
+    .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32,
+    .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
+    .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
+    .pack_a = tw_pack_a_avx512_14,
+    .bf16_pairs = 1,
+    .ukr_dp = tw_gemm_amx_bf16f32_32x32,
+    .pack_a_pairs = tw_pack_a_amx_32,
+    .gemv_dp = tw_gemv_avx512bf16_bf16bf16_8x32,
+    .mr_dp = 32,
+    .kpad_dp = 32,
+    .dp_end = tw_amx_release,
+};
 #endif
 
 typedef struct set_entry {
@@ -82,6 +102,7 @@ static int has_avx512bf16(void) {
   __builtin_cpu_init();
   return has_avx512() && __builtin_cpu_supports("avx512bf16");
 }
+static int has_amx(void) { return has_avx512bf16() && tw_amx_usable(); }
 #endif
 
 /* Best last: selection keeps the last supported entry. */
@@ -91,6 +112,7 @@ static const set_entry sets[] = {
     {&avx2_set, has_avx2},
     {&avx512_set, has_avx512},
     {&avx512bf16_set, has_avx512bf16},
+    {&amx_set, has_amx},
 #endif
 };
 

@@ -58,8 +58,8 @@ void tw_cpu_pack_a_pairs_panel(const void *a, int a_bf16, size_t lda, size_t row
 
 void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
                          size_t i0, size_t mc, size_t p0, size_t kc, uint32_t *dst) {
-  const size_t mr = (size_t)ks->mr, elem = a_type == TW_DTYPE_BF16 ? 2 : 4;
-  const size_t panel = mr * ((kc + 1) / 2);
+  const size_t mr = tw_cpu_dp_mr(ks), elem = a_type == TW_DTYPE_BF16 ? 2 : 4;
+  const size_t panel = tw_cpu_dp_panel_words(ks, kc);
   const int a_bf16 = a_type == TW_DTYPE_BF16;
   for (size_t r = 0; r < mc; r += mr) {
     size_t rows = mc - r < mr ? mc - r : mr;
@@ -68,7 +68,7 @@ void tw_cpu_pack_a_pairs(const tw_cpu_kernels *ks, const void *a, tw_dtype a_typ
     if (ks->pack_a_pairs)
       ks->pack_a_pairs(src, a_bf16, lda, rows, kc, d);
     else
-      tw_cpu_pack_a_pairs_panel(src, a_bf16, lda, rows, kc, ks->mr, d);
+      tw_cpu_pack_a_pairs_panel(src, a_bf16, lda, rows, kc, (int)mr, d);
   }
 }
 
