@@ -75,6 +75,9 @@ typedef struct tw_cpu_kernels {
    * after its last ukr_dp call of a task (AMX: releases the tiles). */
   int mr_dp, kpad_dp;
   void (*dp_end)(void);
+  /* gemv_dp's A, when nonzero (AMX): this many rows (zero past m), each
+   * kc rounded up to kpad_dp with zeros; else m rows of ceil(k/2) words. */
+  int gemv_dp_rows;
 } tw_cpu_kernels;
 
 /* Rows of one ukr_dp A panel, and its 32-bit words for depth kc. */
@@ -172,6 +175,9 @@ void tw_gemm_amx_bf16f32_32x32(size_t kc, const uint32_t *a, const void *b, floa
                                int m, int n, int accumulate, const float *bias);
 void tw_pack_a_amx_32(const void *a, int a_bf16, size_t lda, size_t rows, size_t kc,
                       uint32_t *dst);
+void tw_gemv_amx_bf16bf16_16x32(int m, size_t k, const uint32_t *a, size_t lda, const void *b,
+                                float *c, size_t ldc, int n, const float *bias);
+#define TW_CPU_AMX_GEMV_ROWS 16
 void tw_amx_release(void);
 
 void tw_pack_a_avx2_6(const void *a, int a_bf16, size_t lda, int round, size_t rows, size_t kc,

@@ -149,22 +149,29 @@ static void test_gemv(const tw_cpu_kernels *ks, tw_rng *rng) {
 }
 
 /* The small-M dot-product kernel: A rounded to bf16 and packed as k-pairs
- * here (low half = even k), B in the k-pair layout, 1..8 rows, odd k (the
- * high half of the last pair is 0), every n, with and without bias;
+ * here (low half = even k), zero past k and in the rows the set reads past
+ * 8, B in the k-pair layout, 1..8 rows, odd k (the high half of the last
+ * pair is 0), k past one and several 32-k tile steps, every n, with and
+ * without bias;
  * expected from the rounded values in fp64; unwritten C stays NaN. */
 static void test_gemv_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   if (!ks->gemv_dp) return;
   enum { MM = TW_CPU_STREAM_MAX_M, LDW = 160 };
-  static const size_t ks_list[] = {1, 2, 5, 38, 301};
+  static const size_t ks_list[] = {1, 2, 5, 32, 38, 64, 301};
   const int nr = ks->nr;
   const size_t ldc = (size_t)nr + 3;
   float a[MM * 301], bias[TW_CPU_MAX_NR];
-  uint32_t ap[MM * LDW];
+  /* the set's A layout (cpu.h): AMX reads 16 rows, zero past k to 32 k */
+  uint32_t ap[TW_CPU_AMX_GEMV_ROWS * LDW];
+  const size_t a_rows = tw_cpu_gemv_dp_rows(ks, MM);
+  CHECK(a_rows <= TW_CPU_AMX_GEMV_ROWS && tw_cpu_gemv_dp_words(ks, 301) <= LDW);
+  memset(ap, 0, sizeof ap);
   tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -1.0f, 1.0f);
   for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) a[i] = tw_round_bf16(a[i]);
   tw_fill_uniform(rng, bias, (size_t)nr, -1.0f, 1.0f);
   for (size_t ki = 0; ki < sizeof ks_list / sizeof ks_list[0]; ki++) {
     size_t k = ks_list[ki];
+    memset(ap, 0, sizeof ap);
     for (int i = 0; i < MM; i++)
       for (size_t q = 0; q < (k + 1) / 2; q++) {
         uint32_t lo = tw_fp32_to_bf16(a[i * 301 + 2 * q]);

@@ -13,6 +13,8 @@
 
 /* rows x keys of scores on a task's stack */
 #define CROSS_MAX_T 2048
+/* rows of A the dot-product kernels read (the AMX one reads a whole tile) */
+#define PAIR_ROWS (TW_CPU_AMX_GEMV_ROWS > TW_CPU_STREAM_MAX_M ? TW_CPU_AMX_GEMV_ROWS : TW_CPU_STREAM_MAX_M)
 
 typedef struct cross_job {
   const tw_attention_cross_args *a;
@@ -27,9 +29,9 @@ static void stream_product(const tw_cpu_impl *impl, const tw_cpu_weight *w, size
                            const float *a, size_t lda, uint32_t *pairs, float *c, size_t ldc) {
   const size_t nr = (size_t)w->nr, elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
   tw_gemv_fn gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
-  const size_t words = (w->k + 1) / 2;
+  const size_t words = tw_cpu_gemv_dp_words(&impl->ks, w->k);
   if (pairs) /* rounds A to bf16 as it pairs */
-    for (size_t i = 0; i < m; i++) tw_cpu_bf16_pairs(a + i * lda, w->k, pairs + i * words);
+    tw_cpu_gemv_dp_a(&impl->ks, a, TW_DTYPE_F32, lda, m, w->k, pairs);
   for (size_t jp = 0; jp < w->n_panels; jp++) {
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
     const size_t col = jp * nr, n = w->n - col < nr ? w->n - col : nr;
@@ -49,7 +51,7 @@ static void cross_task(void *arg, size_t task, int thread) {
   const tw_attention_cross_args *a = j->a;
   float qh[TW_CPU_STREAM_MAX_M * TW_ATTN_MAX_D];
   float p[TW_CPU_STREAM_MAX_M * CROSS_MAX_T];
-  uint32_t pairs[TW_CPU_STREAM_MAX_M * CROSS_MAX_T / 2];
+  uint32_t pairs[PAIR_ROWS * CROSS_MAX_T / 2]; /* CROSS_MAX_T: a multiple of every kpad_dp */
   uint32_t *pp = j->dp ? pairs : NULL;
   for (;;) {
     size_t h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -72,6 +74,7 @@ static void cross_task(void *arg, size_t task, int thread) {
     }
     stream_product(j->impl, a->v[h], a->m, p, a->T, pp, a->out + h * a->d, a->ldo);
   }
+  if (j->dp && j->impl->ks.dp_end) j->impl->ks.dp_end();
 }
 
 int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a) {

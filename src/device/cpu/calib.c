@@ -21,8 +21,9 @@
 #include <cpuid.h>
 #endif
 
-/* 2: the gemv class has a dot-product mode (M <= 8), timed at M 4 */
-#define CACHE_MAGIC "TWCPUCAL2"
+/* 2: the gemv class has a dot-product mode (M <= 8), timed at M 4;
+ * 3: AMX set, its small-M kernel on tiles */
+#define CACHE_MAGIC "TWCPUCAL3"
 
 static const char *const mode_names[TW_CPU_N_MODES] = {"bf16-dp", "bf16-fma", "a32-fma",
                                                        "fp32"};

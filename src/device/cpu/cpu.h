@@ -78,6 +78,18 @@ void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, flo
 /* k fp32 values as ceil(k/2) bf16 k-pairs (word q: value 2q low, 2q+1
  * high, 0 after an odd k), the A side of the dot-product kernels. */
 void tw_cpu_bf16_pairs(const float *src, size_t k, uint32_t *dst);
+/* A for the set's gemv_dp: tw_cpu_gemv_dp_rows rows of tw_cpu_gemv_dp_words
+ * words, row i < m the bf16 k-pairs of A's row i (fp32 rounded, or bf16),
+ * zero past k and in the rows past m. */
+static inline size_t tw_cpu_gemv_dp_words(const tw_cpu_kernels *ks, size_t k) {
+  const size_t kp = (size_t)(ks->kpad_dp ? ks->kpad_dp : 2);
+  return (k + kp - 1) / kp * kp / 2;
+}
+static inline size_t tw_cpu_gemv_dp_rows(const tw_cpu_kernels *ks, size_t m) {
+  return ks->gemv_dp_rows ? (size_t)ks->gemv_dp_rows : m;
+}
+void tw_cpu_gemv_dp_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                      size_t m, size_t k, uint32_t *dst);
 
 /* attention.c: fused attention (device.h, tw_attention_args) on the
  * caller's pool and stream scratch (the device's when it passes none);

@@ -116,6 +116,7 @@ typedef struct gemv_job {
   const uint32_t *a_pairs;
   size_t lda;
   int parts;
+  void (*dp_end)(void); /* after gemv_dp calls, or NULL */
 } gemv_job;
 
 static void gemv_task(void *arg, size_t task, int thread) {
@@ -139,6 +140,7 @@ static void gemv_task(void *arg, size_t task, int thread) {
               g->c + i * g->ldc + col, g->ldc, (int)min_size(nr, g->n - col),
               g->bias ? g->bias + col : NULL);
   }
+  if (j->gemv_dp && j->dp_end) j->dp_end();
 }
 
 int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats) {
@@ -151,33 +153,22 @@ int tw_cpu_scratch_arows(tw_cpu_scratch *sc, size_t floats) {
   return TW_OK;
 }
 
-/* A as bf16 k-pairs, row i at dst + i * ceil(k/2) words (0 past k). */
-static void pairs_of_a(const tw_direct_gemm *g, uint32_t *dst) {
-  const size_t words = (g->k + 1) / 2;
-  for (size_t i = 0; i < g->m; i++) {
-    if (g->a_type != TW_DTYPE_BF16) {
-      tw_cpu_bf16_pairs((const float *)g->a + i * g->lda, g->k, dst + i * words);
-      continue;
-    }
-    tw_bf16 *row = (tw_bf16 *)(void *)(dst + i * words); /* bf16 already: the same words */
-    memcpy(row, (const tw_bf16 *)g->a + i * g->lda, g->k * sizeof *row);
-    if (g->k & 1) row[g->k] = 0;
-  }
-}
-
 static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight *w, int mode,
                         int round_a, tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
   gemv_job j = {.g = g, .w = w};
   j.gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
   if (mode == TW_CPU_MODE_DP && impl->ks.gemv_dp && w->storage == TW_DTYPE_BF16 && w->pairs) {
-    /* g->m * k floats hold the m * ceil(k/2) words */
-    if (tw_cpu_scratch_arows(sc, g->m * (g->k + 1)))
-      return tw_err(err, TW_ENOMEM, "cpu: cannot allocate %zu words for A", g->m * g->k);
-    pairs_of_a(g, (uint32_t *)(void *)sc->arows);
+    const size_t words = tw_cpu_gemv_dp_words(&impl->ks, g->k);
+    const size_t rows = tw_cpu_gemv_dp_rows(&impl->ks, g->m);
+    if (tw_cpu_scratch_arows(sc, rows * words))
+      return tw_err(err, TW_ENOMEM, "cpu: cannot allocate %zu words for A", rows * words);
+    tw_cpu_gemv_dp_a(&impl->ks, g->a, g->a_type, g->lda, g->m, g->k,
+                     (uint32_t *)(void *)sc->arows);
     j.gemv_dp = impl->ks.gemv_dp;
+    j.dp_end = impl->ks.dp_end;
     j.a_pairs = (const uint32_t *)(const void *)sc->arows;
-    j.lda = (g->k + 1) / 2;
+    j.lda = words;
   } else if (g->a_type == TW_DTYPE_F32 && !round_a) {
     j.a = g->a;
     j.lda = g->lda;

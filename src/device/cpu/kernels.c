@@ -56,8 +56,8 @@ static const tw_cpu_kernels avx512bf16_set = {
     .pack_a_pairs = tw_pack_a_pairs_avx512_14,
     .gemv_dp = tw_gemv_avx512bf16_bf16bf16_8x32,
 };
-/* avx512bf16 with the dot-product GEMM on the AMX tile unit (32 x 32 per
- * call, its own A panels); the small-M path keeps VDPBF16PS. */
+/* avx512bf16 with the dot-product kernels on the AMX tile unit: the GEMM
+ * 32 x 32 per call on its own A panels, the small-M path 16 rows per tile. */
 static const tw_cpu_kernels amx_set = {
     .isa = "amx",
     .family = "avx512",
@@ -71,10 +71,11 @@ static const tw_cpu_kernels amx_set = {
     .bf16_pairs = 1,
     .ukr_dp = tw_gemm_amx_bf16f32_32x32,
     .pack_a_pairs = tw_pack_a_amx_32,
-    .gemv_dp = tw_gemv_avx512bf16_bf16bf16_8x32,
+    .gemv_dp = tw_gemv_amx_bf16bf16_16x32,
     .mr_dp = 32,
     .kpad_dp = 32,
     .dp_end = tw_amx_release,
+    .gemv_dp_rows = TW_CPU_AMX_GEMV_ROWS,
 };
 #endif
 

@@ -130,6 +130,25 @@ void tw_cpu_bf16_pairs(const float *src, size_t k, uint32_t *dst) {
   if (k & 1) row[k] = 0;
 }
 
+void tw_cpu_gemv_dp_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
+                      size_t m, size_t k, uint32_t *dst) {
+  const size_t words = tw_cpu_gemv_dp_words(ks, k), rows = tw_cpu_gemv_dp_rows(ks, m);
+  for (size_t i = 0; i < rows; i++) {
+    uint32_t *d = dst + i * words;
+    size_t done = 0; /* words written from A */
+    if (i < m && a_type != TW_DTYPE_BF16) {
+      tw_cpu_bf16_pairs((const float *)a + i * lda, k, d);
+      done = (k + 1) / 2;
+    } else if (i < m) {
+      tw_bf16 *row = (tw_bf16 *)(void *)d; /* bf16 already: the same words */
+      memcpy(row, (const tw_bf16 *)a + i * lda, k * sizeof *row);
+      if (k & 1) row[k] = 0;
+      done = (k + 1) / 2;
+    }
+    memset(d + done, 0, (words - done) * sizeof *d);
+  }
+}
+
 /* fp32 source into bf16 k-pairs, the per-window refills of the decoder's
  * cross-attention K^T and V: word (q, j) of a panel is bf16 W[2q][j] low,
  * W[2q+1][j] high.  Transposed, source row j is column j of W, so its bf16

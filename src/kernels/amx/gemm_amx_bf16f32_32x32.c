@@ -159,3 +159,37 @@ void tw_pack_a_amx_32(const void *a, int a_bf16, size_t lda, size_t rows, size_t
     }
   }
 }
+
+/* Small-M kernel on the tile unit (tw_gemv_dp_fn with the AMX set's A
+ * layout): A is TW_CPU_AMX_GEMV_ROWS rows of bf16 at `lda` words, zero in
+ * the rows past m and past k up to a multiple of 32 (gemm.c pads it), so
+ * one A tile per 32 k; the panel's two B tiles per 32 k as in the GEMM
+ * kernel.  Five beams then cost about what one does: the tile multiplies 16
+ * rows at once, and the panel is streamed once. */
+void tw_gemv_amx_bf16bf16_16x32(int m, size_t k, const uint32_t *a, size_t lda, const void *bv,
+                                float *c, size_t ldc, int n, const float *bias) {
+  tw_amx_configure(&cfg_32x32);
+  const char *b = (const char *)bv;
+  const size_t full_steps = k / KT, tail = k % KT, steps = full_steps + (tail != 0);
+  uint16_t btail[16 * NR * 2] __attribute__((aligned(64)));
+  _tile_zero(0);
+  _tile_zero(1);
+  for (size_t s = 0; s < steps; s++) {
+    const char *bs = b + s * 16 * NR * 2 * sizeof(uint16_t);
+    if (s == full_steps) {
+      const size_t bytes = (tail + 1) / 2 * NR * 2 * sizeof(uint16_t);
+      memcpy(btail, bs, bytes);
+      memset((char *)btail + bytes, 0, sizeof btail - bytes);
+      bs = (const char *)btail;
+    }
+    _tile_loadd(4, a + s * (KT / 2), lda * sizeof(uint32_t));
+    _tile_loadd(6, bs, 128);
+    _tile_loadd(7, bs + 64, 128);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+  }
+  float t[16 * NR] __attribute__((aligned(64)));
+  _tile_stored(0, t, NR * sizeof(float));
+  _tile_stored(1, t + 16, NR * sizeof(float));
+  store_buffer(t, c, ldc, m, n, 0, bias);
+}
