@@ -52,6 +52,8 @@ double tw_bench_fma_peak(int threads, int runs, double *median_s);
 /* VDPBF16PS throughput in flop/s (64 per instruction); 0 without
  * AVX512_BF16. */
 double tw_bench_dp_peak(int threads, int runs, double *median_s);
+/* TDPBF16PS peak (AMX), or 0 where the CPU or OS does not allow it. */
+double tw_bench_amx_peak(int threads, int runs, double *median_s);
 double tw_bench_read_bw(int threads, int runs, double *median_s);
 double tw_bench_copy_bw(int threads, int runs, double *median_s);
 

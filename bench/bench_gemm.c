@@ -185,12 +185,12 @@ static void fair_blas(const bench_opts *o, int threads, const char *only, tw_bla
 #endif
 }
 
-/* m: FMA peak, read and copy bandwidth, VDPBF16PS peak (0: none), each
- * followed by its median time. */
-static void print_header(const bench_opts *o, const char *kernels, int threads, const double m[8],
+/* m: FMA peak, read and copy bandwidth, VDPBF16PS and AMX peaks (0: none),
+ * each followed by its median time. */
+static void print_header(const bench_opts *o, const char *kernels, int threads, const double m[10],
                          const char *fair_core) {
   const double peak = m[0], peak_s = m[1], rbw = m[2], rbw_s = m[3], cbw = m[4], cbw_s = m[5];
-  const double dp = m[6], dp_s = m[7];
+  const double dp = m[6], dp_s = m[7], amx = m[8], amx_s = m[9];
   char env[256];
   tw_bench_blas_env(env, sizeof env);
   const char *core = tw_bench_blas_corename();
@@ -204,6 +204,9 @@ static void print_header(const bench_opts *o, const char *kernels, int threads, 
     if (dp > 0)
       printf("{\"shape\":\"-\",\"impl\":\"vdpbf16ps-peak\",\"threads\":%d,\"gflops\":%.3f,"
              "\"median_s\":%.6g,\"runs\":%d}\n", threads, dp * 1e-9, dp_s, o->runs);
+    if (amx > 0)
+      printf("{\"shape\":\"-\",\"impl\":\"amx-peak\",\"threads\":%d,\"gflops\":%.3f,"
+             "\"median_s\":%.6g,\"runs\":%d}\n", threads, amx * 1e-9, amx_s, o->runs);
     printf("{\"shape\":\"-\",\"impl\":\"openblas-core\",\"threads\":%d,\"core\":\"%s\","
            "\"fair_core\":\"%s\",\"env\":\"%s\",\"cpu_kernels\":\"%s\"}\n", threads, core,
            fair_core[0] ? fair_core : core, env, kernels);
@@ -215,6 +218,9 @@ static void print_header(const bench_opts *o, const char *kernels, int threads, 
   if (dp > 0)
     printf("VDPBF16PS peak %.1f GFLOP/s = %.2fx the FMA peak (ceiling of the bf16 dot-product "
            "kernel)\n", dp * 1e-9, dp / peak);
+  if (amx > 0)
+    printf("AMX TDPBF16PS peak %.1f GFLOP/s = %.2fx the FMA peak (ceiling of the amx kernels; "
+           "%%peak below is of the FMA peak)\n", amx * 1e-9, amx / peak);
   printf("openblas core %s (autodetected; %s)\n", core, env);
   if (fair_core[0])
     printf("  %s is a generic fallback on this CPU: /blas compares against OpenBLAS re-run in a "
@@ -320,12 +326,14 @@ static int bench_threads(const bench_opts *o, int threads) {
   const char *want = tw_bench_blas_fair_core();
   if (want) snprintf(fair_core, sizeof fair_core, "%s", want);
 #endif
-  double peak_s, rbw_s, cbw_s, dp_s;
+  double peak_s, rbw_s, cbw_s, dp_s, amx_s;
   double peak = tw_bench_fma_peak(threads, o->runs, &peak_s);
   double dp = tw_bench_dp_peak(threads, o->runs, &dp_s);
+  double amx = tw_bench_amx_peak(threads, o->runs, &amx_s);
   double rbw = tw_bench_read_bw(threads, o->runs, &rbw_s);
   double cbw = tw_bench_copy_bw(threads, o->runs, &cbw_s);
-  print_header(o, kernels, threads, (const double[]){peak, peak_s, rbw, rbw_s, cbw, cbw_s, dp, dp_s},
+  print_header(o, kernels, threads,
+               (const double[]){peak, peak_s, rbw, rbw_s, cbw, cbw_s, dp, dp_s, amx, amx_s},
                fair_core);
   char ran_as[64] = "";
 #ifdef TW_HAVE_OPENBLAS

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* syscall() */
 /* Machine limits for the GEMM benchmark: FMA throughput (enough independent
  * accumulators to cover FMA latency on two pipes) and memory bandwidth
  * (read-only sum and copy over buffers much larger than the last-level
@@ -11,7 +12,10 @@
 #include "clock.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define BENCH_X86 1
 #endif
 
@@ -63,7 +67,7 @@ double tw_bench_median(double *v, int n) {
 typedef struct fma_job {
   float sink[64];
   long iters;
-  int wide; /* 0: 256-bit FMA loop, 1: 512-bit, 2: 512-bit VDPBF16PS */
+  int wide; /* 0: 256-bit FMA loop, 1: 512-bit, 2: 512-bit VDPBF16PS, 3: AMX */
 } fma_job;
 
 #ifdef BENCH_X86
@@ -114,12 +118,56 @@ __attribute__((target("avx512f,avx512bf16"))) static float dp_loop_avx512(long i
 }
 #endif
 
+/* AMX: four independent 16 x 16 accumulator tiles, each TDPBF16PS 16 x 16
+ * x 32 multiply-adds (16,384 flops), the ceiling of the amx kernel set.
+ * Needs the process's tile permission (arch_prctl, Linux >= 5.16). */
+typedef struct amx_cfg {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} amx_cfg;
+
+__attribute__((target("amx-tile,amx-bf16"))) static float amx_loop(long iters) {
+  static const amx_cfg cfg __attribute__((aligned(64))) = {
+      .palette = 1, .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+      .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
+  static const uint16_t ab[16 * 32] __attribute__((aligned(64)));
+  float out[16 * 16] __attribute__((aligned(64)));
+  _tile_loadconfig(&cfg);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, ab, 64);
+  _tile_loadd(5, ab, 64);
+  for (long it = 0; it < iters; it++) {
+    _tile_dpbf16ps(0, 4, 5);
+    _tile_dpbf16ps(1, 4, 5);
+    _tile_dpbf16ps(2, 4, 5);
+    _tile_dpbf16ps(3, 4, 5);
+  }
+  _tile_stored(0, out, 64);
+  _tile_release();
+  return out[0];
+}
+
+static int amx_permitted(void) {
+#if defined(__linux__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1) || !((d >> 22) & 1)) return 0;
+  return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+#else
+  return 0;
+#endif
+}
+
 static void fma_task(void *arg, size_t task, int thread) {
   (void)thread;
   fma_job *j = arg;
 #ifdef BENCH_X86
   /* the 512-bit loop does half the iterations with twice the lanes: same flops */
-  if (j->wide == 2) j->sink[task % 64] = dp_loop_avx512(j->iters / 4); /* 64 flops each */
+  if (j->wide == 3) j->sink[task % 64] = amx_loop(j->iters / 256); /* 4 x 16384 flops */
+  else if (j->wide == 2) j->sink[task % 64] = dp_loop_avx512(j->iters / 4); /* 64 flops each */
   else j->sink[task % 64] = j->wide ? fma_loop_avx512(j->iters / 2) : fma_loop_avx2(j->iters);
 #else
   float a = 1.0f;
@@ -143,6 +191,16 @@ double tw_bench_fma_peak(int threads, int runs, double *median_s) {
   }
 #endif
   return best;
+}
+
+double tw_bench_amx_peak(int threads, int runs, double *median_s) {
+  *median_s = 0;
+#ifdef BENCH_X86
+  if (amx_permitted()) return fma_peak_width(threads, runs, 3, median_s);
+#else
+  (void)threads, (void)runs;
+#endif
+  return 0;
 }
 
 double tw_bench_dp_peak(int threads, int runs, double *median_s) {
