@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "whisper/compression.h"
 #include "whisper/decoding_impl.h"
+#include "whisper/ops.h"
 
 void tw_decode_options_init(tw_decode_options *o) {
   memset(o, 0, sizeof *o);
@@ -139,22 +140,9 @@ int tw__dec_reorder(tw_window_decoder *d, int n_seq, const int *src, int n_past,
 }
 
 double tw__logsumexp(const float *logits, int n) {
-  float mx = -INFINITY;
-  for (int i = 0; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
-  if (mx == -INFINITY) return -INFINITY;
   /* expf of the float differences, as PyTorch's float32 log_softmax takes
-   * them (OpenAI's reference), summed in double; four sums let the exps of
-   * a 52k-entry row overlap. */
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += expf(logits[i] - mx);
-    s1 += expf(logits[i + 1] - mx);
-    s2 += expf(logits[i + 2] - mx);
-    s3 += expf(logits[i + 3] - mx);
-  }
-  for (; i < n; i++) s0 += expf(logits[i] - mx);
-  return (double)mx + log((s0 + s1) + (s2 + s3));
+   * them (OpenAI's reference), summed in double: vectorised in ops.c */
+  return n > 0 ? tw_op_logsumexp(logits, (size_t)n) : -INFINITY;
 }
 
 int tw__rank(const tw_seq *seqs, int n, double length_penalty) {

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "whisper/decoding_impl.h"
+#include "whisper/ops.h"
 
 static int argmax(const float *row, int n) {
   int best = 0;
@@ -15,13 +16,9 @@ static int argmax(const float *row, int n) {
 /* One draw from softmax(row / T) by inversion of the cumulative weights
  * (w: n doubles of scratch, so each exp is taken once). */
 static int sample(tw_srng *rng, const float *row, int n, double temperature, double *w) {
-  double mx = -INFINITY, total = 0;
-  for (int i = 0; i < n; i++) mx = row[i] > mx ? row[i] : mx;
-  if (mx == -INFINITY) return 0;
-  for (int i = 0; i < n; i++) {
-    w[i] = row[i] == -INFINITY ? 0.0 : exp(((double)row[i] - mx) / temperature);
-    total += w[i];
-  }
+  /* the weights in double, vectorised (ops.c) */
+  double total = tw_op_exp_weights(row, (size_t)n, temperature, w);
+  if (total == 0.0) return 0; /* every logit -inf */
   double target = tw_srng_unit(rng) * total, acc = 0;
   int last = 0;
   for (int i = 0; i < n; i++) {

@@ -374,3 +374,95 @@ void tw_op_im2col_k3(tw_threadpool *pool, const float *x, size_t channels, size_
   im2col_args a = {x, channels, t_in, c_stride, t_stride, stride, col, yt};
   tw_parallel_rows(pool, t_out, im2col_rows, &a);
 }
+
+/* ---- exponential sums of the decoding rules ----
+ * A step of beam search takes log_softmax over 51,865 logits per beam, and
+ * a sampled step the weights exp((l - max) / T) of every token: with
+ * scalar libm calls these cost as much as the decoder's step itself
+ * (issue 13's round-3 note: 5.3 of 11.2 s of a fallback-heavy run). */
+
+/* e^x for x <= 0 in double: x = n ln2 + r (|r| <= ln2 / 2, n by the
+ * 1.5 * 2^52 rounding trick, ln2 in two parts), e^r by its Taylor series
+ * to r^12 (truncation below 2e-16 relative), 2^n added into the exponent
+ * bits.  Arguments below -708 give e^-708 (~3e-308), not less: no
+ * subnormals. */
+static inline double exp_nonpos_d(double x) {
+  uint64_t xb;
+  memcpy(&xb, &x, sizeof xb);
+  const uint64_t lim = 0xc086200000000000u; /* -708.0: for x <= 0, larger bits = smaller */
+  xb = xb > lim ? lim : xb;
+  memcpy(&x, &xb, sizeof x);
+  const double shifted = x * 1.4426950408889634 + 6755399441055744.0;
+  const double n = shifted - 6755399441055744.0;
+  uint64_t sb;
+  memcpy(&sb, &shifted, sizeof sb);
+  const uint64_t n_bits = sb - 0x4338000000000000u; /* n as two's complement */
+  const double r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+  double p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  uint64_t pb;
+  memcpy(&pb, &p, sizeof pb);
+  pb += n_bits << 52;
+  memcpy(&p, &pb, sizeof p);
+  return p;
+}
+
+TW_OPS_CLONES static float max_of(const float *x, size_t n) {
+  return n ? row_max(x, n) : -INFINITY;
+}
+
+/* sum_j e^(x[j] - mx) with fp32 exps (as PyTorch's float32 log_softmax takes
+ * them) summed in double lanes. */
+TW_OPS_CLONES static double sum_exp_f32(const float *x, size_t n, float mx) {
+  double s[BLOCK] = {0};
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) s[i] += (double)exp_nonpos(x[j + i] - mx);
+  for (; j < n; j++) s[0] += (double)exp_nonpos(x[j] - mx);
+  double t = 0;
+  for (int i = 0; i < BLOCK; i++) t += s[i];
+  return t;
+}
+
+double tw_op_logsumexp(const float *x, size_t n) {
+  const float mx = max_of(x, n);
+  if (mx == -INFINITY) return -INFINITY;
+  return (double)mx + log(sum_exp_f32(x, n, mx));
+}
+
+TW_OPS_CLONES static double weights_d(const float *x, size_t n, double mx, double temperature,
+                                      double *w) {
+  double s[BLOCK] = {0};
+  size_t j = 0;
+  for (; j + BLOCK <= n; j += BLOCK)
+    for (int i = 0; i < BLOCK; i++) {
+      double e = exp_nonpos_d(((double)x[j + i] - mx) / temperature);
+      w[j + i] = x[j + i] == -INFINITY ? 0.0 : e;
+      s[i] += w[j + i];
+    }
+  for (; j < n; j++) {
+    double e = exp_nonpos_d(((double)x[j] - mx) / temperature);
+    w[j] = x[j] == -INFINITY ? 0.0 : e;
+    s[0] += w[j];
+  }
+  double t = 0;
+  for (int i = 0; i < BLOCK; i++) t += s[i];
+  return t;
+}
+
+double tw_op_exp_weights(const float *x, size_t n, double temperature, double *w) {
+  const float mx = max_of(x, n);
+  if (mx == -INFINITY) return 0.0;
+  return weights_d(x, n, (double)mx, temperature, w);
+}

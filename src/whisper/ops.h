@@ -56,4 +56,13 @@ void tw_op_im2col_k3(tw_threadpool *pool, const float *x, size_t channels, size_
                      size_t c_stride, size_t t_stride, size_t stride, size_t t_out, void *col,
                      tw_dtype yt);
 
+/* log sum_j e^x[j] (max taken out, fp32 exps as PyTorch's float32
+ * log_softmax, summed in double); -inf when every x is -inf or n = 0.
+ * Relative error of each exp ~2e-7. */
+double tw_op_logsumexp(const float *x, size_t n);
+/* w[j] = e^((x[j] - max x) / temperature) in double (0 where x[j] = -inf;
+ * relative error ~1e-16, no value below e^-708); returns sum_j w[j], 0 when
+ * every x is -inf (w then untouched).  temperature > 0. */
+double tw_op_exp_weights(const float *x, size_t n, double temperature, double *w);
+
 #endif

@@ -1,5 +1,6 @@
 /* The encoder's host-side ops against formulas evaluated in double, on a
- * two-thread pool and on none, in fp32 and bf16 output. */
+ * two-thread pool and on none, in fp32 and bf16 output; the decoding
+ * rules' exponential sums against libm. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,59 @@ static void test_add(tw_threadpool *pool) {
   CHECK(memcmp(x, want, sizeof x) == 0);
 }
 
+/* The decoding rules' exponential sums against libm in double: logsumexp
+ * (fp32 exps, each within ~2e-7 relative, summed in double: the log within
+ * 5e-7 absolute) and the sampler's weights (double exps: each within 1e-14
+ * relative of exp(), 0 exactly at -inf, the sum likewise), on rows of
+ * 51,865 logits with -inf runs, one finite value, lengths around the
+ * vector blocks, and temperatures 0.2 .. 1. */
+static void test_exp_sums(void) {
+  enum { N = 51865 };
+  static float x[N];
+  static double w[N];
+  tw_rng r = {77};
+  static const size_t lens[] = {1, 7, 8, 9, 17, 1000, N};
+  static const double temps[] = {0.2, 0.6, 1.0};
+  for (int trial = 0; trial < 3; trial++) {
+    tw_fill_uniform(&r, x, N, -30.0f, 12.0f);
+    for (size_t i = 0; i < N; i++)
+      if ((i / 97) % 3 == (size_t)trial) x[i] = -INFINITY; /* runs of suppressed tokens */
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+      size_t n = lens[li];
+      double mx = -INFINITY;
+      for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+      double lse = tw_op_logsumexp(x, n);
+      if (mx == -INFINITY) {
+        CHECK_MSG(lse == -INFINITY, "logsumexp of -inf only: %g", lse);
+        CHECK(tw_op_exp_weights(x, n, 1.0, w) == 0.0);
+        continue;
+      }
+      double s = 0;
+      for (size_t i = 0; i < n; i++) s += exp((double)x[i] - mx);
+      double want = mx + log(s);
+      CHECK_MSG(fabs(lse - want) <= 5e-7, "logsumexp n %zu: %.9g, want %.9g", n, lse, want);
+      for (size_t ti = 0; ti < sizeof temps / sizeof temps[0]; ti++) {
+        double t = temps[ti], total = tw_op_exp_weights(x, n, t, w), sum = 0;
+        int bad = 0;
+        for (size_t i = 0; i < n; i++) {
+          double e = x[i] == -INFINITY ? 0.0 : exp(((double)x[i] - mx) / t);
+          if (e < 1e-300 && w[i] < 1e-300) e = w[i]; /* below e^-708: not resolved */
+          if (fabs(w[i] - e) > 1e-14 * e || (e == 0.0) != (w[i] == 0.0)) bad++;
+          sum += e;
+        }
+        CHECK_MSG(bad == 0, "exp weights n %zu T %g: %d wrong", n, t, bad);
+        CHECK_MSG(fabs(total - sum) <= 1e-13 * sum, "exp weights n %zu T %g: sum %.17g, want "
+                  "%.17g", n, t, total, sum);
+      }
+    }
+  }
+  float one[3] = {-INFINITY, 4.5f, -INFINITY};
+  CHECK(fabs(tw_op_logsumexp(one, 3) - 4.5) < 1e-7);
+  CHECK(tw_op_exp_weights(one, 3, 0.7, w) == 1.0 && w[0] == 0.0 && w[1] == 1.0 && w[2] == 0.0);
+}
+
 int main(void) {
+  test_exp_sums();
   tw_threadpool *pool = NULL;
   CHECK(tw_threadpool_create(2, &pool) == TW_OK);
   tw_threadpool *pools[] = {NULL, pool};
