@@ -34,10 +34,9 @@
 
 #define BQ TW_ATTN_AMX_BQ
 #define BK TW_ATTN_AMX_BK
-#define RT (BQ / 16) /* row tiles of queries */
 #define NV (BK / 16) /* zmm per score row of a key tile */
 
-_Static_assert(BQ == 32 || BQ == 64, "BQ: 2 or 4 row tiles");
+_Static_assert(BQ == 32, "BQ: 2 row tiles (score_pair, pv_unit)");
 _Static_assert(BK % 32 == 0 && BK <= 256, "key tiles of whole 32-key steps");
 _Static_assert(TW_ATTN_MAX_D % 32 == 0, "qb rows of whole 32-feature steps");
 
@@ -110,58 +109,116 @@ void tw_attn_amx_pack(size_t T, size_t d, const float *k, size_t ldk, const floa
     }
 }
 
-/* st[r rows][16 keys] for the key group at kg (n key groups), all row tiles
- * (the block's first `rt`), accumulated over the feature steps: C tiles
- * 0..3 (row tiles), A tiles 5-7 in turn, B tile 4. */
-static inline void tile_scores(size_t groups, size_t steps, const uint16_t *qb, size_t dpad,
-                               const uint32_t *kg, float *st, int rt) {
-  const size_t lda = dpad * 2, lds = BK * sizeof(float);
-  for (size_t n = 0; n < groups; n++) {
-    _tile_zero(0);
-    if (rt > 1) _tile_zero(1);
-#if RT > 2
-    if (rt > 2) _tile_zero(2);
-    if (rt > 3) _tile_zero(3);
-#endif
-    for (size_t s = 0; s < steps; s++) {
-      const uint16_t *a = qb + 32 * s;
-      _tile_loadd(4, kg + (n * steps + s) * 256, 64);
-      _tile_loadd(5, a, lda);
-      _tile_dpbf16ps(0, 5, 4);
-      if (rt > 1) {
-        _tile_loadd(6, a + 16 * dpad, lda);
-        _tile_dpbf16ps(1, 6, 4);
-      }
-#if RT > 2
-      if (rt > 2) {
-        _tile_loadd(7, a + 32 * dpad, lda);
-        _tile_dpbf16ps(2, 7, 4);
-      }
-      if (rt > 3) {
-        _tile_loadd(5, a + 48 * dpad, lda);
-        _tile_dpbf16ps(3, 5, 4);
-      }
-#endif
+/* The block's fixed operands and buffers. */
+typedef struct blk {
+  size_t d, dpad, steps, ct_n; /* feature steps of 32 for S; groups of 16 for O */
+  int rt;                      /* row tiles in use (1 or 2) */
+  const uint16_t *qb;          /* Q rounded, dpad per row */
+} blk;
+
+/* Tile work of one pipeline step: the scores of the next key tile (pairs
+ * of key groups) and P.V of the previous one (per pair of 16-feature
+ * groups), issued a unit at a time between softmax rows. */
+typedef struct tile_work {
+  size_t groups;      /* key groups of the scores' tile (0: none) */
+  const uint32_t *kg; /* its first B tile of K */
+  float *st;          /* its scores */
+  size_t ksteps;      /* 32-key steps of P.V (0: none) */
+  const uint16_t *pb; /* P of that tile */
+  const uint32_t *vk; /* its first B tile of V */
+  float *pv;          /* P.V out, d per row */
+  size_t s_units, units;
+} tile_work;
+
+/* S for key groups n and n + 1 (if `two`): C tiles 0-3 (row tile x group:
+ * four independent sums, so that consecutive TDPBF16PS do not wait on one
+ * another), A tiles 4-5 (the row tiles' Q), B tiles 6-7 (the groups' K). */
+static void score_pair(const blk *b, const tile_work *w, size_t n, int two) {
+  const size_t lda = b->dpad * 2, lds = BK * sizeof(float);
+  const int r1 = b->rt > 1;
+  const uint32_t *k0 = w->kg + n * b->steps * 256, *k1 = k0 + b->steps * 256;
+  _tile_zero(0);
+  if (r1) _tile_zero(1);
+  if (two) _tile_zero(2);
+  if (two && r1) _tile_zero(3);
+  for (size_t s = 0; s < b->steps; s++) {
+    const uint16_t *a = b->qb + 32 * s;
+    _tile_loadd(4, a, lda);
+    _tile_loadd(6, k0 + s * 256, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if (r1) {
+      _tile_loadd(5, a + 16 * b->dpad, lda);
+      _tile_dpbf16ps(1, 5, 6);
     }
-    _tile_stored(0, st + 16 * n, lds);
-    if (rt > 1) _tile_stored(1, st + 16 * BK + 16 * n, lds);
-#if RT > 2
-    if (rt > 2) _tile_stored(2, st + 32 * BK + 16 * n, lds);
-    if (rt > 3) _tile_stored(3, st + 48 * BK + 16 * n, lds);
-#endif
+    if (two) {
+      _tile_loadd(7, k1 + s * 256, 64);
+      _tile_dpbf16ps(2, 4, 7);
+      if (r1) _tile_dpbf16ps(3, 5, 7);
+    }
   }
+  float *st = w->st + 16 * n;
+  _tile_stored(0, st, lds);
+  if (r1) _tile_stored(1, st + 16 * BK, lds);
+  if (two) _tile_stored(2, st + 16, lds);
+  if (two && r1) _tile_stored(3, st + 16 * BK + 16, lds);
+}
+
+/* P.V for features 16 c0 .. 16 c0 + 31 (group c0 + 1 if `two`) of both row
+ * tiles into pv: C tiles 0-3 (row tile x feature group), A tiles 4-5 (the
+ * row tiles' P), B tiles 6-7 (the groups' V): each V tile is loaded once
+ * per key tile, from L2, and used twice. */
+static void pv_unit(const blk *b, const tile_work *w, size_t c0, int two) {
+  const size_t ldo = b->d * sizeof(float), ldp = BK * 2, ct_n = b->ct_n;
+  const int r1 = b->rt > 1;
+  _tile_zero(0);
+  if (two) _tile_zero(1);
+  if (r1) _tile_zero(2);
+  if (r1 && two) _tile_zero(3);
+  for (size_t kk = 0; kk < w->ksteps; kk++) {
+    const uint32_t *v = w->vk + (kk * ct_n + c0) * 256;
+    const uint16_t *p = w->pb + 32 * kk;
+    _tile_loadd(4, p, ldp);
+    _tile_loadd(6, v, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if (two) {
+      _tile_loadd(7, v + 256, 64);
+      _tile_dpbf16ps(1, 4, 7);
+    }
+    if (r1) {
+      _tile_loadd(5, p + 16 * BK, ldp);
+      _tile_dpbf16ps(2, 5, 6);
+      if (two) _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  float *o = w->pv + 16 * c0;
+  _tile_stored(0, o, ldo);
+  if (two) _tile_stored(1, o + 16, ldo);
+  if (r1) _tile_stored(2, o + 16 * b->d, ldo);
+  if (r1 && two) _tile_stored(3, o + 16 * b->d + 16, ldo);
+}
+
+static void run_unit(const blk *b, const tile_work *w, size_t u) {
+  if (u < w->s_units) {
+    score_pair(b, w, 2 * u, 2 * u + 1 < w->groups);
+  } else {
+    const size_t c0 = 2 * (u - w->s_units);
+    pv_unit(b, w, c0, c0 + 1 < b->ct_n);
+  }
+}
+
+static void work_init(const blk *b, tile_work *w) {
+  w->s_units = (w->groups + 1) / 2;
+  w->units = w->s_units + (w->ksteps ? (b->ct_n + 1) / 2 : 0);
 }
 
 /* Query row i's softmax step over a tile of nk keys (scores at x, BK of
  * room, those past nk not read): the row max, the new running max *m,
- * P = 2^(scale2 x - *m) as bf16 into p (BK of them, zero past nk), lane
- * sums into
- * *l (scaled by alpha first), and the row of O scaled by alpha when the
- * max grew.  Inlined with nk = BK for whole tiles. */
-static inline __attribute__((always_inline)) void softmax_row(size_t nk, float scale2,
-                                                              const float *x, uint16_t *p,
-                                                              float *m, __m512 *l, float *o,
-                                                              size_t d) {
+ * P = 2^(scale2 x - *m) as bf16 into p (BK of them, zero past nk), the
+ * lane sums *l = alpha *l + P.  Returns alpha = 2^(old max - new max) (1
+ * when the max did not grow).  Inlined with nk = BK for whole tiles. */
+static inline __attribute__((always_inline)) float softmax_row(size_t nk, float scale2,
+                                                               const float *x, uint16_t *p,
+                                                               float *m, __m512 *l) {
   const __m512 sc = _mm512_set1_ps(scale2);
   __mmask16 k[NV];
 #pragma GCC unroll 16
@@ -184,93 +241,105 @@ static inline __attribute__((always_inline)) void softmax_row(size_t nk, float s
 #pragma GCC unroll 8
   for (size_t u = 0; u < NV; u += 2)
     _mm512_store_si512((void *)(p + 16 * u), (__m512i)_mm512_cvtne2ps_pbh(e[u + 1], e[u]));
-  if (mnew != mold) {
-    /* the first tile: m = -inf, alpha = 2^-126 (clamped) times l = 0 and O = 0 */
-    const __m512 alpha = tw_exp2_512(_mm512_set1_ps(mold - mnew));
-    *l = _mm512_fmadd_ps(*l, alpha, sum);
-    for (size_t c = 0; c < d; c += 16)
-      _mm512_storeu_ps(o + c, _mm512_mul_ps(_mm512_loadu_ps(o + c), alpha));
-    *m = mnew;
-  } else {
+  if (mnew == mold) {
     *l = _mm512_add_ps(*l, sum);
+    return 1.0f;
+  }
+  /* the first tile: m = -inf, alpha = 2^-126 (clamped) times l = 0 and O = 0 */
+  const __m512 alpha = tw_exp2_512(_mm512_set1_ps(mold - mnew));
+  *l = _mm512_fmadd_ps(*l, alpha, sum);
+  *m = mnew;
+  return _mm512_cvtss_f32(alpha);
+}
+
+/* O row = alpha O row + the row of a key tile's P.V. */
+static inline void fold_row(size_t d, float alpha, const float *pv, float *o) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  for (size_t c = 0; c < d; c += 16) {
+    __m512 x = _mm512_load_ps(o + c), y = _mm512_load_ps(pv + c);
+    _mm512_store_ps(o + c, alpha == 1.0f ? _mm512_add_ps(x, y) : _mm512_fmadd_ps(x, a, y));
   }
 }
 
-/* O[rows of row tile r][0:d) += P[r rows][0:32 ksteps) V: C tiles 0-3 (up
- * to four groups of 16 features at a time), A tile 4, B tiles 5-7 in turn.
- * vk: the tile's first V step; ct_n = d/16. */
-static inline void tile_pv(size_t ksteps, const uint16_t *pr, const uint32_t *vk, size_t ct_n,
-                           float *orow, size_t d) {
-  const size_t ldo = d * sizeof(float), ldp = BK * 2;
-  for (size_t c0 = 0; c0 < ct_n; c0 += 4) {
-    const size_t nc = ct_n - c0 < 4 ? ct_n - c0 : 4;
-    float *o = orow + 16 * c0;
-    _tile_loadd(0, o, ldo);
-    if (nc > 1) _tile_loadd(1, o + 16, ldo);
-    if (nc > 2) _tile_loadd(2, o + 32, ldo);
-    if (nc > 3) _tile_loadd(3, o + 48, ldo);
-    for (size_t kk = 0; kk < ksteps; kk++) {
-      const uint32_t *b = vk + (kk * ct_n + c0) * 256;
-      _tile_loadd(4, pr + 32 * kk, ldp);
-      _tile_loadd(5, b, 64);
-      _tile_dpbf16ps(0, 4, 5);
-      if (nc > 1) {
-        _tile_loadd(6, b + 256, 64);
-        _tile_dpbf16ps(1, 4, 6);
-      }
-      if (nc > 2) {
-        _tile_loadd(7, b + 512, 64);
-        _tile_dpbf16ps(2, 4, 7);
-      }
-      if (nc > 3) {
-        _tile_loadd(5, b + 768, 64);
-        _tile_dpbf16ps(3, 4, 5);
-      }
-    }
-    _tile_stored(0, o, ldo);
-    if (nc > 1) _tile_stored(1, o + 16, ldo);
-    if (nc > 2) _tile_stored(2, o + 32, ldo);
-    if (nc > 3) _tile_stored(3, o + 48, ldo);
+/* The rows' softmax for key tile c (nk keys; sm), the fold of tile c - 2's
+ * P.V (fold), and between rows the tile unit's work w, spread evenly so
+ * that it runs while the vector units compute the exps. */
+static inline __attribute__((always_inline)) void step_rows(
+    size_t nq, size_t nk, int sm, int fold, float scale2, const float *st, uint16_t *pb,
+    float *m, __m512 *l, float *alpha_sm, const float *alpha_fold, const float *pv, float *o,
+    const blk *b, const tile_work *w) {
+  size_t u = 0;
+  for (size_t i = 0; i < nq; i++) {
+    if (sm) alpha_sm[i] = softmax_row(nk, scale2, st + i * BK, pb + i * BK, &m[i], &l[i]);
+    if (fold) fold_row(b->d, alpha_fold[i], pv + i * b->d, o + i * b->d);
+    for (; u < w->units && u * nq < (i + 1) * w->units; u++) run_unit(b, w, u);
   }
+  for (; u < w->units; u++) run_unit(b, w, u);
 }
 
+/* Software pipeline over the key tiles c = 0 .. C - 1: step c computes the
+ * softmax of tile c on the vector units while the tile unit computes the
+ * scores of tile c + 1 and P.V of tile c - 1; P.V of a tile goes to its
+ * own buffer and is folded into O (O = alpha O + P.V) at step c + 2, when
+ * it is long finished.  Without this the two units take turns: the exps
+ * cost about as much as both products. */
 void tw_attn_block_amx(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
                        const uint32_t *kp, const uint32_t *vp, float *out, size_t ldo) {
   tw_amx_configure(&cfg_attn);
   _Alignas(64) uint16_t qb[BQ * TW_ATTN_MAX_D];
-  _Alignas(64) float st[BQ * BK];
-  _Alignas(64) uint16_t pb[BQ * BK];
+  _Alignas(64) float st[2][BQ * BK];
+  _Alignas(64) uint16_t pb[2][BQ * BK];
+  _Alignas(64) float pv[2][BQ * TW_ATTN_MAX_D];
   _Alignas(64) float o[BQ * TW_ATTN_MAX_D];
-  const size_t dpad = dpad_of(d), steps = dpad / 32, ct_n = d / 16;
-  const int rt = (int)((nq + 15) / 16);
-  const size_t rows = 16 * (size_t)rt; /* rows past nq: Q = 0, P = 0, not stored */
+  float m[BQ], alpha[3][BQ];
+  __m512 l[BQ];
+  blk b = {.d = d, .dpad = dpad_of(d), .ct_n = d / 16, .rt = (int)((nq + 15) / 16), .qb = qb};
+  b.steps = b.dpad / 32;
+  const size_t rows = 16 * (size_t)b.rt; /* rows past nq: Q = 0, P = 0, not stored */
+  const size_t C = (T + BK - 1) / BK, kstride = BK / 16 * b.steps * 256;
   const float scale2 = scale * 1.44269504088896341f;
   for (size_t i = 0; i < rows; i++)
-    for (size_t p0 = 0; p0 < dpad; p0 += 32) {
+    for (size_t p0 = 0; p0 < b.dpad; p0 += 32) {
       const size_t n = i < nq && p0 < d ? (d - p0 < 32 ? d - p0 : 32) : 0;
-      _mm512_store_si512((void *)(qb + i * dpad + p0), bf16_32(q + i * ldq + p0, n));
+      _mm512_store_si512((void *)(qb + i * b.dpad + p0), bf16_32(q + i * ldq + p0, n));
     }
-  memset(o, 0, rows * d * sizeof(float));
-  memset(pb + nq * BK, 0, (rows - nq) * BK * sizeof(uint16_t));
-  float m[BQ];
-  __m512 l[BQ];
+  memset(o, 0, nq * d * sizeof(float));
+  memset(pb[0] + nq * BK, 0, (rows - nq) * BK * sizeof(uint16_t));
+  memset(pb[1] + nq * BK, 0, (rows - nq) * BK * sizeof(uint16_t));
   for (size_t i = 0; i < nq; i++) m[i] = -INFINITY, l[i] = _mm512_setzero_ps();
-  for (size_t j0 = 0; j0 < T; j0 += BK) {
-    const size_t nk = T - j0 < BK ? T - j0 : BK;
-    tile_scores((nk + 15) / 16, steps, qb, dpad, kp + j0 / 16 * steps * 256, st, rt);
+  tile_work w0 = {.groups = ((T < BK ? T : BK) + 15) / 16, .kg = kp, .st = st[0]};
+  work_init(&b, &w0);
+  for (size_t u = 0; u < w0.units; u++) run_unit(&b, &w0, u);
+  for (size_t c = 0; c < C + 2; c++) {
+    tile_work w = {0};
+    if (c + 1 < C) {
+      const size_t j = (c + 1) * BK;
+      w.groups = ((T - j < BK ? T - j : BK) + 15) / 16;
+      w.kg = kp + (c + 1) * kstride;
+      w.st = st[(c + 1) & 1];
+    }
+    if (c >= 1 && c - 1 < C) {
+      const size_t j = (c - 1) * BK;
+      w.ksteps = ((T - j < BK ? T - j : BK) + 31) / 32;
+      w.pb = pb[(c - 1) & 1];
+      w.vk = vp + j / 32 * b.ct_n * 256;
+      w.pv = pv[(c - 1) & 1];
+    }
+    work_init(&b, &w);
+    const int sm = c < C, fold = c >= 2;
+    const size_t nk = sm && T - c * BK < BK ? T - c * BK : BK;
+    float *a_sm = alpha[c % 3];
+    const float *a_fold = alpha[(c + 1) % 3]; /* (c - 2) % 3 */
     if (nk == BK)
-      for (size_t i = 0; i < nq; i++)
-        softmax_row(BK, scale2, st + i * BK, pb + i * BK, &m[i], &l[i], o + i * d, d);
+      step_rows(nq, BK, sm, fold, scale2, st[c & 1], pb[c & 1], m, l, a_sm, a_fold, pv[c & 1], o,
+                &b, &w);
     else
-      for (size_t i = 0; i < nq; i++)
-        softmax_row(nk, scale2, st + i * BK, pb + i * BK, &m[i], &l[i], o + i * d, d);
-    const uint32_t *vk = vp + j0 / 32 * ct_n * 256;
-    for (int r = 0; r < rt; r++)
-      tile_pv((nk + 31) / 32, pb + (size_t)r * 16 * BK, vk, ct_n, o + (size_t)r * 16 * d, d);
+      step_rows(nq, nk, sm, fold, scale2, st[c & 1], pb[c & 1], m, l, a_sm, a_fold, pv[c & 1], o,
+                &b, &w);
   }
   for (size_t i = 0; i < nq; i++) {
     const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(l[i]));
     for (size_t c = 0; c < d; c += 16)
-      _mm512_storeu_ps(out + i * ldo + c, _mm512_mul_ps(_mm512_loadu_ps(o + i * d + c), inv));
+      _mm512_storeu_ps(out + i * ldo + c, _mm512_mul_ps(_mm512_load_ps(o + i * d + c), inv));
   }
 }
