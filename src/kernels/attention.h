@@ -62,7 +62,7 @@ static inline size_t tw_attn_bf16_pack_words(size_t T, size_t d) {
  * stay configured: release them (tw_amx_release) at the end of the task.
  * Queries per block and keys per tile chosen by measurement. */
 #define TW_ATTN_AMX_BQ 32
-#define TW_ATTN_AMX_BK 128
+#define TW_ATTN_AMX_BK 192
 size_t tw_attn_amx_k_words(size_t T, size_t d);
 size_t tw_attn_amx_pack_words(size_t T, size_t d);
 void tw_attn_amx_pack(size_t T, size_t d, const float *k, size_t ldk, const float *v, size_t ldv,
