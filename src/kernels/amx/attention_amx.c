@@ -11,11 +11,16 @@
  *           exps are 2^x), the row's max over the tile, the new running max
  *           m', alpha = 2^(m - m'), P = 2^(x - m') rounded to bf16 into pb
  *           (the A operand of the next product; zero past the last key),
- *           the per-lane running sums l = alpha l + P and the row of O
- *           scaled by alpha when the max grew;
- *   P.V     O += P V: O (fp32, a query per row) is loaded into C tiles,
- *           accumulated over the tile's keys 32 at a time with V packed
- *           per head as B tiles of 16 key pairs x 16 features, stored back.
+ *           the per-lane running sums l = alpha l + P, and alpha kept;
+ *   P.V     P V on fresh C tiles (fp32, a query per row), 32 keys a step,
+ *           V packed per head as B tiles of 16 key pairs x 16 features,
+ *           stored to its own buffer and folded later: O = alpha O + P V
+ *           (fp32; on AVX-512 while the tile unit works on other tiles).
+ * The tile unit and the vector units work at once (a software pipeline,
+ * see tw_attn_block_amx), though only in part: while TDPBF16PS runs, the
+ * core issues 512-bit FP operations on one port instead of two (measured
+ * here: 4 TDPBF16PS and 64 FMA take as long as the TDPBF16PS alone, with
+ * 128 FMA as long as both), and the exps are most of the vector work.
  * K and V are packed once per head, padded with zero keys (and zero
  * features past d) to whole tiles, so the tile loads never read past the
  * buffers and padded keys, whose P is 0, add nothing (0 x 0, never 0 x
