@@ -4,8 +4,8 @@
  * exps and their running sum, and P.V stay in L1, and the partial output
  * is rescaled when the max grows (Milakov & Gimelshein 2018, "Online
  * normalizer calculation for softmax"; Dao et al. 2022, FlashAttention).
- * Everything in fp32, except in the bf16 kernel (VDPBF16PS), whose two
- * products take bf16 operands.  Called by src/device/cpu/attention.c. */
+ * Everything in fp32, except in the bf16 kernels (VDPBF16PS, and AMX
+ * TDPBF16PS), whose two products take bf16 operands.  Called by src/device/cpu/attention.c. */
 #ifndef TW_KERNELS_ATTENTION_H
 #define TW_KERNELS_ATTENTION_H
 
@@ -52,6 +52,23 @@ void tw_attn_block_avx512bf16(size_t nq, size_t T, size_t d, float scale, const 
 static inline size_t tw_attn_bf16_pack_words(size_t T, size_t d) {
   return T * (d / 2) + (T + 1) / 2 * d;
 }
+
+/* AMX (TDPBF16PS on tiles; src/kernels/amx), d a multiple of 16 (<=
+ * TW_ATTN_MAX_D), nq <= TW_ATTN_AMX_BQ, on a thread whose process may use
+ * the tiles (tw_amx_usable): the numerics of the bf16 kernel above.  K and
+ * V of the head come packed by tw_attn_amx_pack as B tiles (the layout is
+ * the kernel's own, see attention_amx.c): tw_attn_amx_pack_words(T, d)
+ * words, vp at kp + tw_attn_amx_k_words(T, d).  The calling thread's tiles
+ * stay configured: release them (tw_amx_release) at the end of the task.
+ * Queries per block and keys per tile chosen by measurement. */
+#define TW_ATTN_AMX_BQ 32
+#define TW_ATTN_AMX_BK 192
+size_t tw_attn_amx_k_words(size_t T, size_t d);
+size_t tw_attn_amx_pack_words(size_t T, size_t d);
+void tw_attn_amx_pack(size_t T, size_t d, const float *k, size_t ldk, const float *v, size_t ldv,
+                      uint32_t *kp, uint32_t *vp);
+void tw_attn_block_amx(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
+                       const uint32_t *kp, const uint32_t *vp, float *out, size_t ldo);
 
 /* One decoding step of one head: a single query over n_keys cached keys.
  * out[c] = sum_j softmax_j(scale q . k_j) vt[c][j] for c < d: key j at

@@ -1,7 +1,7 @@
 /* Fused attention on the cpu device against an fp64 reference written the
  * textbook way (the whole score row, its max, exps, normalisation, then
- * P.V): each block kernel directly (the bf16 one against the reference of
- * the bf16-rounded Q, K and V), the device's threaded dispatcher with row
+ * P.V): each block kernel directly (the bf16 ones, VDPBF16PS and AMX,
+ * against the reference of the bf16-rounded Q, K and V), the device's threaded dispatcher with row
  * strides wider than the heads, bitwise equality across thread counts,
  * large scores (the running max must keep the exps finite), which kernel
  * the caller's precision and the calibration choose, the engine's
@@ -37,10 +37,12 @@ static void reference(size_t T, size_t H, size_t d, double scale, const float *q
         if (p[s] > mx) mx = p[s];
       }
       for (size_t s = 0; s < T; s++) sum += p[s] = exp(p[s] - mx);
-      for (size_t c = 0; c < d; c++) {
-        double o = 0;
-        for (size_t s = 0; s < T; s++) o += p[s] / sum * v[s * ld + h * d + c];
-        out[t * H * d + h * d + c] = o;
+      /* keys outer (rows of V in order), each output's sum still over s */
+      double *o = out + t * H * d + h * d;
+      for (size_t c = 0; c < d; c++) o[c] = 0;
+      for (size_t s = 0; s < T; s++) {
+        const double w = p[s] / sum;
+        for (size_t c = 0; c < d; c++) o[c] += w * v[s * ld + h * d + c];
       }
     }
   free(p);
@@ -64,8 +66,14 @@ static float *rounded_copy(const float *x, size_t n) {
   return r;
 }
 
-static int case_make(attn_case *a, size_t T, size_t H, size_t d, size_t pad, float qk_range,
-                     unsigned long seed) {
+/* CASE_GROW: key j scaled by 1/4 + 2 j / T, so that later keys tend to
+ * score higher and the running max keeps growing along the keys (every
+ * tile rescales what the earlier ones summed).  CASE_BF16: refb only (ref
+ * left unset), for the long cases of the bf16 kernels. */
+enum { CASE_GROW = 1, CASE_BF16 = 2 };
+static int case_make_grow(attn_case *a, size_t T, size_t H, size_t d, size_t pad, float qk_range,
+                          unsigned long seed, int flags) {
+  const int grow = flags & CASE_GROW;
   memset(a, 0, sizeof *a);
   a->T = T, a->H = H, a->d = d, a->ld = H * d + pad;
   a->scale = 1.0f / sqrtf((float)d);
@@ -80,13 +88,20 @@ static int case_make(attn_case *a, size_t T, size_t H, size_t d, size_t pad, flo
   tw_fill_uniform(&rng, a->q, T * a->ld, -qk_range, qk_range);
   tw_fill_uniform(&rng, a->k, T * a->ld, -qk_range, qk_range);
   tw_fill_uniform(&rng, a->v, T * a->ld, -1, 1);
-  reference(T, H, d, a->scale, a->q, a->k, a->v, a->ld, a->ref);
+  for (size_t j = 0; grow && j < T; j++)
+    for (size_t c = 0; c < a->ld; c++) a->k[j * a->ld + c] *= 0.25f + 2.0f * (float)j / (float)T;
+  if (!(flags & CASE_BF16)) reference(T, H, d, a->scale, a->q, a->k, a->v, a->ld, a->ref);
   float *qb = rounded_copy(a->q, T * a->ld), *kb = rounded_copy(a->k, T * a->ld);
   float *vb = rounded_copy(a->v, T * a->ld);
   int rc = qb && kb && vb ? 0 : -1;
   if (!rc) reference(T, H, d, a->scale, qb, kb, vb, a->ld, a->refb);
   free(qb), free(kb), free(vb);
   return rc;
+}
+
+static int case_make(attn_case *a, size_t T, size_t H, size_t d, size_t pad, float qk_range,
+                     unsigned long seed) {
+  return case_make_grow(a, T, H, d, pad, qk_range, seed, 0);
 }
 
 static void case_free(attn_case *a) {
@@ -161,9 +176,105 @@ static int run_kernel_bf16(attn_case *a) {
   return 0;
 }
 
+/* The AMX kernel as the device runs it (each head packed, then every
+ * query block), or, with nq > 0, one block of nq queries from query 0 of
+ * each head.  -1 when the packing buffer cannot be had. */
+static int run_kernel_amx(attn_case *a, size_t nq) {
+  const size_t words = tw_attn_amx_pack_words(a->T, a->d), voff = tw_attn_amx_k_words(a->T, a->d);
+  uint32_t *buf = malloc(words * sizeof *buf);
+  if (!buf) return -1;
+  for (size_t h = 0; h < a->H; h++) {
+    size_t col = h * a->d;
+    tw_attn_amx_pack(a->T, a->d, a->k + col, a->ld, a->v + col, a->ld, buf, buf + voff);
+    for (size_t i0 = 0; i0 < (nq ? 1 : a->T); i0 += TW_ATTN_AMX_BQ) {
+      size_t n = nq ? nq : a->T - i0 < TW_ATTN_AMX_BQ ? a->T - i0 : TW_ATTN_AMX_BQ;
+      tw_attn_block_amx(n, a->T, a->d, a->scale, a->q + i0 * a->ld + col, a->ld, buf, buf + voff,
+                        a->out + i0 * a->ld + col, a->ld);
+    }
+  }
+  tw_amx_release();
+  free(buf);
+  return 0;
+}
+
 static int has_set(const char *isa) {
   tw_cpu_kernels ks;
   return tw_cpu_kernels_select(isa, &ks) == 0;
+}
+
+/* Max error of the first nq rows against refb, and whether the rows past
+ * them were left as they were (0). */
+static double block_err(const attn_case *a, size_t nq, int *untouched) {
+  double worst = 0;
+  *untouched = 1;
+  for (size_t t = 0; t < a->T; t++)
+    for (size_t j = 0; j < a->ld; j++) {
+      float o = a->out[t * a->ld + j];
+      if (t >= nq || j >= a->H * a->d) {
+        if (o != 0.0f) *untouched = 0;
+        continue;
+      }
+      double e = fabs(o - a->refb[t * a->H * a->d + j]);
+      if (!(e <= worst)) worst = e;
+    }
+  return worst;
+}
+
+/* The AMX kernel against the reference of the bf16-rounded inputs, bound
+ * BF16_TOL (the same reasoning as the VDPBF16PS kernel's: the same
+ * roundings, only the order of the fp32 sums differs).  T around the
+ * 16-key groups and the 32-key steps of the products (1, 2, 15, 16, 17,
+ * 33), within one key tile (100) and the encoder's 1500 (a partial last
+ * tile); every nq from 1 to the block size; d 64 (every Whisper model)
+ * and the other multiples of 16 (16 and 48: half a 32-feature step;
+ * 128: two groups of output tiles); scores of order 1, large, and large
+ * and growing along the keys (the rescaling). */
+static void test_kernel_amx(void) {
+  static const size_t Ts[] = {1, 2, 15, 16, 17, 33, 100, 1500};
+  static const size_t ds[] = {16, 32, 48, 80, 128};
+  if (!has_set("amx")) {
+    printf("  note: AMX is not usable here (CPU, OS or permission): the AMX attention kernel "
+           "is not run\n");
+    return;
+  }
+  double worst = 0;
+  for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++)
+    for (size_t di = 0; di <= sizeof ds / sizeof ds[0]; di++) {
+      /* d 64 at every T; the others at a few */
+      const size_t T = Ts[ti], d = di == 0 ? 64 : ds[di - 1];
+      if (d != 64 && T != 17 && T != 100 && !(T == 1500 && d == 128)) continue;
+      for (int kind = 0; kind < 3; kind++) { /* order 1, big, big and growing */
+        if (d == 128 && T == 1500 && kind < 2) continue;
+        attn_case a;
+        const size_t H = T == 1500 ? 1 : 2, pad = ti % 3;
+        int rc = case_make_grow(&a, T, H, d, pad, kind ? 4.0f : 1.0f, 500 + 10 * ti + di,
+                                CASE_BF16 | (kind == 2 ? CASE_GROW : 0));
+        CHECK(rc == 0);
+        if (!rc) rc = run_kernel_amx(&a, 0);
+        CHECK(rc == 0);
+        if (!rc) {
+          double e = max_err_to(&a, a.out, a.ld, a.refb);
+          if (e > worst) worst = e;
+          CHECK_MSG(e < BF16_TOL, "amx T %zu H %zu d %zu kind %d: max err %.3g", T, H, d, kind,
+                    e);
+          CHECK_MSG(pad_untouched(&a, a.out), "amx T %zu d %zu: wrote past the heads", T, d);
+        }
+        /* one block of every size from query 0 */
+        for (size_t nq = 1; !rc && nq <= TW_ATTN_AMX_BQ && nq <= T; nq++) {
+          memset(a.out, 0, T * a.ld * sizeof(float));
+          rc = run_kernel_amx(&a, nq);
+          CHECK(rc == 0);
+          int untouched = 0;
+          double e = block_err(&a, nq, &untouched);
+          if (e > worst) worst = e;
+          CHECK_MSG(e < BF16_TOL && untouched, "amx T %zu d %zu kind %d nq %zu: max err %.3g, "
+                    "rows past nq %s", T, d, kind, nq, e, untouched ? "untouched" : "written");
+        }
+        case_free(&a);
+      }
+    }
+  printf("  amx kernel: max err %.2e to the rounded inputs' reference (bound %.2e)\n", worst,
+         BF16_TOL);
 }
 
 /* T not a multiple of the key tile (odd, one key past a tile), fewer
@@ -283,18 +394,25 @@ static void test_device(tw_threadpool *pool) {
 
 /* Calibration figures for the hook: the dot product twice the FMA rate
  * (AMD Zen 4/5) or a fraction of it (as on the Intel Xeon where VDPBF16PS
- * issues at a quarter of the FMA rate). */
+ * issues at a quarter of the FMA rate); dp_fast 1 has AMX slower than
+ * VDPBF16PS (so avx512bf16 is chosen), 2 four times faster (amx chosen
+ * where the process may use it). */
 static double fake_gflops(const char *isa, int mode, int cls, void *user) {
   const int dp_fast = *(const int *)user;
   double family = !strcmp(isa, "generic") ? 0.05 : !strcmp(isa, "avx2") ? 0.5 : 1.0;
-  if (mode == TW_CPU_MODE_DP) return cls == TW_CPU_CLASS_GEMV ? 0 : family * (dp_fast ? 400 : 60);
+  if (mode == TW_CPU_MODE_DP) {
+    if (cls == TW_CPU_CLASS_GEMV) return 0;
+    if (!strcmp(isa, "amx")) return dp_fast == 2 ? 1600 : dp_fast ? 300 : 60;
+    return family * (dp_fast ? 400 : 60);
+  }
   return family * 200;
 }
 
 /* Which kernel a call takes: bf16 only when the caller allows it and the
  * calibration chose the dot product for large products (on a CPU with
- * AVX512-BF16); the bf16 path's result is the kernel's, bit for bit, for
- * any thread count; otherwise the call is the fp32 one, bit for bit. */
+ * AVX512-BF16), AMX when the set chosen is amx; the bf16 paths' result is
+ * the kernel's, bit for bit, for any thread count; otherwise the call is
+ * the fp32 one, bit for bit. */
 static void test_device_bf16(tw_threadpool *pool) {
   char dir[] = "/tmp/tw_attn_calib_XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
@@ -308,58 +426,92 @@ static void test_device_bf16(tw_threadpool *pool) {
   tw_cpu_calib_set_hook(fake_gflops, &dp_fast);
   attn_case a;
   CHECK(case_make(&a, 257, 4, 64, 7, 1.0f, 21) == 0);
+  const size_t bytes = a.T * a.ld * sizeof(float);
   float *direct = calloc(a.T * a.ld, sizeof(float)), *fp32 = calloc(a.T * a.ld, sizeof(float));
-  float *two = calloc(a.T * a.ld, sizeof(float));
-  CHECK(direct && fp32 && two);
-  int have = has_set("avx512bf16");
+  float *two = calloc(a.T * a.ld, sizeof(float)), *direct_amx = calloc(a.T * a.ld, sizeof(float));
+  CHECK(direct && fp32 && two && direct_amx);
+  int have = has_set("avx512bf16"), have_amx = has_set("amx");
   if (have && direct) {
     CHECK(run_kernel_bf16(&a) == 0);
-    memcpy(direct, a.out, a.T * a.ld * sizeof(float));
+    memcpy(direct, a.out, bytes);
   }
-  for (dp_fast = 0; dp_fast < 2 && direct && fp32 && two; dp_fast++) {
+  if (have_amx && direct_amx) {
+    memset(a.out, 0, bytes);
+    CHECK(run_kernel_amx(&a, 0) == 0);
+    memcpy(direct_amx, a.out, bytes);
+  }
+  for (dp_fast = 0; dp_fast < 3 && direct && fp32 && two && direct_amx; dp_fast++) {
     tw_device *one = make(NULL, opts), *both = make(pool, opts);
     CHECK(one && both);
     if (!one || !both) {
       tw_device_destroy(one), tw_device_destroy(both);
       continue;
     }
-    const int want = have && dp_fast;
+    const int want_amx = have_amx && dp_fast == 2, want = have && dp_fast && !want_amx;
     const tw_cpu_impl *impl = one->impl;
-    CHECK_MSG((impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP) == want,
+    CHECK_MSG((impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP) == (want || want_amx),
               "dp_fast %d: large mode %s", dp_fast,
               tw_cpu_mode_name(impl->choice.mode[TW_CPU_CLASS_LARGE]));
+    CHECK_MSG(!want_amx || !strcmp(impl->ks.isa, "amx"), "dp_fast %d: set %s", dp_fast,
+              impl->ks.isa);
     tw_attention_args x = args_of(&a, fp32), y = args_of(&a, a.out), z = args_of(&a, two);
-    CHECK(tw_cpu_attention_bf16(impl, &x) == 0);
+    CHECK(tw_cpu_attention_bf16(impl, &x) == 0 && tw_cpu_attention_amx(impl, &x) == 0);
     CHECK(one->iface->attention(one, &x) == TW_OK);
     CHECK_MSG(max_err(&a, fp32, a.ld) < 2e-6, "dp_fast %d: fp32 call: max err %.3g", dp_fast,
               max_err(&a, fp32, a.ld));
     y.allow_bf16 = z.allow_bf16 = 1;
     CHECK_MSG(tw_cpu_attention_bf16(impl, &y) == want, "dp_fast %d: bf16 kernel not %s",
               dp_fast, want ? "taken" : "declined");
-    memset(a.out, 0, a.T * a.ld * sizeof(float));
+    CHECK_MSG(tw_cpu_attention_amx(impl, &y) == want_amx, "dp_fast %d: amx kernel not %s",
+              dp_fast, want_amx ? "taken" : "declined");
+    memset(a.out, 0, bytes);
     CHECK(one->iface->attention(one, &y) == TW_OK);
     CHECK(both->iface->attention(both, &z) == TW_OK);
-    CHECK(memcmp(a.out, two, a.T * a.ld * sizeof(float)) == 0);
-    CHECK_MSG(memcmp(a.out, want ? direct : fp32, a.T * a.ld * sizeof(float)) == 0,
+    CHECK_MSG(memcmp(a.out, two, bytes) == 0, "dp_fast %d: 1 and 2 threads differ", dp_fast);
+    CHECK_MSG(memcmp(a.out, want_amx ? direct_amx : want ? direct : fp32, bytes) == 0,
               "dp_fast %d: allow_bf16 is not the %s kernel's result", dp_fast,
-              want ? "bf16" : "fp32");
-    if (want) {
+              want_amx ? "amx" : want ? "bf16" : "fp32");
+    if (want || want_amx) {
       double e = max_err_to(&a, a.out, a.ld, a.refb);
-      CHECK_MSG(e < BF16_TOL, "device bf16: max err %.3g", e);
-      /* a head size the bf16 kernel does not take runs in fp32 */
+      CHECK_MSG(e < BF16_TOL, "device %s: max err %.3g", want_amx ? "amx" : "bf16", e);
+      /* a head size the set's bf16 kernel does not take runs in fp32 (on
+       * amx, d % 16 == 8 too: VDPBF16PS is the slower there) */
       attn_case b;
-      CHECK(case_make(&b, 40, 2, 12, 0, 1.0f, 23) == 0);
+      CHECK(case_make(&b, 40, 2, want_amx ? 24 : 12, 0, 1.0f, 23) == 0);
       tw_attention_args w = args_of(&b, b.out);
       w.allow_bf16 = 1;
-      CHECK(tw_cpu_attention_bf16(impl, &w) == 0);
+      CHECK(tw_cpu_attention_bf16(impl, &w) == 0 && tw_cpu_attention_amx(impl, &w) == 0);
       CHECK(one->iface->attention(one, &w) == TW_OK && max_err(&b, b.out, b.ld) < 2e-6);
       case_free(&b);
+    }
+    if (want_amx) {
+      /* the encoder's length through the device: 1500 positions, 2 heads
+       * of 64, scores large and growing; 1 and 2 threads bit for bit */
+      attn_case c;
+      CHECK(case_make_grow(&c, 1500, 2, 64, 0, 4.0f, 31, CASE_GROW | CASE_BF16) == 0);
+      float *c2 = calloc(c.T * c.ld, sizeof(float));
+      CHECK(c2 != NULL);
+      if (c2) {
+        tw_attention_args u = args_of(&c, c.out), v = args_of(&c, c2);
+        u.allow_bf16 = v.allow_bf16 = 1;
+        CHECK(one->iface->attention(one, &u) == TW_OK);
+        CHECK(both->iface->attention(both, &v) == TW_OK);
+        CHECK_MSG(memcmp(c.out, c2, c.T * c.ld * sizeof(float)) == 0,
+                  "amx T 1500: 1 and 2 threads differ");
+        double e = max_err_to(&c, c.out, c.ld, c.refb);
+        printf("  amx through the device, T 1500, 2 heads of 64: max err %.2e\n", e);
+        CHECK_MSG(e < BF16_TOL, "device amx T 1500: max err %.3g", e);
+      }
+      free(c2);
+      case_free(&c);
     }
     tw_device_destroy(one);
     tw_device_destroy(both);
   }
   if (!have) printf("  note: this CPU lacks AVX512-BF16: only the fp32 choice is checked\n");
-  free(direct), free(fp32), free(two);
+  if (!have_amx)
+    printf("  note: AMX is not usable here: the device's AMX attention path is not checked\n");
+  free(direct), free(fp32), free(two), free(direct_amx);
   case_free(&a);
   tw_cpu_calib_set_hook(NULL, NULL);
   if (saved[0]) setenv("TW_CPU_KERNEL", saved, 1);
@@ -396,7 +548,8 @@ static void test_engine(void) {
       /* bf16 allowed: the bf16 kernel where the device's calibration says */
       tw_attention_args x = args_of(&a, a.out);
       x.allow_bf16 = 1;
-      int bf16 = tw_cpu_attention_bf16(tw_stream_device(ctx)->impl, &x);
+      const tw_cpu_impl *impl = tw_stream_device(ctx)->impl;
+      int bf16 = tw_cpu_attention_bf16(impl, &x) || tw_cpu_attention_amx(impl, &x);
       rc = tw_attention(ctx, a.T, a.H, a.d, a.scale, a.q, a.k, a.v, a.ld, a.out, a.ld, 1);
       double e = bf16 ? max_err_to(&a, a.out, a.ld, a.refb) : max_err(&a, a.out, a.ld);
       CHECK_MSG(rc == TW_OK && e < (bf16 ? BF16_TOL : 2e-6), "engine, bf16 %d: max err %.3g",
@@ -415,6 +568,7 @@ int main(void) {
   CHECK(tw_threadpool_create(2, &pool) == TW_OK);
   test_kernels();
   test_kernel_bf16();
+  test_kernel_amx();
   test_device(pool);
   test_device_bf16(pool);
   test_engine();

@@ -1,10 +1,10 @@
 /* The cpu device's fused attention: tasks of (head, block of queries) taken
  * from a shared counter by the pool's threads, each running the fastest
  * block kernel the CPU, head size and the caller's precision allow
- * (kernels/attention.h).  The bf16 kernel first has every head's K and V
- * packed once (tasks of one head each) into the stream's scratch.  Each
- * output element is computed by one task alone, in a fixed order, so the
- * result does not depend on the thread count. */
+ * (kernels/attention.h).  The bf16 kernels (VDPBF16PS, AMX) first have
+ * every head's K and V packed once (tasks of one head each) into the
+ * stream's scratch.  Each output element is computed by one task alone, in
+ * a fixed order, so the result does not depend on the thread count. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +12,19 @@
 #include "core/mem.h"
 #include "device/cpu/cpu.h"
 #include "kernels/attention.h"
+#include "kernels/ukernel.h"
+
+/* Which block kernel a call runs. */
+typedef enum attn_path { PATH_FP32, PATH_BF16, PATH_AMX } attn_path;
 
 typedef struct attn_job {
   const tw_attention_args *a;
-  tw_attn_block_fn block; /* the fp32 kernel, or NULL: the bf16 kernel on `packed` */
-  uint32_t *packed;       /* head h's kb at h * head_words, its vp after T d/2 words */
-  size_t head_words;
+  attn_path path;
+  tw_attn_block_fn block; /* PATH_FP32's kernel */
+  /* the bf16 paths' packed K and V: head h's at h * head_words, its V part
+   * v_off words in */
+  uint32_t *packed;
+  size_t head_words, v_off;
   size_t bq, q_blocks;
   atomic_size_t next;
 } attn_job;
@@ -31,8 +38,12 @@ static void pack_task(void *arg, size_t task, int thread) {
     if (h >= a->n_head) break;
 #if defined(__x86_64__) || defined(__i386__)
     uint32_t *kb = j->packed + h * j->head_words;
-    tw_attn_bf16_pack(a->T, a->d, a->k + h * a->d, a->ldk, a->v + h * a->d, a->ldv, kb,
-                      kb + a->T * (a->d / 2));
+    if (j->path == PATH_AMX)
+      tw_attn_amx_pack(a->T, a->d, a->k + h * a->d, a->ldk, a->v + h * a->d, a->ldv, kb,
+                       kb + j->v_off);
+    else
+      tw_attn_bf16_pack(a->T, a->d, a->k + h * a->d, a->ldk, a->v + h * a->d, a->ldv, kb,
+                        kb + j->v_off);
 #endif
   }
 }
@@ -47,17 +58,26 @@ static void attn_task(void *arg, size_t task, int thread) {
     if (t >= total) break;
     size_t h = t / j->q_blocks, i0 = t % j->q_blocks * j->bq, col = h * a->d;
     size_t nq = a->T - i0 < j->bq ? a->T - i0 : j->bq;
-    if (j->block) {
+    if (j->path == PATH_FP32) {
       j->block(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, a->k + col, a->ldk,
                a->v + col, a->ldv, a->out + i0 * a->ldo + col, a->ldo);
     } else {
 #if defined(__x86_64__) || defined(__i386__)
       const uint32_t *kb = j->packed + h * j->head_words;
-      tw_attn_block_avx512bf16(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, kb,
-                               kb + a->T * (a->d / 2), a->out + i0 * a->ldo + col, a->ldo);
+      if (j->path == PATH_AMX)
+        tw_attn_block_amx(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, kb,
+                          kb + j->v_off, a->out + i0 * a->ldo + col, a->ldo);
+      else
+        tw_attn_block_avx512bf16(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, kb,
+                                 kb + j->v_off, a->out + i0 * a->ldo + col, a->ldo);
 #endif
     }
   }
+#if defined(__x86_64__) || defined(__i386__)
+  /* the tiles' 8 KiB of state would otherwise be saved at every context
+   * switch of this pool thread until its next AMX call */
+  if (j->path == PATH_AMX) tw_amx_release();
+#endif
 }
 
 /* 1 where the set's family has the AVX-512 attention kernels. */
@@ -89,10 +109,26 @@ tw_cpu_decode_kernels tw_cpu_decode_attention_kernels(const tw_cpu_kernels *ks) 
                                  tw_softmax_row_generic};
 }
 
+/* The bf16 kernels run where the caller allows bf16 and the calibration
+ * found the device's dot-product kernels the faster for large products
+ * (so on the CPU the set was chosen for); the set says which. */
+static int bf16_allowed(const tw_cpu_impl *impl, const tw_attention_args *a) {
+  return a->allow_bf16 && impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP;
+}
+
 int tw_cpu_attention_bf16(const tw_cpu_impl *impl, const tw_attention_args *a) {
 #if defined(__x86_64__) || defined(__i386__)
-  return a->allow_bf16 && a->d % 8 == 0 && !strcmp(impl->ks.isa, "avx512bf16") &&
-         impl->choice.mode[TW_CPU_CLASS_LARGE] == TW_CPU_MODE_DP;
+  return bf16_allowed(impl, a) && a->d % 8 == 0 && !strcmp(impl->ks.isa, "avx512bf16");
+#else
+  (void)impl, (void)a;
+  return 0;
+#endif
+}
+
+int tw_cpu_attention_amx(const tw_cpu_impl *impl, const tw_attention_args *a) {
+#if defined(__x86_64__) || defined(__i386__)
+  return bf16_allowed(impl, a) && a->d % 16 == 0 && a->d <= TW_ATTN_MAX_D &&
+         !strcmp(impl->ks.isa, "amx");
 #else
   (void)impl, (void)a;
   return 0;
@@ -127,14 +163,25 @@ int tw_cpu_attention(tw_device *dev, const tw_attention_args *a) {
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
   size_t threads = (size_t)tw_threadpool_size(pool);
-  if (tw_cpu_attention_bf16(impl, a)) {
-    tw_cpu_scratch *sc = a->stream ? a->stream : &impl->own;
+#if defined(__x86_64__) || defined(__i386__)
+  if (tw_cpu_attention_amx(impl, a)) {
+    j.path = PATH_AMX;
+    j.head_words = tw_attn_amx_pack_words(a->T, a->d);
+    j.v_off = tw_attn_amx_k_words(a->T, a->d);
+    j.bq = TW_ATTN_AMX_BQ;
+  } else if (tw_cpu_attention_bf16(impl, a)) {
+    j.path = PATH_BF16;
     j.head_words = tw_attn_bf16_pack_words(a->T, a->d);
+    j.v_off = a->T * (a->d / 2);
+    j.bq = TW_ATTN_BF16_BQ;
+  }
+#endif
+  if (j.path != PATH_FP32) {
+    tw_cpu_scratch *sc = a->stream ? a->stream : &impl->own;
     if (scratch_attn(sc, a->n_head * j.head_words))
       return tw_err(err, TW_ENOMEM, "cpu: attention: cannot allocate %zu bytes for bf16 K and V",
                     a->n_head * j.head_words * sizeof(uint32_t));
     j.packed = sc->attn;
-    j.bq = TW_ATTN_BF16_BQ;
     tw_threadpool_run(pool, a->n_head < threads ? a->n_head : threads, pack_task, &j);
   } else {
     j.block = tw_cpu_attention_kernel(&impl->ks, a->d);

@@ -116,6 +116,9 @@ tw_attn_block_fn tw_cpu_attention_kernel(const tw_cpu_kernels *ks, size_t d);
  * for large products (where VDPBF16PS is slower than fp32 FMA it does not,
  * and the fp32 kernel runs). */
 int tw_cpu_attention_bf16(const tw_cpu_impl *impl, const tw_attention_args *a);
+/* 1 when the call takes the AMX kernel instead: allow_bf16, kernel set
+ * amx, d % 16 == 0, and the same calibration choice. */
+int tw_cpu_attention_amx(const tw_cpu_impl *impl, const tw_attention_args *a);
 
 /* gemm.c: runs a validated call on the given scratch, pool and error
  * buffer. Returns TW_OK or TW_ENOMEM. */
