@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/elementwise.h"
 #include "tilewhisper/bf16.h"
 
 /* ---- vectorizable elementwise math ----
@@ -185,12 +186,31 @@ TW_OPS_CLONES static void row_gelu_bf16(const float *x, size_t n, tw_bf16 *y) {
   for (size_t j = 0; j < n; j++) y[j] = bf16_finite(gelu(x[j]));
 }
 
+/* The AVX-512 row kernel where the CPU has it (kernels/elementwise.h):
+ * without a division, about twice the clones' speed. */
+typedef void (*gelu_row_fn)(const float *x, size_t n, void *y, int y_bf16);
+
+static gelu_row_fn gelu_kernel(void) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return tw_gelu_row_avx512;
+#endif
+  return NULL;
+}
+
 static void gelu_rows(void *arg, size_t r0, size_t r1, size_t task) {
   (void)task;
   const gelu_args *a = arg;
+  const gelu_row_fn fast = gelu_kernel();
   for (size_t r = r0; r < r1; r++) {
     const float *x = a->x + r * a->ldx;
-    if (a->yt == TW_DTYPE_BF16)
+    if (fast)
+      fast(x, a->n, a->yt == TW_DTYPE_BF16 ? (void *)((tw_bf16 *)a->y + r * a->ldy)
+                                           : (void *)((float *)a->y + r * a->ldy),
+           a->yt == TW_DTYPE_BF16);
+    else if (a->yt == TW_DTYPE_BF16)
       row_gelu_bf16(x, a->n, (tw_bf16 *)a->y + r * a->ldy);
     else
       row_gelu_f32(x, a->n, (float *)a->y + r * a->ldy);
