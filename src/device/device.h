@@ -119,6 +119,21 @@ typedef struct tw_weight_src {
   int transposed;   /* data is N x K row-major (ld >= K) */
 } tw_weight_src;
 
+/* Weights i < n refilled from data (rows x ld fp32, row-major): weight i's
+ * source is the column block starting at col[i], `rows` source rows at
+ * stride ld, as transposed[i] (rows = the weight's N, its K columns wide)
+ * or not (rows = its K, N wide): the per-head K_h^T and V_h of the
+ * decoder's cross-attention, all in one matrix K | V. */
+typedef struct tw_weight_cols_args {
+  const float *data;
+  size_t ld, rows, n;
+  void *const *handles; /* from weight_prepare */
+  const size_t *col;
+  const int *transposed;
+  tw_threadpool *pool;
+  tw_errbuf *err;
+} tw_weight_cols_args;
+
 typedef struct tw_direct_gemm {
   size_t m, k, n;
   const void *a;
@@ -219,6 +234,11 @@ typedef struct tw_device_iface {
    * allocation, no use of the device's shared state: streams call it
    * concurrently); the message of a failure goes to err. */
   int (*weight_update)(tw_device *dev, const tw_weight_src *src, void *handle, tw_errbuf *err);
+  /* Optional: refill n prepared weights whose fp32 sources are column
+   * blocks of one row-major matrix (tw_weight_cols_args), walking the
+   * matrix's rows once; TW_EUNSUPPORTED for weights it does not take (the
+   * caller refills them one by one). */
+  int (*weight_update_cols)(tw_device *dev, const struct tw_weight_cols_args *a);
   int (*gemm)(tw_device *dev, const tw_direct_gemm *g);
   /* Optional per-stream device state (packing buffers sized for the
    * stream's pool), so streams run concurrently without sharing scratch.

@@ -79,6 +79,12 @@ int tw_scratch_reserve(tw_stream *s, const tw_plan *p, size_t m, size_t k);
  * (each weight has its own packing buffer); otherwise one after another. */
 int tw_weight_update_many(tw_stream *s, size_t n, tw_weight *const *w, const void *const *data,
                           size_t ld);
+/* Refills n weights whose fp32 sources are column blocks of one row-major
+ * matrix (data, row stride ld): weight i from column col[i], `rows` source
+ * rows (its N when transposed, else its K).  One pass over the matrix where
+ * the device has weight_update_cols, else tw_weight_update_many. */
+int tw_weight_update_cols(tw_stream *s, size_t n, tw_weight *const *w, const float *data,
+                          size_t ld, size_t rows, const size_t *col);
 
 void tw_stats_add(tw_gemm_stats *total, const tw_gemm_stats *s);
 

@@ -188,19 +188,19 @@ static int cross_projection(tw_decoder_state *st, const float *enc_out, int l) {
   if (rc)
     return tw_err(&st->err, rc, "decoder: cross_attn.key|value (M %zu, K %zu, N %zu): %s", T, n,
                   2 * n, tw_stream_last_error(st->ctx));
-  /* every head's K_h^T and V_h at once, over the stream's threads */
+  /* every head's K_h^T and V_h at once, over the stream's threads, from
+   * their column blocks of the product */
   enum { MAX_HEADS = 64 };
   tw_weight *w[2 * MAX_HEADS];
-  const void *src[2 * MAX_HEADS];
+  size_t col[2 * MAX_HEADS];
   const size_t H = (size_t)d->n_head, i0 = (size_t)l * H;
   for (size_t h0 = 0; h0 < H; h0 += MAX_HEADS) {
     const size_t cnt = H - h0 < MAX_HEADS ? H - h0 : MAX_HEADS;
     for (size_t h = 0; h < cnt; h++) {
-      const float *k = st->cross_kv + (h0 + h) * hd;
-      w[2 * h] = st->cross_k_t[i0 + h0 + h], src[2 * h] = k;
-      w[2 * h + 1] = st->cross_v[i0 + h0 + h], src[2 * h + 1] = k + n;
+      w[2 * h] = st->cross_k_t[i0 + h0 + h], col[2 * h] = (h0 + h) * hd;
+      w[2 * h + 1] = st->cross_v[i0 + h0 + h], col[2 * h + 1] = n + (h0 + h) * hd;
     }
-    if ((rc = tw_weight_update_many(st->ctx, 2 * cnt, w, src, 2 * n)))
+    if ((rc = tw_weight_update_cols(st->ctx, 2 * cnt, w, st->cross_kv, 2 * n, T, col)))
       return tw_err(&st->err, rc, "decoder: refilling layer %d's cross-attention heads: %s", l,
                     tw_stream_last_error(st->ctx));
   }

@@ -91,6 +91,9 @@ static inline size_t tw_cpu_gemv_dp_rows(const tw_cpu_kernels *ks, size_t m) {
 void tw_cpu_gemv_dp_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, size_t lda,
                       size_t m, size_t k, uint32_t *dst);
 
+/* refill.c: many k-pair weights from column blocks of one fp32 matrix
+ * (device.h, tw_weight_cols_args). */
+int tw_cpu_weight_update_cols(tw_device *dev, const tw_weight_cols_args *a);
 /* attention.c: fused attention (device.h, tw_attention_args) on the
  * caller's pool and stream scratch (the device's when it passes none);
  * TW_EUNSUPPORTED when switched off (option attention=planned or

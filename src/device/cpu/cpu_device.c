@@ -298,6 +298,7 @@ static const tw_device_iface cpu_iface = {
     .weight_prepare = cpu_weight_prepare,
     .weight_release = cpu_weight_release,
     .weight_update = cpu_weight_update,
+    .weight_update_cols = tw_cpu_weight_update_cols,
     .gemm = cpu_gemm,
     .stream_create = cpu_stream_create,
     .stream_reserve = cpu_stream_reserve,

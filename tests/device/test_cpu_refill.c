@@ -1,0 +1,134 @@
+/* Refilling many weights from column blocks of one matrix
+ * (tw_weight_update_cols; the cpu device's one-pass refill.c, the others'
+ * weight by weight): the decoder's per-head K_h^T (transposed sources) and
+ * V_h from a K | V product.  Each refilled weight is checked through a
+ * product against an fp64 reference built here from the source columns
+ * rounded to bf16, and bit for bit against refilling it alone with
+ * tw_weight_update; odd and even row counts, head sizes 8, 24 and 64,
+ * 1 and 2 threads, the planned `fixed` device (fallback), a shape
+ * mismatch. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm/engine.h"
+#include "tw_test.h"
+
+static tw_device *open_dev(const char *name, int threads, tw_stream **s) {
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = name;
+  o.threads = threads;
+  tw_device *dev = NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  int rc = tw_device_create(&o, &dev);
+  if (!rc) rc = tw_stream_create(dev, &so, s);
+  CHECK_MSG(rc == TW_OK, "%s: %s", name, tw_last_error());
+  return rc ? (tw_device_destroy(dev), NULL) : dev;
+}
+
+/* bf16 rounding to nearest even by frexp/ldexp (8 significant bits). */
+static double bf16_round(double x) {
+  int e;
+  double m = frexp(x, &e);
+  return ldexp(nearbyint(ldexp(m, 8)), e - 8);
+}
+
+/* max |C - ref| / sum |a w| of C = A . W, W weight i's K x N view of the
+ * source (transposed: W[p][j] = src[j][col + p]; else src[p][col + j]). */
+static double check_product(tw_stream *s, tw_weight *w, const float *src, size_t ld, size_t col,
+                            int transposed) {
+  enum { M = 3 };
+  const size_t K = tw_weight_k(w), N = tw_weight_n(w);
+  float *a = malloc(M * K * sizeof *a), *c = malloc(M * N * sizeof *c);
+  /* A exact in bf16 (every device rounds A to bf16 by default) */
+  for (size_t p = 0; p < M * K; p++) a[p] = (float)((int)((p * 7919) % 17) - 8) / 8.0f;
+  int rc = tw_gemm(s, M, K, a, TW_DTYPE_F32, K, w, c, N, NULL);
+  CHECK_MSG(rc == TW_OK, "product: %s", tw_stream_last_error(s));
+  double worst = rc ? 1 : 0;
+  for (size_t i = 0; i < M && !rc; i++)
+    for (size_t j = 0; j < N; j++) {
+      double sum = 0, mag = 0;
+      for (size_t p = 0; p < K; p++) {
+        double wv = transposed ? src[j * ld + col + p] : src[p * ld + col + j];
+        double t = (double)a[i * K + p] * bf16_round(wv);
+        sum += t, mag += fabs(t);
+      }
+      double e = fabs(c[i * N + j] - sum) / (mag > 0 ? mag : 1);
+      if (e > worst) worst = e;
+    }
+  free(a), free(c);
+  return worst;
+}
+
+static void run_case(const char *dev_name, int threads, size_t T, size_t d, size_t heads) {
+  tw_stream *s = NULL;
+  tw_device *dev = open_dev(dev_name, threads, &s);
+  if (!dev) return;
+  const size_t n = heads * d, ld = 2 * n + 3; /* K | V, and a ragged stride */
+  float *src = malloc(T * ld * sizeof *src);
+  tw_rng r = {T * 31 + d};
+  tw_fill_uniform(&r, src, T * ld, -2.0f, 2.0f);
+  enum { MAXW = 16 };
+  tw_weight *w[MAXW] = {0}, *alone[MAXW] = {0};
+  size_t col[MAXW];
+  int transposed[MAXW];
+  const size_t nw = 2 * heads;
+  for (size_t h = 0; h < heads; h++) {
+    col[2 * h] = h * d, transposed[2 * h] = 1;
+    col[2 * h + 1] = n + h * d, transposed[2 * h + 1] = 0;
+  }
+  int ok = 1;
+  for (size_t i = 0; i < nw && ok; i++) {
+    /* prepared from other values: the refill must replace all of them */
+    tw_weight_desc desc = {.data = src + (T - 1 - i % T) * 0, .dtype = TW_DTYPE_F32, .ld = ld,
+                           .transposed = transposed[i]};
+    desc.k = transposed[i] ? d : T, desc.n = transposed[i] ? T : d;
+    desc.data = src + col[(i + 1) % nw] % (ld - d);
+    ok = tw_weight_prepare(dev, &desc, &w[i]) == TW_OK &&
+         tw_weight_prepare(dev, &desc, &alone[i]) == TW_OK;
+  }
+  CHECK_MSG(ok, "%s: prepare: %s", dev_name, tw_device_last_error(dev));
+  if (ok) {
+    int rc = tw_weight_update_cols(s, nw, w, src, ld, T, col);
+    CHECK_MSG(rc == TW_OK, "%s T %zu d %zu: %s", dev_name, T, d, tw_stream_last_error(s));
+    for (size_t i = 0; i < nw && !rc; i++) {
+      CHECK(tw_weight_update(s, alone[i], src + col[i], ld) == TW_OK);
+      double e = check_product(s, w[i], src, ld, col[i], transposed[i]);
+      CHECK_MSG(e <= 1e-5, "%s %d threads T %zu d %zu weight %zu: error %.3g", dev_name, threads,
+                T, d, i, e);
+      /* the same products from the weight refilled alone, bit for bit */
+      enum { M = 2 };
+      const size_t K = tw_weight_k(w[i]), N = tw_weight_n(w[i]);
+      float *a = calloc(M * K, sizeof *a), *c1 = malloc(M * N * 4), *c2 = malloc(M * N * 4);
+      for (size_t p = 0; p < M * K; p++) a[p] = (float)((p * 37) % 11) - 5.0f;
+      CHECK(tw_gemm(s, M, K, a, TW_DTYPE_F32, K, w[i], c1, N, NULL) == TW_OK);
+      CHECK(tw_gemm(s, M, K, a, TW_DTYPE_F32, K, alone[i], c2, N, NULL) == TW_OK);
+      CHECK_MSG(memcmp(c1, c2, M * N * 4) == 0, "%s T %zu d %zu weight %zu: differs from a "
+                "refill alone", dev_name, T, d, i);
+      free(a), free(c1), free(c2);
+    }
+    /* a weight whose rows do not match: an error naming the shapes */
+    rc = tw_weight_update_cols(s, nw, w, src, ld, T + 2, col);
+    CHECK_MSG(rc != TW_OK, "%s: %zu rows accepted for weights of %zu", dev_name, T + 2, T);
+  }
+  for (size_t i = 0; i < nw; i++) tw_weight_destroy(w[i]), tw_weight_destroy(alone[i]);
+  free(src);
+  tw_stream_destroy(s);
+  tw_device_destroy(dev);
+}
+
+int main(void) {
+  static const size_t rows[] = {1, 2, 31, 33, 100, 1500};
+  static const size_t dims[] = {8, 24, 64};
+  for (int threads = 1; threads <= 2; threads++)
+    for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
+      for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        if (rows[ri] == 1500 && dims[di] != 64) continue;
+        run_case("cpu", threads, rows[ri], dims[di], rows[ri] == 1500 ? 2 : 3);
+      }
+  run_case("fixed", 1, 33, 64, 2);
+  return tw_test_finish("test_cpu_refill");
+}
