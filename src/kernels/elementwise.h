@@ -5,8 +5,14 @@
 
 #include <stddef.h>
 
-/* y[j] = x[j] Phi(x[j]) for j < n (the erf GELU), y fp32 or, when y_bf16,
- * bf16 (RNE, finite values).  AVX-512 F/BW/VL/DQ. */
+/* y[j] = x[j] Phi(x[j]) for j < n (the erf GELU, Abramowitz & Stegun
+ * 7.1.26 for erf: within 1e-7 |x| of exact), y fp32 or, when y_bf16, bf16
+ * (RNE, finite values); y may be x (fp32). */
+typedef void (*tw_gelu_row_fn)(const float *x, size_t n, void *y, int y_bf16);
+void tw_gelu_row_generic(const float *x, size_t n, void *y, int y_bf16);
+/* AVX-512 F/BW/VL/DQ, without a division. */
 void tw_gelu_row_avx512(const float *x, size_t n, void *y, int y_bf16);
+/* The fastest body this CPU runs. */
+tw_gelu_row_fn tw_gelu_row_kernel(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/elementwise.h"
+#include "kernels/generic/math_inline.h"
 #include "tilewhisper/bf16.h"
 
 /* ---- vectorizable elementwise math ----
@@ -14,76 +15,9 @@
  * body took the base encoder's time outside its products and attention
  * from 0.030 to 0.019 s of ~0.27 s at 1 thread (AMD EPYC VM). */
 
-/* No clones under ThreadSanitizer: their load-time resolvers would run
- * instrumented before the sanitizer is initialised. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define TW_OPS_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define TW_OPS_CLONES
-#endif
+#define TW_OPS_CLONES TW_CLONES
 
 #define BLOCK 8
-
-static inline float f32_from_bits(uint32_t u) {
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-static inline uint32_t bits_of(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return u;
-}
-
-/* fp32 -> bf16, round to nearest even, for finite values only. */
-static inline tw_bf16 bf16_finite(float f) {
-  uint32_t u = bits_of(f);
-  return (tw_bf16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-/* e^x for x <= 0 (arguments below -87 give ~1e-38 instead of less).  Split
- * x = n ln2 + r with |r| <= ln2 / 2 (n rounded by the 1.5 * 2^23 trick,
- * ln2 in two parts), e^r = 1 + r + r^2 P(r) with the degree-5 P of Cephes'
- * expf, 2^n added into the exponent bits.  Relative error ~2e-7. */
-static inline float exp_nonpos(float x) {
-  /* clamp to -87 as an unsigned compare of the bits (a float compare would
-   * keep the loop from vectorizing): for x <= 0, larger bits = more negative */
-  const uint32_t xb = bits_of(x);
-  x = f32_from_bits(xb > 0xc2ae0000u ? 0xc2ae0000u : xb);
-  const float shifted = x * 1.44269504088896341f + 12582912.0f;
-  const float n = shifted - 12582912.0f;
-  const uint32_t n_bits = bits_of(shifted) - 0x4b400000u; /* n as two's complement */
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  return f32_from_bits(bits_of(p) + (n_bits << 23));
-}
-
-/* x (1 + erf(x / sqrt 2)) / 2 with erfc(z) = t P(t) e^{-z^2}, t = 1 / (1 + p z)
- * (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7 on erf, so the GELU is
- * within 1e-7 |x| of exact: the erf GELU at fp32 precision, not the tanh
- * approximation). */
-static inline float gelu(float x) {
-  const uint32_t xb = bits_of(x), negative = 0u - (xb >> 31); /* all ones if x < 0 */
-  const float z = f32_from_bits(xb & 0x7fffffffu) * 0.70710678118654752f;
-  const float t = 1.0f / (1.0f + 0.3275911f * z);
-  float p = 1.061405429f;
-  p = p * t - 1.453152027f;
-  p = p * t + 1.421413741f;
-  p = p * t - 0.284496736f;
-  p = p * t + 0.254829592f;
-  const float half_erfc = 0.5f * t * p * exp_nonpos(-z * z);
-  /* Phi(x) = half_erfc for x < 0, else 1 - half_erfc (selected bitwise) */
-  const uint32_t phi = (bits_of(half_erfc) & negative) | (bits_of(1.0f - half_erfc) & ~negative);
-  return x * f32_from_bits(phi);
-}
 
 /* ---- softmax ---- */
 
@@ -116,11 +50,11 @@ TW_OPS_CLONES static float row_exp(const float *x, size_t n, float mx, float sca
   size_t j = 0;
   for (; j + BLOCK <= n; j += BLOCK)
     for (int i = 0; i < BLOCK; i++) {
-      e[j + i] = exp_nonpos((x[j + i] - mx) * scale);
+      e[j + i] = tw_exp_nonpos((x[j + i] - mx) * scale);
       s[i] += e[j + i];
     }
   for (; j < n; j++) {
-    e[j] = exp_nonpos((x[j] - mx) * scale);
+    e[j] = tw_exp_nonpos((x[j] - mx) * scale);
     s[0] += e[j];
   }
   float sum = 0.0f;
@@ -133,7 +67,7 @@ TW_OPS_CLONES static void row_scale_f32(const float *x, size_t n, float k, float
 }
 
 TW_OPS_CLONES static void row_scale_bf16(const float *x, size_t n, float k, tw_bf16 *y) {
-  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(x[j] * k);
+  for (size_t j = 0; j < n; j++) y[j] = tw_bf16_finite(x[j] * k);
 }
 
 /* Three passes over a row: the max and the exps read x (the exps go to the
@@ -178,43 +112,15 @@ typedef struct gelu_args {
   tw_dtype yt;
 } gelu_args;
 
-TW_OPS_CLONES static void row_gelu_f32(const float *x, size_t n, float *y) {
-  for (size_t j = 0; j < n; j++) y[j] = gelu(x[j]);
-}
-
-TW_OPS_CLONES static void row_gelu_bf16(const float *x, size_t n, tw_bf16 *y) {
-  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(gelu(x[j]));
-}
-
-/* The AVX-512 row kernel where the CPU has it (kernels/elementwise.h):
- * without a division, about twice the clones' speed. */
-typedef void (*gelu_row_fn)(const float *x, size_t n, void *y, int y_bf16);
-
-static gelu_row_fn gelu_kernel(void) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-    return tw_gelu_row_avx512;
-#endif
-  return NULL;
-}
-
 static void gelu_rows(void *arg, size_t r0, size_t r1, size_t task) {
   (void)task;
   const gelu_args *a = arg;
-  const gelu_row_fn fast = gelu_kernel();
-  for (size_t r = r0; r < r1; r++) {
-    const float *x = a->x + r * a->ldx;
-    if (fast)
-      fast(x, a->n, a->yt == TW_DTYPE_BF16 ? (void *)((tw_bf16 *)a->y + r * a->ldy)
-                                           : (void *)((float *)a->y + r * a->ldy),
-           a->yt == TW_DTYPE_BF16);
-    else if (a->yt == TW_DTYPE_BF16)
-      row_gelu_bf16(x, a->n, (tw_bf16 *)a->y + r * a->ldy);
-    else
-      row_gelu_f32(x, a->n, (float *)a->y + r * a->ldy);
-  }
+  const tw_gelu_row_fn gelu = tw_gelu_row_kernel();
+  const int bf16 = a->yt == TW_DTYPE_BF16;
+  for (size_t r = r0; r < r1; r++)
+    gelu(a->x + r * a->ldx,
+         a->n, bf16 ? (void *)((tw_bf16 *)a->y + r * a->ldy) : (void *)((float *)a->y + r * a->ldy),
+         bf16);
 }
 
 void tw_op_gelu(tw_threadpool *pool, size_t rows, size_t n, const float *x, size_t ldx, void *y,
@@ -266,7 +172,7 @@ TW_OPS_CLONES static void row_normalize_f32(const float *x, size_t n, double mea
 TW_OPS_CLONES static void row_normalize_bf16(const float *x, size_t n, double mean, double rstd,
                                              const float *w, const float *b, tw_bf16 *y) {
   const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
-  for (size_t j = 0; j < n; j++) y[j] = bf16_finite(((x[j] - hi) - lo) * r * w[j] + b[j]);
+  for (size_t j = 0; j < n; j++) y[j] = tw_bf16_finite(((x[j] - hi) - lo) * r * w[j] + b[j]);
 }
 
 static void ln_rows(void *arg, size_t r0, size_t r1, size_t task) {
@@ -448,8 +354,8 @@ TW_OPS_CLONES static double sum_exp_f32(const float *x, size_t n, float mx) {
   double s[BLOCK] = {0};
   size_t j = 0;
   for (; j + BLOCK <= n; j += BLOCK)
-    for (int i = 0; i < BLOCK; i++) s[i] += (double)exp_nonpos(x[j + i] - mx);
-  for (; j < n; j++) s[0] += (double)exp_nonpos(x[j] - mx);
+    for (int i = 0; i < BLOCK; i++) s[i] += (double)tw_exp_nonpos(x[j + i] - mx);
+  for (; j < n; j++) s[0] += (double)tw_exp_nonpos(x[j] - mx);
   double t = 0;
   for (int i = 0; i < BLOCK; i++) t += s[i];
   return t;
