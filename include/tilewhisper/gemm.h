@@ -121,7 +121,14 @@ typedef struct tw_gemm_options {
   /* How A enters the kernels: BF16 (the default, as an accelerator takes it)
    * or F32 where the device computes in fp32 (cpu). */
   tw_dtype a_compute;
+  /* What is applied to C after the product and bias: TW_EPILOGUE_NONE, or
+   * TW_EPILOGUE_GELU (C = GELU(A.W + bias), the erf GELU in fp32).  The cpu
+   * device applies it to each block of C while it is in cache; on the other
+   * devices the engine applies it after the product. */
+  int epilogue;
 } tw_gemm_options;
+
+enum { TW_EPILOGUE_NONE = 0, TW_EPILOGUE_GELU = 1 };
 
 /* A is m x k with leading dimension lda >= k; k must equal the weight's K.
  * C is m x N with ldc >= N.  stats may be NULL. */

@@ -140,6 +140,7 @@ typedef struct tw_direct_gemm {
   tw_dtype a_type; /* F32 or BF16 */
   size_t lda;
   tw_dtype a_compute; /* BF16: round A to bf16 first; F32: use as is */
+  int epilogue;       /* TW_EPILOGUE_*, only where the iface's `epilogues` has it */
   const void *weight; /* handle from weight_prepare */
   const float *bias;  /* N values or NULL */
   float *c;
@@ -217,6 +218,8 @@ typedef struct tw_attention_cross_args {
 } tw_attention_cross_args;
 
 typedef struct tw_device_iface {
+  /* Bit (1 << TW_EPILOGUE_x) per epilogue gemm() applies itself. */
+  unsigned epilogues;
   void (*destroy)(tw_device *dev); /* frees impl; the core frees dev */
   int (*buffer_alloc)(tw_device *dev, size_t bytes, tw_dbuf **out);
   void (*buffer_free)(tw_device *dev, tw_dbuf *buf);

@@ -61,10 +61,12 @@ struct tw_weight {
   tw_bf16 *staging; /* host conversion buffer kept for tw_weight_update */
 };
 
-/* Executes C = A.W (+bias) with `plan` on the stream's device. */
+/* Executes C = A.W (+bias) with `plan` on the stream's device; a direct
+ * plan passes `epilogue` to the device (which must have it in its
+ * iface's `epilogues`), a planned one ignores it. */
 int tw_execute(tw_stream *s, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
                size_t lda, const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute,
-               tw_gemm_stats *st);
+               int epilogue, tw_gemm_stats *st);
 
 /* Converts the weight source into w->staging (bf16, padded, zero-filled),
  * spread over `pool`. */

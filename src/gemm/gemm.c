@@ -5,6 +5,7 @@
 #include "core/mem.h"
 #include "core/timing.h"
 #include "gemm/engine.h"
+#include "kernels/elementwise.h"
 
 static int find_kernel(const tw_device *dev, const char *name) {
   for (int i = 0; i < dev->n_kernels; i++)
@@ -90,6 +91,25 @@ static int plan_call(tw_stream *s, size_t m, size_t k, size_t n, const tw_gemm_o
   return lookup_plan(s, &req, plan);
 }
 
+typedef struct gelu_job {
+  float *c;
+  size_t n, ldc;
+  tw_gelu_row_fn fn;
+} gelu_job;
+
+static void gelu_task(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const gelu_job *j = arg;
+  for (size_t r = r0; r < r1; r++) j->fn(j->c + r * j->ldc, j->n, j->c + r * j->ldc, 0);
+}
+
+/* C[m x n] = GELU(C) in place over the pool: the epilogue of devices that
+ * do not fuse it. */
+static void gelu_rows(tw_threadpool *pool, size_t m, size_t n, float *c, size_t ldc) {
+  gelu_job j = {.c = c, .n = n, .ldc = ldc, .fn = tw_gelu_row_kernel()};
+  tw_parallel_rows(pool, m, gelu_task, &j);
+}
+
 int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
                const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
                tw_gemm_stats *stats) {
@@ -98,13 +118,19 @@ int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type,
   int rc = check_args(s, m, k, a, a_type, lda, w, c, ldc);
   if (rc) return rc;
   tw_gemm_options o = opts ? *opts : (tw_gemm_options){0};
+  if (o.epilogue != TW_EPILOGUE_NONE && o.epilogue != TW_EPILOGUE_GELU)
+    return tw_err(&s->err, TW_EINVAL, "gemm: unknown epilogue %d", o.epilogue);
   tw_dtype a_compute = o.a_compute == TW_DTYPE_DEFAULT ? TW_DTYPE_BF16 : o.a_compute;
   tw_plan plan;
   if ((rc = plan_call(s, m, k, w->n, &o, a_compute, 0, &plan))) return rc;
   tw_gemm_stats st;
   memset(&st, 0, sizeof st);
-  rc = tw_execute(s, &plan, m, a, a_type, lda, w, c, ldc, a_compute, &st);
+  /* the device applies the epilogue where it can, else it runs here after */
+  const int fused = plan.direct && (s->dev->iface->epilogues >> o.epilogue & 1u);
+  rc = tw_execute(s, &plan, m, a, a_type, lda, w, c, ldc, a_compute,
+                  fused ? o.epilogue : TW_EPILOGUE_NONE, &st);
   if (rc) return rc;
+  if (o.epilogue == TW_EPILOGUE_GELU && !fused) gelu_rows(s->pool, m, w->n, c, ldc);
   st.calls = 1;
   st.useful_flops = 2.0 * (double)m * (double)k * (double)w->n;
   st.padded_flops = plan.direct ? st.useful_flops : plan.padded_flops;

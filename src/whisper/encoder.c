@@ -9,14 +9,21 @@
 #include "whisper/encoder_impl.h"
 #include "whisper/ops.h"
 
-/* C = A . W (+ bias) on the engine; A is m x k of type at. */
-static int gemm(tw_encoder *e, size_t m, size_t k, const void *a, tw_dtype at, size_t lda,
-                const tw_weight *w, float *c, size_t ldc, const char *what) {
-  int rc = tw_gemm_ex(e->stream, m, k, a, at, lda, w, c, ldc, &e->gemm_opts, NULL);
+/* C = epilogue(A . W (+ bias)) on the engine; A is m x k of type at. */
+static int gemm_epi(tw_encoder *e, size_t m, size_t k, const void *a, tw_dtype at, size_t lda,
+                    const tw_weight *w, float *c, size_t ldc, int epilogue, const char *what) {
+  tw_gemm_options o = e->gemm_opts;
+  o.epilogue = epilogue;
+  int rc = tw_gemm_ex(e->stream, m, k, a, at, lda, w, c, ldc, &o, NULL);
   if (rc)
     return tw_err(&e->err, rc, "encoder: %s (M %zu, K %zu, N %zu): %s", what, m, k,
                   tw_weight_n(w), tw_stream_last_error(e->stream));
   return TW_OK;
+}
+
+static int gemm(tw_encoder *e, size_t m, size_t k, const void *a, tw_dtype at, size_t lda,
+                const tw_weight *w, float *c, size_t ldc, const char *what) {
+  return gemm_epi(e, m, k, a, at, lda, w, c, ldc, TW_EPILOGUE_NONE, what);
 }
 
 static int update(tw_encoder *e, tw_weight *w, const void *data, size_t ld, const char *what) {
@@ -33,13 +40,15 @@ static int conv_stem(tw_encoder *e, const float *mel) {
   int rc;
   /* conv1: im2col of the mel [n_mels][F] -> [F][3 n_mels], times W1 -> h1 [F][n] */
   tw_op_im2col_k3(e->pool, mel, mels, F, F, 1, 1, F, e->col, e->act);
-  if ((rc = gemm(e, F, 3 * mels, e->col, e->act, 3 * mels, e->w->conv1, e->h1, n, "conv1")))
+  /* the GELUs as the products' epilogues (fused on the cpu device) */
+  if ((rc = gemm_epi(e, F, 3 * mels, e->col, e->act, 3 * mels, e->w->conv1, e->h1, n,
+                     TW_EPILOGUE_GELU, "conv1")))
     return rc;
-  tw_op_gelu(e->pool, F, n, e->h1, n, e->h1, TW_DTYPE_F32, n);
   /* conv2, stride 2: im2col of h1 [F][n] -> [T][3 n], times W2 -> x [T][n] */
   tw_op_im2col_k3(e->pool, e->h1, n, F, 1, n, 2, T, e->col, e->act);
-  if ((rc = gemm(e, T, 3 * n, e->col, e->act, 3 * n, e->w->conv2, e->x, n, "conv2"))) return rc;
-  tw_op_gelu(e->pool, T, n, e->x, n, e->x, TW_DTYPE_F32, n);
+  if ((rc = gemm_epi(e, T, 3 * n, e->col, e->act, 3 * n, e->w->conv2, e->x, n, TW_EPILOGUE_GELU,
+                     "conv2")))
+    return rc;
   /* x += sinusoidal positional embedding */
   tw_op_add(e->pool, T, n, e->x, n, e->w->pos, n);
   return TW_OK;
@@ -112,9 +121,13 @@ static int block_forward(tw_encoder *e, const tw_enc_block *B) {
   tw_op_add(e->pool, T, n, e->x, n, e->proj, n);
   /* x += mlp.2(GELU(mlp.0(mlp_ln(x)))) */
   tw_op_layernorm(e->pool, T, n, e->x, n, B->mlp_ln_w, B->mlp_ln_b, 1e-5f, e->xn, e->act, n);
-  if ((rc = gemm(e, T, n, e->xn, e->act, n, B->fc1, e->mlp_h, 4 * n, "mlp.0"))) return rc;
-  tw_op_gelu(e->pool, T, 4 * n, e->mlp_h, 4 * n, e->mlp_a, e->act, 4 * n);
-  if ((rc = gemm(e, T, 4 * n, e->mlp_a, e->act, 4 * n, B->fc2, e->proj, n, "mlp.2"))) return rc;
+  /* GELU as mlp.0's epilogue, in fp32 in place: mlp.2 rounds its A to bf16
+   * with bf16 activations, the value a separate GELU would have stored */
+  if ((rc = gemm_epi(e, T, n, e->xn, e->act, n, B->fc1, e->mlp_h, 4 * n, TW_EPILOGUE_GELU,
+                     "mlp.0")))
+    return rc;
+  if ((rc = gemm(e, T, 4 * n, e->mlp_h, TW_DTYPE_F32, 4 * n, B->fc2, e->proj, n, "mlp.2")))
+    return rc;
   tw_op_add(e->pool, T, n, e->x, n, e->proj, n);
   return TW_OK;
 }

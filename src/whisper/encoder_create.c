@@ -237,11 +237,10 @@ static int alloc_buffers(tw_encoder *e) {
   e->attn = tw_calloc_aligned(T * n, f);
   e->proj = tw_calloc_aligned(T * n, f);
   e->mlp_h = tw_calloc_aligned(T * 4 * n, f);
-  e->mlp_a = tw_calloc_aligned(T * 4 * n, as);
   e->out = tw_calloc_aligned(T * n, f);
   if (!e->col || !e->h1 || !e->x || !e->xn || !e->q || !e->k || !e->v || !e->scores ||
       !e->probs || !e->rows || !e->v_t || !e->o_t || !e->attn || !e->proj || !e->mlp_h ||
-      !e->mlp_a || !e->out)
+      !e->out)
     return tw_err(&e->err, TW_ENOMEM, "encoder: out of memory for activations (n_ctx %zu)", T);
   return TW_OK;
 }
@@ -340,7 +339,7 @@ void tw_encoder_destroy(tw_encoder *e) {
   tw_weight_destroy(e->p_t);
   void *bufs[] = {e->col,   e->h1,     e->x,     e->xn,   e->q,    e->k,
                   e->v,     e->scores, e->probs, e->rows, e->v_t,  e->o_t,
-                  e->attn,  e->proj,   e->mlp_h, e->mlp_a, e->out};
+                  e->attn,  e->proj,   e->mlp_h, e->out};
   for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) tw_free(bufs[j]);
   tw_free(e);
 }

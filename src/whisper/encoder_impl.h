@@ -61,8 +61,7 @@ struct tw_encoder {
   float *o_t;     /* [head_dim][n_ctx] one head's output, transposed (pv_transposed) */
   float *attn;    /* [n_ctx][n_state] concatenated head outputs */
   float *proj;    /* [n_ctx][n_state] block output before the residual add */
-  float *mlp_h;   /* [n_ctx][4 n_state] fc1 output */
-  void *mlp_a;    /* act [n_ctx][4 n_state] GELU output */
+  float *mlp_h;   /* [n_ctx][4 n_state] GELU(fc1) (the product's epilogue) */
   float *out;     /* [n_ctx][n_state] ln_post output, handed to the caller */
 };
 

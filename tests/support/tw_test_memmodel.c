@@ -67,7 +67,7 @@ static tw_tensor *add(memmodel *mm, const char *name, tw_tensor_type type, int64
                       int64_t d0) {
   if (mm->n_tensors == mm->cap) return NULL;
   tw_tensor *t = &mm->tensors[mm->n_tensors++];
-  snprintf(t->name, sizeof t->name, "%s", name);
+  snprintf(t->name, sizeof t->name, "%.63s", name);
   t->type = type;
   t->ne[0] = d0;
   t->ne[1] = d1 ? d1 : 1;

@@ -7,6 +7,7 @@
 
 #include "core/mem.h"
 #include "device/cpu/cpu.h"
+#include "kernels/elementwise.h"
 
 typedef struct gemm_job {
   const tw_direct_gemm *g;
@@ -17,6 +18,7 @@ typedef struct gemm_job {
   tw_ukr_dp_fn ukr_dp; /* bf16 x bf16 path; A packed as k-pairs */
   tw_cpu_blocking blk;
   size_t mr; /* rows per packed A panel: the FMA kernels' or ukr_dp's */
+  tw_gelu_row_fn gelu; /* the GELU epilogue, or NULL */
   int round_a;
   size_t mc, nc_panels;       /* chunk: mc rows x nc_panels NR-panels */
   size_t m_chunks, n_chunks;
@@ -54,6 +56,8 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
                   m, n, accumulate, bias);
       else
         j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
+      if (last && j->gelu) /* the epilogue while the block is in L1 */
+        for (int i = 0; i < m; i++) j->gelu(c + (size_t)i * g->ldc, (size_t)n, c + (size_t)i * g->ldc, 0);
     }
   }
 }
@@ -117,6 +121,7 @@ typedef struct gemv_job {
   size_t lda;
   int parts;
   void (*dp_end)(void); /* after gemv_dp calls, or NULL */
+  tw_gelu_row_fn gelu;  /* the GELU epilogue, or NULL */
 } gemv_job;
 
 static void gemv_task(void *arg, size_t task, int thread) {
@@ -128,17 +133,18 @@ static void gemv_task(void *arg, size_t task, int thread) {
   size_t p0, p1;
   split_range(w->n_panels, j->parts, (int)task, &p0, &p1);
   for (size_t jp = p0; jp < p1; jp++) {
-    size_t col = jp * nr;
+    size_t col = jp * nr, cols = min_size(nr, g->n - col);
     const char *bp = (const char *)w->data + jp * w->k_alloc * nr * elem;
     if (j->gemv_dp) {
-      j->gemv_dp((int)g->m, g->k, j->a_pairs, j->lda, bp, g->c + col, g->ldc,
-                 (int)min_size(nr, g->n - col), g->bias ? g->bias + col : NULL);
-      continue;
+      j->gemv_dp((int)g->m, g->k, j->a_pairs, j->lda, bp, g->c + col, g->ldc, (int)cols,
+                 g->bias ? g->bias + col : NULL);
+    } else {
+      for (size_t i = 0; i < g->m; i += TW_CPU_GEMV_MAX_M)
+        j->gemv((int)min_size(TW_CPU_GEMV_MAX_M, g->m - i), g->k, j->a + i * j->lda, j->lda, bp,
+                g->c + i * g->ldc + col, g->ldc, (int)cols, g->bias ? g->bias + col : NULL);
     }
-    for (size_t i = 0; i < g->m; i += TW_CPU_GEMV_MAX_M)
-      j->gemv((int)min_size(TW_CPU_GEMV_MAX_M, g->m - i), g->k, j->a + i * j->lda, j->lda, bp,
-              g->c + i * g->ldc + col, g->ldc, (int)min_size(nr, g->n - col),
-              g->bias ? g->bias + col : NULL);
+    if (j->gelu) /* the panel's columns of every row, still in cache */
+      for (size_t i = 0; i < g->m; i++) j->gelu(g->c + i * g->ldc + col, cols, g->c + i * g->ldc + col, 0);
   }
   if (j->gemv_dp && j->dp_end) j->dp_end();
 }
@@ -157,6 +163,7 @@ static int gemm_small_m(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_we
                         int round_a, tw_cpu_scratch *sc, tw_threadpool *pool, tw_errbuf *err) {
   tw_cpu_impl *impl = dev->impl;
   gemv_job j = {.g = g, .w = w};
+  if (g->epilogue == TW_EPILOGUE_GELU) j.gelu = tw_gelu_row_kernel();
   j.gemv = w->storage == TW_DTYPE_BF16 ? impl->ks.gemv_bf16 : impl->ks.gemv_f32;
   if (mode == TW_CPU_MODE_DP && impl->ks.gemv_dp && w->storage == TW_DTYPE_BF16 && w->pairs) {
     const size_t words = tw_cpu_gemv_dp_words(&impl->ks, g->k);
@@ -219,6 +226,7 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   int round_a = mode != TW_CPU_MODE_A32 && g->a_type == TW_DTYPE_F32;
   if (g->m <= TW_CPU_STREAM_MAX_M) return gemm_small_m(dev, g, w, mode, round_a, sc, pool, err);
   gemm_job j = {.g = g, .w = w, .impl = impl, .sc = sc, .round_a = round_a};
+  if (g->epilogue == TW_EPILOGUE_GELU) j.gelu = tw_gelu_row_kernel();
   int bf16 = w->storage == TW_DTYPE_BF16;
   j.ukr = bf16 ? impl->ks.ukr_bf16 : impl->ks.ukr_f32;
   if (mode == TW_CPU_MODE_DP) j.ukr_dp = impl->ks.ukr_dp;
