@@ -141,6 +141,11 @@ typedef struct tw_direct_gemm {
   size_t lda;
   tw_dtype a_compute; /* BF16: round A to bf16 first; F32: use as is */
   int epilogue;       /* TW_EPILOGUE_*, only where the iface's `epilogues` has it */
+  /* Or NULL: every finished block of C written into these weights (their
+   * `data` unused, `rows` = m, `ld` = ldc), where the iface has
+   * gemm_cols_out; C itself may then be left unwritten.  The decoder's
+   * per-head K_h^T / V_h from its K | V product. */
+  const struct tw_weight_cols_args *cols_out;
   const void *weight; /* handle from weight_prepare */
   const float *bias;  /* N values or NULL */
   float *c;
@@ -220,6 +225,9 @@ typedef struct tw_attention_cross_args {
 typedef struct tw_device_iface {
   /* Bit (1 << TW_EPILOGUE_x) per epilogue gemm() applies itself. */
   unsigned epilogues;
+  /* gemm() takes tw_direct_gemm.cols_out (TW_EUNSUPPORTED for weights it
+   * cannot write: the caller refills them after a plain product). */
+  int gemm_cols_out;
   void (*destroy)(tw_device *dev); /* frees impl; the core frees dev */
   int (*buffer_alloc)(tw_device *dev, size_t bytes, tw_dbuf **out);
   void (*buffer_free)(tw_device *dev, tw_dbuf *buf);

@@ -62,11 +62,11 @@ struct tw_weight {
 };
 
 /* Executes C = A.W (+bias) with `plan` on the stream's device; a direct
- * plan passes `epilogue` to the device (which must have it in its
- * iface's `epilogues`), a planned one ignores it. */
+ * plan passes `epilogue` and `cols` (or NULL) to the device (which must
+ * have them in its iface), a planned one ignores them. */
 int tw_execute(tw_stream *s, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
                size_t lda, const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute,
-               int epilogue, tw_gemm_stats *st);
+               int epilogue, const tw_weight_cols_args *cols, tw_gemm_stats *st);
 
 /* Converts the weight source into w->staging (bf16, padded, zero-filled),
  * spread over `pool`. */
@@ -87,6 +87,14 @@ int tw_weight_update_many(tw_stream *s, size_t n, tw_weight *const *w, const voi
  * the device has weight_update_cols, else tw_weight_update_many. */
 int tw_weight_update_cols(tw_stream *s, size_t n, tw_weight *const *w, const float *data,
                           size_t ld, size_t rows, const size_t *col);
+/* C = A.W (+bias) as tw_gemm_ex, and the n weights fed by column blocks of
+ * C (as tw_weight_update_cols: weight i from column col[i], m source rows)
+ * written from it: by the device block by block, while each block is in
+ * cache, where it can (C's contents are then unspecified), else refilled
+ * after the product. */
+int tw_gemm_into_cols(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
+                      const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
+                      size_t n, tw_weight *const *wts, const size_t *col);
 
 void tw_stats_add(tw_gemm_stats *total, const tw_gemm_stats *s);
 

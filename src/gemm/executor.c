@@ -289,11 +289,12 @@ static void deliver(exec *e, size_t m, float *c, size_t ldc) {
 
 static int run_direct(tw_stream *stream, size_t m, const void *a, tw_dtype a_type, size_t lda,
                       const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute, int epilogue,
-                      tw_gemm_stats *st) {
+                      const tw_weight_cols_args *cols, tw_gemm_stats *st) {
   tw_device *dev = stream->dev;
   tw_errbuf dev_err = {{0}};
   tw_direct_gemm g = {.m = m, .k = w->k, .n = w->n, .a = a, .a_type = a_type, .lda = lda,
-                      .a_compute = a_compute, .epilogue = epilogue, .weight = w->handle,
+                      .a_compute = a_compute, .epilogue = epilogue, .cols_out = cols,
+                      .weight = w->handle,
                       .bias = w->bias, .c = c,
                       .ldc = ldc, .pool = stream->pool, .stream = stream->dev_stream,
                       .err = &dev_err};
@@ -308,9 +309,9 @@ static int run_direct(tw_stream *stream, size_t m, const void *a, tw_dtype a_typ
 
 int tw_execute(tw_stream *stream, const tw_plan *plan, size_t m, const void *a, tw_dtype a_type,
                size_t lda, const tw_weight *w, float *c, size_t ldc, tw_dtype a_compute,
-               int epilogue, tw_gemm_stats *st) {
+               int epilogue, const tw_weight_cols_args *cols, tw_gemm_stats *st) {
   if (plan->direct)
-    return run_direct(stream, m, a, a_type, lda, w, c, ldc, a_compute, epilogue, st);
+    return run_direct(stream, m, a, a_type, lda, w, c, ldc, a_compute, epilogue, cols, st);
   exec e = {.stream = stream, .dev = stream->dev, .p = plan, .w = w, .st = st};
   e.out_elem = (stream->dev->kernels[plan->kernel].flags & TW_KERNEL_OUT_BF16) ? 2 : 4;
   e.tile_elems = (size_t)plan->mk * (size_t)plan->nk;

@@ -110,9 +110,12 @@ static void gelu_rows(tw_threadpool *pool, size_t m, size_t n, float *c, size_t 
   tw_parallel_rows(pool, m, gelu_task, &j);
 }
 
-int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
-               const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
-               tw_gemm_stats *stats) {
+/* tw_gemm_ex, with `cols` (or NULL) handed to a direct device that takes
+ * it; *cols_done says whether it did. */
+static int gemm_run(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
+                    const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
+                    const tw_weight_cols_args *cols, int *cols_done, tw_gemm_stats *stats) {
+  *cols_done = 0;
   if (!s) return tw_err(NULL, TW_EINVAL, "gemm: stream is NULL");
   double t0 = tw_now();
   int rc = check_args(s, m, k, a, a_type, lda, w, c, ldc);
@@ -127,9 +130,11 @@ int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type,
   memset(&st, 0, sizeof st);
   /* the device applies the epilogue where it can, else it runs here after */
   const int fused = plan.direct && (s->dev->iface->epilogues >> o.epilogue & 1u);
+  const int with_cols = cols && plan.direct && s->dev->iface->gemm_cols_out;
   rc = tw_execute(s, &plan, m, a, a_type, lda, w, c, ldc, a_compute,
-                  fused ? o.epilogue : TW_EPILOGUE_NONE, &st);
+                  fused ? o.epilogue : TW_EPILOGUE_NONE, with_cols ? cols : NULL, &st);
   if (rc) return rc;
+  *cols_done = with_cols;
   if (o.epilogue == TW_EPILOGUE_GELU && !fused) gelu_rows(s->pool, m, w->n, c, ldc);
   st.calls = 1;
   st.useful_flops = 2.0 * (double)m * (double)k * (double)w->n;
@@ -140,6 +145,13 @@ int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type,
   s->last_plan = plan;
   if (stats) *stats = st;
   return TW_OK;
+}
+
+int tw_gemm_ex(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
+               const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
+               tw_gemm_stats *stats) {
+  int unused;
+  return gemm_run(s, m, k, a, a_type, lda, w, c, ldc, opts, NULL, &unused, stats);
 }
 
 int tw_gemm(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
@@ -177,4 +189,33 @@ int tw_gemm_plan(tw_stream *s, size_t m, size_t k, size_t n, const tw_gemm_optio
   out->padded_flops = plan.padded_flops;
   out->predicted_s = plan.predicted_s;
   return TW_OK;
+}
+
+int tw_gemm_into_cols(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
+                      const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
+                      size_t n, tw_weight *const *wts, const size_t *col) {
+  enum { MAX = 128 };
+  if (!s) return tw_err(NULL, TW_EINVAL, "gemm: stream is NULL");
+  tw_device *dev = s->dev;
+  int direct = dev->iface->gemm_cols_out && n <= MAX && wts && col;
+  void *handles[MAX];
+  int transposed[MAX];
+  for (size_t i = 0; i < n && direct; i++) {
+    direct = wts[i] && wts[i]->dev == dev && wts[i]->handle && wts[i]->dtype == TW_DTYPE_F32;
+    if (direct) handles[i] = wts[i]->handle, transposed[i] = wts[i]->transposed;
+  }
+  if (direct) {
+    tw_errbuf keep = s->err;
+    tw_weight_cols_args cols = {.ld = ldc, .rows = m, .n = n, .handles = handles, .col = col,
+                                .transposed = transposed};
+    int done = 0;
+    int rc = gemm_run(s, m, k, a, a_type, lda, w, c, ldc, opts, &cols, &done, NULL);
+    if (rc == TW_OK && done) return TW_OK;
+    if (rc == TW_OK) return tw_weight_update_cols(s, n, wts, c, ldc, m, col);
+    if (rc != TW_EUNSUPPORTED) return rc;
+    s->err = keep; /* weights the device does not write: the plain way below */
+  }
+  int rc = tw_gemm_ex(s, m, k, a, a_type, lda, w, c, ldc, opts, NULL);
+  if (rc) return rc;
+  return tw_weight_update_cols(s, n, wts, c, ldc, m, col);
 }

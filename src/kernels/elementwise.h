@@ -15,4 +15,14 @@ void tw_gelu_row_avx512(const float *x, size_t n, void *y, int y_bf16);
 /* The fastest body this CPU runs. */
 tw_gelu_row_fn tw_gelu_row_kernel(void);
 
+/* bf16 k-pair words (bf16 of the first value low, the second high; RNE,
+ * finite values), to write a product's fp32 output into k-pair weights:
+ * tw_pair_rows: dst[j] = (r0[j], r1[j]) for j < n (r1 NULL: 0 high);
+ * tw_pair_cols: dst[q * ld_dst + r] = (c[r][2q], c[r][2q + 1]) for r < m,
+ * q < pairs (c row stride ldc). */
+#include <stdint.h>
+void tw_pair_rows(const float *r0, const float *r1, size_t n, uint32_t *dst);
+void tw_pair_cols(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
+                  size_t ld_dst);
+
 #endif

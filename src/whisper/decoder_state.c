@@ -178,32 +178,28 @@ const char *tw_decoder_last_error(const tw_decoder_state *st) { return st ? st->
 
 /* ---- the window's cross-attention K/V ---- */
 
-/* Layer l's cross K | V of the window (one product, N = 2 n_state), then
- * every head's K_h^T and V_h refilled from it. */
+/* Layer l's cross K | V of the window (one product, N = 2 n_state) and
+ * every head's K_h^T and V_h from it. */
 static int cross_projection(tw_decoder_state *st, const float *enc_out, int l) {
   const tw_decoder *d = st->dec;
   const size_t n = (size_t)d->n_state, T = (size_t)st->n_audio_ctx, hd = (size_t)d->head_dim;
-  int rc = tw_gemm_ex(st->ctx, T, n, enc_out, TW_DTYPE_F32, n, d->blocks[l].ckv, st->cross_kv,
-                      2 * n, &st->gemm_opts, NULL);
-  if (rc)
-    return tw_err(&st->err, rc, "decoder: cross_attn.key|value (M %zu, K %zu, N %zu): %s", T, n,
-                  2 * n, tw_stream_last_error(st->ctx));
-  /* every head's K_h^T and V_h at once, over the stream's threads, from
-   * their column blocks of the product */
   enum { MAX_HEADS = 64 };
   tw_weight *w[2 * MAX_HEADS];
   size_t col[2 * MAX_HEADS];
   const size_t H = (size_t)d->n_head, i0 = (size_t)l * H;
-  for (size_t h0 = 0; h0 < H; h0 += MAX_HEADS) {
-    const size_t cnt = H - h0 < MAX_HEADS ? H - h0 : MAX_HEADS;
-    for (size_t h = 0; h < cnt; h++) {
-      w[2 * h] = st->cross_k_t[i0 + h0 + h], col[2 * h] = (h0 + h) * hd;
-      w[2 * h + 1] = st->cross_v[i0 + h0 + h], col[2 * h + 1] = n + (h0 + h) * hd;
-    }
-    if ((rc = tw_weight_update_cols(st->ctx, 2 * cnt, w, st->cross_kv, 2 * n, T, col)))
-      return tw_err(&st->err, rc, "decoder: refilling layer %d's cross-attention heads: %s", l,
-                    tw_stream_last_error(st->ctx));
+  if (H > MAX_HEADS)
+    return tw_err(&st->err, TW_EUNSUPPORTED, "decoder: %zu heads (at most %d)", H, MAX_HEADS);
+  for (size_t h = 0; h < H; h++) {
+    w[2 * h] = st->cross_k_t[i0 + h], col[2 * h] = h * hd;
+    w[2 * h + 1] = st->cross_v[i0 + h], col[2 * h + 1] = n + h * hd;
   }
+  /* the cpu device writes every head's part of each block of K | V while
+   * the block is in cache; elsewhere the heads are refilled after it */
+  int rc = tw_gemm_into_cols(st->ctx, T, n, enc_out, TW_DTYPE_F32, n, d->blocks[l].ckv,
+                             st->cross_kv, 2 * n, &st->gemm_opts, 2 * H, w, col);
+  if (rc)
+    return tw_err(&st->err, rc, "decoder: layer %d's cross_attn.key|value (M %zu, K %zu, N %zu) "
+                  "and its heads: %s", l, T, n, 2 * n, tw_stream_last_error(st->ctx));
   return TW_OK;
 }
 

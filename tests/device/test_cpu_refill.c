@@ -1,4 +1,4 @@
-/* Refilling many weights from column blocks of one matrix
+/* Writing many weights from column blocks of one matrix
  * (tw_weight_update_cols; the cpu device's one-pass refill.c, the others'
  * weight by weight): the decoder's per-head K_h^T (transposed sources) and
  * V_h from a K | V product.  Each refilled weight is checked through a
@@ -120,7 +120,74 @@ static void run_case(const char *dev_name, int threads, size_t T, size_t d, size
   tw_device_destroy(dev);
 }
 
+/* tw_gemm_into_cols: the product K | V = A.W + b (T x 2n) and every head's
+ * weights from it in one call (on cpu written block by block, C never
+ * stored for a single KC block; elsewhere refilled after the product);
+ * each weight equals, product for product and bit for bit, the same
+ * weight refilled alone from the same product computed by tw_gemm.  K 600
+ * takes two KC blocks (C stored, then written from it); T 5 the small-M
+ * path; heads of 9 features put k-pairs across column blocks. */
+static void run_product_case(const char *dev_name, int threads, size_t T, size_t K, size_t d,
+                             size_t heads) {
+  tw_stream *s = NULL;
+  tw_device *dev = open_dev(dev_name, threads, &s);
+  if (!dev) return;
+  const size_t n = heads * d, N = 2 * n;
+  float *a = malloc(T * K * sizeof *a), *wv = malloc(K * N * sizeof *wv);
+  float *bias = malloc(N * sizeof *bias), *c = malloc(T * N * sizeof *c);
+  float *cref = malloc(T * N * sizeof *cref);
+  tw_rng r = {T * 7 + K};
+  tw_fill_uniform(&r, a, T * K, -1.0f, 1.0f);
+  tw_fill_uniform(&r, wv, K * N, -0.3f, 0.3f);
+  tw_fill_uniform(&r, bias, N, -1.0f, 1.0f);
+  tw_weight_desc wd = {.data = wv, .dtype = TW_DTYPE_F32, .k = K, .n = N, .ld = N, .bias = bias};
+  tw_weight *prod = NULL;
+  int ok = tw_weight_prepare(dev, &wd, &prod) == TW_OK;
+  enum { MAXW = 16 };
+  tw_weight *w[MAXW] = {0}, *alone[MAXW] = {0};
+  size_t col[MAXW];
+  const size_t nw = 2 * heads;
+  for (size_t i = 0; i < nw && ok; i++) {
+    const int t = i % 2 == 0;
+    col[i] = t ? i / 2 * d : n + i / 2 * d;
+    tw_weight_desc desc = {.data = a, .dtype = TW_DTYPE_F32, .ld = K, .transposed = t};
+    desc.k = t ? d : T, desc.n = t ? T : d;
+    ok = d <= K && tw_weight_prepare(dev, &desc, &w[i]) == TW_OK &&
+         tw_weight_prepare(dev, &desc, &alone[i]) == TW_OK;
+  }
+  CHECK_MSG(ok, "%s: prepare: %s", dev_name, tw_device_last_error(dev));
+  int rc = ok ? tw_gemm_into_cols(s, T, K, a, TW_DTYPE_F32, K, prod, c, N, NULL, nw, w, col) : 1;
+  CHECK_MSG(rc == TW_OK, "%s T %zu K %zu: %s", dev_name, T, K, tw_stream_last_error(s));
+  if (!rc) rc = tw_gemm(s, T, K, a, TW_DTYPE_F32, K, prod, cref, N, NULL);
+  for (size_t i = 0; i < nw && !rc; i++) {
+    CHECK(tw_weight_update(s, alone[i], cref + col[i], N) == TW_OK);
+    enum { M = 3 };
+    const size_t KK = tw_weight_k(w[i]), NN = tw_weight_n(w[i]);
+    float *x = malloc(M * KK * sizeof *x), *c1 = malloc(M * NN * 4), *c2 = malloc(M * NN * 4);
+    for (size_t p = 0; p < M * KK; p++) x[p] = (float)((int)((p * 37) % 11) - 5);
+    CHECK(tw_gemm(s, M, KK, x, TW_DTYPE_F32, KK, w[i], c1, NN, NULL) == TW_OK);
+    CHECK(tw_gemm(s, M, KK, x, TW_DTYPE_F32, KK, alone[i], c2, NN, NULL) == TW_OK);
+    CHECK_MSG(memcmp(c1, c2, M * NN * 4) == 0, "%s %d threads T %zu K %zu d %zu weight %zu: "
+              "differs from the product refilled alone", dev_name, threads, T, K, d, i);
+    free(x), free(c1), free(c2);
+  }
+  for (size_t i = 0; i < nw; i++) tw_weight_destroy(w[i]), tw_weight_destroy(alone[i]);
+  tw_weight_destroy(prod);
+  free(a), free(wv), free(bias), free(c), free(cref);
+  tw_stream_destroy(s);
+  tw_device_destroy(dev);
+}
+
 int main(void) {
+  for (int threads = 1; threads <= 2; threads++) {
+    run_product_case("cpu", threads, 100, 64, 64, 2);
+    run_product_case("cpu", threads, 33, 64, 24, 3);
+    run_product_case("cpu", threads, 1500, 128, 64, 2);
+    run_product_case("cpu", threads, 101, 600, 64, 2);
+    run_product_case("cpu", threads, 5, 64, 64, 2);
+    run_product_case("cpu", threads, 33, 64, 9, 4); /* odd heads: k-pairs split by blocks */
+  }
+  run_product_case("fixed", 1, 100, 64, 64, 2);
   static const size_t rows[] = {1, 2, 31, 33, 100, 1500};
   static const size_t dims[] = {8, 24, 64};
   for (int threads = 1; threads <= 2; threads++)

@@ -94,6 +94,12 @@ void tw_cpu_gemv_dp_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, 
 /* refill.c: many k-pair weights from column blocks of one fp32 matrix
  * (device.h, tw_weight_cols_args). */
 int tw_cpu_weight_update_cols(tw_device *dev, const tw_weight_cols_args *a);
+/* The checks of the above (shapes, bf16 k-pairs), for a product that
+ * writes the weights block by block (gemm.c). */
+int tw_cpu_cols_check(const tw_weight_cols_args *a, tw_errbuf *err);
+/* One finished block of C into the weights it feeds. */
+void tw_cpu_cols_block(const tw_weight_cols_args *a, const float *c, size_t ldc, size_t row0,
+                       size_t col0, int m, int n);
 /* attention.c: fused attention (device.h, tw_attention_args) on the
  * caller's pool and stream scratch (the device's when it passes none);
  * TW_EUNSUPPORTED when switched off (option attention=planned or

@@ -298,6 +298,7 @@ static const tw_device_iface cpu_iface = {
     .weight_prepare = cpu_weight_prepare,
     .weight_release = cpu_weight_release,
     .epilogues = 1u << TW_EPILOGUE_GELU,
+    .gemm_cols_out = 1,
     .weight_update = cpu_weight_update,
     .weight_update_cols = tw_cpu_weight_update_cols,
     .gemm = cpu_gemm,

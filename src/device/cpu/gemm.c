@@ -9,6 +9,9 @@
 #include "device/cpu/cpu.h"
 #include "kernels/elementwise.h"
 
+/* rows of the largest MR (the AMX kernel's 32) */
+#define TW_CPU_AMX_TILE_ROWS 32
+
 typedef struct gemm_job {
   const tw_direct_gemm *g;
   const tw_cpu_weight *w;
@@ -43,6 +46,11 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
   const size_t elem = w->storage == TW_DTYPE_BF16 ? 2 : 4;
   const size_t dp_panel = j->ukr_dp ? tw_cpu_dp_panel_words(&j->impl->ks, kc) : 0;
   const int accumulate = pc > 0, last = pc + kc == w->k;
+  /* Weights written from each block and one KC block: C goes to a tile on
+   * the stack, never to memory (the decoder's cross K | V, 6 MiB a layer
+   * for base, was written and read back only to be repacked). */
+  const int tile_only = g->cols_out && pc == 0 && last;
+  float tile[TW_CPU_AMX_TILE_ROWS * TW_CPU_MAX_NR] __attribute__((aligned(64)));
   for (size_t jp = jp0; jp < jp1; jp++) {
     const char *bp = (const char *)w->data + (jp * w->k_alloc + pc) * nr * elem;
     size_t col = jp * nr;
@@ -50,14 +58,17 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
     const float *bias = last && g->bias ? g->bias + col : NULL;
     for (size_t ir = 0; ir < mc; ir += mr) {
       int m = (int)min_size(mr, mc - ir);
-      float *c = g->c + (i0 + ir) * g->ldc + col;
+      float *c = tile_only ? tile : g->c + (i0 + ir) * g->ldc + col;
+      const size_t ldc = tile_only ? nr : g->ldc;
       if (j->ukr_dp)
-        j->ukr_dp(kc, (const uint32_t *)(const void *)apack + ir / mr * dp_panel, bp, c, g->ldc,
-                  m, n, accumulate, bias);
+        j->ukr_dp(kc, (const uint32_t *)(const void *)apack + ir / mr * dp_panel, bp, c, ldc, m,
+                  n, accumulate, bias);
       else
-        j->ukr(kc, apack + ir * kc, bp, c, g->ldc, m, n, accumulate, bias);
+        j->ukr(kc, apack + ir * kc, bp, c, ldc, m, n, accumulate, bias);
       if (last && j->gelu) /* the epilogue while the block is in L1 */
-        for (int i = 0; i < m; i++) j->gelu(c + (size_t)i * g->ldc, (size_t)n, c + (size_t)i * g->ldc, 0);
+        for (int i = 0; i < m; i++) j->gelu(c + (size_t)i * ldc, (size_t)n, c + (size_t)i * ldc, 0);
+      if (last && g->cols_out) /* and the weights it feeds (refill.c) */
+        tw_cpu_cols_block(g->cols_out, c, ldc, i0 + ir, col, m, n);
     }
   }
 }
@@ -224,7 +235,21 @@ int tw_cpu_gemm_run(tw_device *dev, const tw_direct_gemm *g, const tw_cpu_weight
   tw_cpu_impl *impl = dev->impl;
   int mode = call_mode(impl, g, w);
   int round_a = mode != TW_CPU_MODE_A32 && g->a_type == TW_DTYPE_F32;
-  if (g->m <= TW_CPU_STREAM_MAX_M) return gemm_small_m(dev, g, w, mode, round_a, sc, pool, err);
+  if (g->cols_out) {
+    int rc = tw_cpu_cols_check(g->cols_out, err);
+    if (rc) return rc;
+    if (g->cols_out->rows != g->m || g->cols_out->ld != g->ldc)
+      return tw_err(err, TW_ESHAPE, "cpu: gemm: %zu rows (ldc %zu) for weights of %zu rows (ld "
+                    "%zu)", g->m, g->ldc, g->cols_out->rows, g->cols_out->ld);
+  }
+  if (g->m <= TW_CPU_STREAM_MAX_M) {
+    int rc = gemm_small_m(dev, g, w, mode, round_a, sc, pool, err);
+    if (rc || !g->cols_out) return rc;
+    /* a few rows: the weights from C after the product */
+    tw_weight_cols_args cols = *g->cols_out;
+    cols.data = g->c, cols.pool = pool, cols.err = err;
+    return tw_cpu_weight_update_cols(dev, &cols);
+  }
   gemm_job j = {.g = g, .w = w, .impl = impl, .sc = sc, .round_a = round_a};
   if (g->epilogue == TW_EPILOGUE_GELU) j.gelu = tw_gelu_row_kernel();
   int bf16 = w->storage == TW_DTYPE_BF16;
