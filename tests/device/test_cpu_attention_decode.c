@@ -129,20 +129,6 @@ static void test_softmax_rows(void) {
   }
 }
 
-static tw_device *open_cpu(const char *name, int threads, tw_stream **s) {
-  tw_device_options o;
-  tw_device_options_init(&o);
-  o.name = name;
-  o.threads = threads;
-  tw_device *dev = NULL;
-  tw_stream_options so;
-  tw_stream_options_init(&so);
-  so.borrow_device_pool = 1;
-  int rc = tw_device_create(&o, &dev);
-  if (!rc) rc = tw_stream_create(dev, &so, s);
-  CHECK_MSG(rc == TW_OK, "%s: %s", name, tw_last_error());
-  return rc ? (tw_device_destroy(dev), NULL) : dev;
-}
 
 /* Three sequences with their own caches (fp32, then bf16), through the
  * engine, at 1 and 2 threads (bitwise equal), against the reference of the
@@ -176,7 +162,7 @@ static void test_step_engine(void) {
     const tw_dtype kt = bf16 ? TW_DTYPE_BF16 : TW_DTYPE_F32;
     for (int t = 1; t <= 2; t++) {
       tw_stream *st = NULL;
-      tw_device *dev = open_cpu("cpu", t, &st);
+      tw_device *dev = tw_test_open_device("cpu", t, &st);
       if (!dev) continue;
       int rc = tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, CTX, out[t - 1], W);
       CHECK_MSG(rc == TW_OK, "step: %s", tw_stream_last_error(st));
@@ -196,14 +182,14 @@ static void test_step_engine(void) {
     }
     CHECK(memcmp(out[0], out[1], sizeof out[0]) == 0);
     tw_stream *st = NULL;
-    tw_device *dev = open_cpu("cpu:attention=planned", 1, &st);
+    tw_device *dev = tw_test_open_device("cpu:attention=planned", 1, &st);
     if (dev) {
       CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, CTX, out[0], W) ==
             TW_EUNSUPPORTED);
       tw_stream_destroy(st);
       tw_device_destroy(dev);
     }
-    dev = open_cpu("emu", 1, &st);
+    dev = tw_test_open_device("emu", 1, &st);
     if (dev) {
       CHECK(tw_attention_step(st, S, H, D, N, scale, q, 3 * W, kt, k, W, v, CTX, out[0], W) ==
             TW_EUNSUPPORTED);
@@ -242,7 +228,7 @@ static void test_cross(void) {
                 ref + i * W + h * D);
     for (int t = 1; t <= 2; t++) {
       tw_stream *st = NULL;
-      tw_device *dev = open_cpu("cpu", t, &st);
+      tw_device *dev = tw_test_open_device("cpu", t, &st);
       if (!dev) continue;
       tw_weight *kt[H] = {0}, *v[H] = {0};
       int rc = TW_OK;

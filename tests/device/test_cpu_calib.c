@@ -196,12 +196,6 @@ static void test_forced(const char *opts) {
   tw_device_destroy(dev);
 }
 
-/* bf16 rounding to nearest even, by frexp/ldexp (8 significant bits). */
-static double bf16_round(double x) {
-  int e;
-  double m = frexp(x, &e);
-  return ldexp(nearbyint(ldexp(m, 8)), e - 8);
-}
 
 /* Max |C - ref| / sum|a||w| for C from the device, ref in fp64 with A
  * rounded to bf16 or not; W always rounded (stored as bf16). */
@@ -212,8 +206,8 @@ static double rel_err(const float *a, const float *w, const float *c, size_t m, 
     for (size_t j = 0; j < n; j++) {
       double s = 0, mag = 0;
       for (size_t p = 0; p < k; p++) {
-        double x = round_a ? bf16_round(a[i * k + p]) : a[i * k + p];
-        double y = bf16_round(w[p * n + j]);
+        double x = round_a ? tw_test_bf16_round(a[i * k + p]) : a[i * k + p];
+        double y = tw_test_bf16_round(w[p * n + j]);
         s += x * y;
         mag += fabs(x * y);
       }

@@ -275,6 +275,17 @@ static void test_ukr_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   }
 }
 
+/* A packer's source: the values already in a, with specials (ties, NaN,
+ * inf, -0, the largest finite, a subnormal) planted 13 apart, and their
+ * bf16 in ab. */
+static void pack_source(float *a, tw_bf16 *ab, size_t n) {
+  static const uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0xff800001u,
+                                      0x7f800000u, 0x80000000u, 0x7f7fffffu, 0x00000001u};
+  for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+    memcpy(&a[i * 13 % n], &specials[i], 4);
+  for (size_t i = 0; i < n; i++) ab[i] = tw_fp32_to_bf16(a[i]);
+}
+
 /* A set's own packer gives the same bits as the portable one: fp32 A with
  * and without bf16 rounding (ties, NaN, inf, -0 included), bf16 A, every
  * row count, column counts around the vector width. */
@@ -286,11 +297,7 @@ static void test_pack_a(const tw_cpu_kernels *ks, tw_rng *rng) {
   float a[TW_CPU_MAX_MR * 107];
   tw_bf16 ab[TW_CPU_MAX_MR * 107];
   tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -3.0f, 3.0f);
-  uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0xff800001u, 0x7f800000u,
-                         0x80000000u, 0x7f7fffffu, 0x00000001u};
-  for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
-    memcpy(&a[i * 13 % (sizeof a / sizeof a[0])], &specials[i], 4);
-  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) ab[i] = tw_fp32_to_bf16(a[i]);
+  pack_source(a, ab, sizeof a / sizeof a[0]);
   float got[TW_CPU_MAX_MR * 100], want[TW_CPU_MAX_MR * 100];
   for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0]; ki++)
     for (int rows = 1; rows <= mr; rows++)
@@ -317,11 +324,7 @@ static void test_pack_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   static float a[DP_MAX_MR * 107];
   static tw_bf16 ab[DP_MAX_MR * 107];
   tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -3.0f, 3.0f);
-  uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0xff800001u, 0x7f800000u,
-                         0x80000000u, 0x7f7fffffu, 0x00000001u};
-  for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
-    memcpy(&a[i * 13 % (sizeof a / sizeof a[0])], &specials[i], 4);
-  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) ab[i] = tw_fp32_to_bf16(a[i]);
+  pack_source(a, ab, sizeof a / sizeof a[0]);
   static uint32_t gw[DP_MAX_MR * 64 + 16], ww[DP_MAX_MR * 64 + 16], pw[DP_MAX_MR * 64 + 16];
   for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0]; ki++)
     for (size_t rows = 1; rows <= mr; rows++)

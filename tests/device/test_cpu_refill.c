@@ -14,27 +14,8 @@
 #include "gemm/engine.h"
 #include "tw_test.h"
 
-static tw_device *open_dev(const char *name, int threads, tw_stream **s) {
-  tw_device_options o;
-  tw_device_options_init(&o);
-  o.name = name;
-  o.threads = threads;
-  tw_device *dev = NULL;
-  tw_stream_options so;
-  tw_stream_options_init(&so);
-  so.borrow_device_pool = 1;
-  int rc = tw_device_create(&o, &dev);
-  if (!rc) rc = tw_stream_create(dev, &so, s);
-  CHECK_MSG(rc == TW_OK, "%s: %s", name, tw_last_error());
-  return rc ? (tw_device_destroy(dev), NULL) : dev;
-}
 
 /* bf16 rounding to nearest even by frexp/ldexp (8 significant bits). */
-static double bf16_round(double x) {
-  int e;
-  double m = frexp(x, &e);
-  return ldexp(nearbyint(ldexp(m, 8)), e - 8);
-}
 
 /* max |C - ref| / sum |a w| of C = A . W, W weight i's K x N view of the
  * source (transposed: W[p][j] = src[j][col + p]; else src[p][col + j]). */
@@ -53,7 +34,7 @@ static double check_product(tw_stream *s, tw_weight *w, const float *src, size_t
       double sum = 0, mag = 0;
       for (size_t p = 0; p < K; p++) {
         double wv = transposed ? src[j * ld + col + p] : src[p * ld + col + j];
-        double t = (double)a[i * K + p] * bf16_round(wv);
+        double t = (double)a[i * K + p] * tw_test_bf16_round(wv);
         sum += t, mag += fabs(t);
       }
       double e = fabs(c[i * N + j] - sum) / (mag > 0 ? mag : 1);
@@ -65,7 +46,7 @@ static double check_product(tw_stream *s, tw_weight *w, const float *src, size_t
 
 static void run_case(const char *dev_name, int threads, size_t T, size_t d, size_t heads) {
   tw_stream *s = NULL;
-  tw_device *dev = open_dev(dev_name, threads, &s);
+  tw_device *dev = tw_test_open_device(dev_name, threads, &s);
   if (!dev) return;
   const size_t n = heads * d, ld = 2 * n + 3; /* K | V, and a ragged stride */
   float *src = malloc(T * ld * sizeof *src);
@@ -130,7 +111,7 @@ static void run_case(const char *dev_name, int threads, size_t T, size_t d, size
 static void run_product_case(const char *dev_name, int threads, size_t T, size_t K, size_t d,
                              size_t heads) {
   tw_stream *s = NULL;
-  tw_device *dev = open_dev(dev_name, threads, &s);
+  tw_device *dev = tw_test_open_device(dev_name, threads, &s);
   if (!dev) return;
   const size_t n = heads * d, N = 2 * n;
   float *a = malloc(T * K * sizeof *a), *wv = malloc(K * N * sizeof *wv);

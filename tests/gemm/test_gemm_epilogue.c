@@ -10,29 +10,12 @@
 #include "tw_test.h"
 #include "tilewhisper/gemm.h"
 
-static double bf16_round(double x) {
-  int e;
-  double m = frexp(x, &e);
-  return ldexp(nearbyint(ldexp(m, 8)), e - 8);
-}
 
 static void run(const char *device, int threads, size_t M, size_t K, size_t N) {
-  tw_device_options o;
-  tw_device_options_init(&o);
-  o.name = device;
-  o.threads = threads;
-  tw_device *dev = NULL;
   tw_stream *s = NULL;
-  tw_stream_options so;
-  tw_stream_options_init(&so);
-  so.borrow_device_pool = 1;
-  int rc = tw_device_create(&o, &dev);
-  if (!rc) rc = tw_stream_create(dev, &so, &s);
-  CHECK_MSG(rc == TW_OK, "%s: %s", device, tw_last_error());
-  if (rc) {
-    tw_device_destroy(dev);
-    return;
-  }
+  tw_device *dev = tw_test_open_device(device, threads, &s);
+  if (!dev) return;
+  int rc;
   float *a = malloc(M * K * sizeof *a), *w = malloc(K * N * sizeof *w), *b = malloc(N * 4);
   float *c = malloc(M * N * sizeof *c);
   tw_rng r = {M * 131 + K * 7 + N};
@@ -51,7 +34,7 @@ static void run(const char *device, int threads, size_t M, size_t K, size_t N) {
     for (size_t j = 0; j < N; j++) {
       double acc = 0, mag = 0;
       for (size_t p = 0; p < K; p++) {
-        double t = bf16_round(a[i * K + p]) * bf16_round(w[p * N + j]);
+        double t = tw_test_bf16_round(a[i * K + p]) * tw_test_bf16_round(w[p * N + j]);
         acc += t, mag += fabs(t);
       }
       acc += b[j], mag += fabs(b[j]);

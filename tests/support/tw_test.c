@@ -1,3 +1,4 @@
+#include <math.h>
 #include "tw_test.h"
 
 #include <stdlib.h>
@@ -38,4 +39,30 @@ const char *tw_test_data(const char *file) {
   const char *dir = getenv("TW_TEST_DATA");
   snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
   return path;
+}
+
+double tw_test_bf16_round(double x) {
+  int e;
+  double m = frexp(x, &e);
+  return ldexp(nearbyint(ldexp(m, 8)), e - 8);
+}
+
+tw_device *tw_test_open_device(const char *name, int threads, tw_stream **s) {
+  tw_device_options o;
+  tw_device_options_init(&o);
+  o.name = name;
+  o.threads = threads;
+  tw_device *dev = NULL;
+  tw_stream_options so;
+  tw_stream_options_init(&so);
+  so.borrow_device_pool = 1;
+  *s = NULL;
+  int rc = tw_device_create(&o, &dev);
+  if (!rc) rc = tw_stream_create(dev, &so, s);
+  CHECK_MSG(rc == TW_OK, "%s: %s", name ? name : "default device", tw_last_error());
+  if (rc) {
+    tw_device_destroy(dev);
+    return NULL;
+  }
+  return dev;
 }

@@ -47,6 +47,15 @@ int tw_rng_range(tw_rng *r, int lo, int hi);    /* [lo, hi] */
 void tw_fill_uniform(tw_rng *r, float *x, size_t n, float lo, float hi);
 
 #include "tilewhisper/reference.h"
+#include "tilewhisper/gemm.h"
+
+/* x rounded to bf16 (8 significant bits, to nearest even) by frexp/ldexp:
+ * the tests' own rounding, independent of the library's. */
+double tw_test_bf16_round(double x);
+
+/* A device by name (NULL: the default) with `threads` workers and a
+ * stream borrowing its pool; NULL (and a failed check) on error. */
+tw_device *tw_test_open_device(const char *name, int threads, tw_stream **s);
 
 /* Path of a fixture in tests/data (from $TW_TEST_DATA). */
 const char *tw_test_data(const char *file);
