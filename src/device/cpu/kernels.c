@@ -28,30 +28,21 @@ static const tw_cpu_kernels avx2_set = {
     .gemv_bf16 = tw_gemv_avx2_bf16f32_4x16,
     .pack_a = tw_pack_a_avx2_6,
 };
+/* The avx512 family's FMA kernels, NR and bf16 layout: every set of the
+ * family has them (so the family's packed weights are the same). */
+#define AVX512_FAMILY                                                                 \
+  .family = "avx512", .mr = 14, .nr = 32, .ukr_f32 = tw_gemm_avx512_f32f32_14x32,     \
+  .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32, .gemv_f32 = tw_gemv_avx512_f32f32_4x32,   \
+  .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32, .pack_a = tw_pack_a_avx512_14, .bf16_pairs = 1
+
 static const tw_cpu_kernels avx512_set = {
     .isa = "avx512",
-    .family = "avx512",
-    .mr = 14,
-    .nr = 32,
-    .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
-    .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32,
-    .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
-    .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
-    .pack_a = tw_pack_a_avx512_14,
-    .bf16_pairs = 1,
+    AVX512_FAMILY,
 };
 /* avx512 plus VDPBF16PS for calls that compute in bf16 with bf16 weights. */
 static const tw_cpu_kernels avx512bf16_set = {
     .isa = "avx512bf16",
-    .family = "avx512",
-    .mr = 14,
-    .nr = 32,
-    .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
-    .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32,
-    .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
-    .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
-    .pack_a = tw_pack_a_avx512_14,
-    .bf16_pairs = 1,
+    AVX512_FAMILY,
     .ukr_dp = tw_gemm_avx512bf16_bf16f32_14x32,
     .pack_a_pairs = tw_pack_a_pairs_avx512_14,
     .gemv_dp = tw_gemv_avx512bf16_bf16bf16_8x32,
@@ -60,15 +51,7 @@ static const tw_cpu_kernels avx512bf16_set = {
  * 32 x 32 per call on its own A panels, the small-M path 16 rows per tile. */
 static const tw_cpu_kernels amx_set = {
     .isa = "amx",
-    .family = "avx512",
-    .mr = 14,
-    .nr = 32,
-    .ukr_f32 = tw_gemm_avx512_f32f32_14x32,
-    .ukr_bf16 = tw_gemm_avx512_bf16f32_14x32,
-    .gemv_f32 = tw_gemv_avx512_f32f32_4x32,
-    .gemv_bf16 = tw_gemv_avx512_bf16f32_4x32,
-    .pack_a = tw_pack_a_avx512_14,
-    .bf16_pairs = 1,
+    AVX512_FAMILY,
     .ukr_dp = tw_gemm_amx_bf16f32_32x32,
     .pack_a_pairs = tw_pack_a_amx_32,
     .gemv_dp = tw_gemv_amx_bf16bf16_16x32,
