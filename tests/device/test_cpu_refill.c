@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv */
 /* Writing many weights from column blocks of one matrix
  * (tw_weight_update_cols; the cpu device's one-pass refill.c, the others'
  * weight by weight): the decoder's per-head K_h^T (transposed sources) and
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "gemm/engine.h"
+#include "kernels/ukernel.h"
 #include "tw_test.h"
 
 
@@ -169,6 +171,17 @@ int main(void) {
     run_product_case("cpu", threads, 33, 64, 9, 4); /* odd heads: k-pairs split by blocks */
   }
   run_product_case("fixed", 1, 100, 64, 64, 2);
+  /* a kernel set whose bf16 weights are not k-pairs (avx2): the device
+   * declines the block writes and the engine refills after the product */
+  tw_cpu_kernels avx2;
+  if (tw_cpu_kernels_select("avx2", &avx2) == 0) {
+    setenv("TW_CPU_KERNEL", "avx2", 1);
+    run_product_case("cpu", 2, 100, 64, 64, 2);
+    run_case("cpu", 2, 33, 24, 3);
+    unsetenv("TW_CPU_KERNEL");
+  } else {
+    printf("test_cpu_refill: no avx2 set here, the declined path not run\n");
+  }
   static const size_t rows[] = {1, 2, 31, 33, 100, 1500};
   static const size_t dims[] = {8, 24, 64};
   for (int threads = 1; threads <= 2; threads++)
