@@ -171,6 +171,20 @@ int main(void) {
     run_product_case("cpu", threads, 33, 64, 9, 4); /* odd heads: k-pairs split by blocks */
   }
   run_product_case("fixed", 1, 100, 64, 64, 2);
+  /* the 14-row blocks of the avx512 sets (FMA, and VDPBF16PS where the CPU
+   * has it) write the heads too */
+  static const char *const sets14[] = {"avx512", "avx512bf16"};
+  for (int i = 0; i < 2; i++) {
+    tw_cpu_kernels ks;
+    if (tw_cpu_kernels_select(sets14[i], &ks) != 0) {
+      printf("test_cpu_refill: no %s set here, its blocks not run\n", sets14[i]);
+      continue;
+    }
+    setenv("TW_CPU_KERNEL", sets14[i], 1);
+    run_product_case("cpu", 2, 101, 64, 64, 2);
+    run_product_case("cpu", 1, 33, 64, 9, 4);
+    unsetenv("TW_CPU_KERNEL");
+  }
   /* a kernel set whose bf16 weights are not k-pairs (avx2): the device
    * declines the block writes and the engine refills after the product */
   tw_cpu_kernels avx2;
