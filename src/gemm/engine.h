@@ -81,6 +81,13 @@ int tw_scratch_reserve(tw_stream *s, const tw_plan *p, size_t m, size_t k);
  * (each weight has its own packing buffer); otherwise one after another. */
 int tw_weight_update_many(tw_stream *s, size_t n, tw_weight *const *w, const void *const *data,
                           size_t ld);
+/* At most this many weights per tw_weight_cols_args built by the engine. */
+#define TW_COLS_MAX 128
+/* The device handles and layouts of n weights for a tw_weight_cols_args:
+ * 1, or 0 when one is not a prepared fp32-source weight of the stream's
+ * device (or n > TW_COLS_MAX). */
+int tw_weight_cols_handles(const tw_stream *s, size_t n, tw_weight *const *w, void **handles,
+                           int *transposed);
 /* Refills n weights whose fp32 sources are column blocks of one row-major
  * matrix (data, row stride ld): weight i from column col[i], `rows` source
  * rows (its N when transposed, else its K).  One pass over the matrix where

@@ -194,17 +194,11 @@ int tw_gemm_plan(tw_stream *s, size_t m, size_t k, size_t n, const tw_gemm_optio
 int tw_gemm_into_cols(tw_stream *s, size_t m, size_t k, const void *a, tw_dtype a_type, size_t lda,
                       const tw_weight *w, float *c, size_t ldc, const tw_gemm_options *opts,
                       size_t n, tw_weight *const *wts, const size_t *col) {
-  enum { MAX = 128 };
   if (!s) return tw_err(NULL, TW_EINVAL, "gemm: stream is NULL");
-  tw_device *dev = s->dev;
-  int direct = dev->iface->gemm_cols_out && n <= MAX && wts && col;
-  void *handles[MAX];
-  int transposed[MAX];
-  for (size_t i = 0; i < n && direct; i++) {
-    direct = wts[i] && wts[i]->dev == dev && wts[i]->handle && wts[i]->dtype == TW_DTYPE_F32;
-    if (direct) handles[i] = wts[i]->handle, transposed[i] = wts[i]->transposed;
-  }
-  if (direct) {
+  void *handles[TW_COLS_MAX];
+  int transposed[TW_COLS_MAX];
+  if (s->dev->iface->gemm_cols_out && wts && col &&
+      tw_weight_cols_handles(s, n, wts, handles, transposed)) {
     tw_errbuf keep = s->err;
     tw_weight_cols_args cols = {.ld = ldc, .rows = m, .n = n, .handles = handles, .col = col,
                                 .transposed = transposed};

@@ -298,9 +298,18 @@ void tw_weight_destroy(tw_weight *w) {
 size_t tw_weight_k(const tw_weight *w) { return w ? w->k : 0; }
 size_t tw_weight_n(const tw_weight *w) { return w ? w->n : 0; }
 
+int tw_weight_cols_handles(const tw_stream *s, size_t n, tw_weight *const *w, void **handles,
+                           int *transposed) {
+  if (n > TW_COLS_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!w[i] || w[i]->dev != s->dev || !w[i]->handle || w[i]->dtype != TW_DTYPE_F32) return 0;
+    handles[i] = w[i]->handle, transposed[i] = w[i]->transposed;
+  }
+  return 1;
+}
+
 int tw_weight_update_cols(tw_stream *s, size_t n, tw_weight *const *w, const float *data,
                           size_t ld, size_t rows, const size_t *col) {
-  enum { MAX = 128 };
   if (!s) return tw_err(NULL, TW_EINVAL, "tw_weight_update_cols: stream is NULL");
   if (!data || !col || (n && !w)) return tw_err(&s->err, TW_EINVAL, "tw_weight_update_cols: NULL argument");
   for (size_t i = 0; i < n; i++) {
@@ -312,14 +321,10 @@ int tw_weight_update_cols(tw_stream *s, size_t n, tw_weight *const *w, const flo
                     w[i]->transposed ? ", transposed" : "", rows, col[i], ld);
   }
   tw_device *dev = s->dev;
-  int direct = dev->layout == TW_LAYOUT_PACKED && dev->iface->weight_update_cols && n <= MAX;
-  void *handles[MAX];
-  int transposed[MAX];
-  for (size_t i = 0; i < n && direct; i++) {
-    direct = w[i] && w[i]->dev == dev && w[i]->dtype == TW_DTYPE_F32;
-    if (direct) handles[i] = w[i]->handle, transposed[i] = w[i]->transposed;
-  }
-  if (direct) {
+  void *handles[TW_COLS_MAX];
+  int transposed[TW_COLS_MAX];
+  if (dev->layout == TW_LAYOUT_PACKED && dev->iface->weight_update_cols &&
+      tw_weight_cols_handles(s, n, w, handles, transposed)) {
     tw_errbuf dev_err = {{0}};
     tw_weight_cols_args a = {.data = data, .ld = ld, .rows = rows, .n = n, .handles = handles,
                              .col = col, .transposed = transposed, .pool = s->pool,
@@ -330,9 +335,9 @@ int tw_weight_update_cols(tw_stream *s, size_t n, tw_weight *const *w, const flo
   }
   /* one weight at a time (spread over the pool where the device packs in
    * place), each from its column block */
-  const void *src[MAX];
-  for (size_t i0 = 0; i0 < n; i0 += MAX) {
-    const size_t cnt = n - i0 < MAX ? n - i0 : MAX;
+  const void *src[TW_COLS_MAX];
+  for (size_t i0 = 0; i0 < n; i0 += TW_COLS_MAX) {
+    const size_t cnt = n - i0 < TW_COLS_MAX ? n - i0 : TW_COLS_MAX;
     for (size_t i = 0; i < cnt; i++) src[i] = data + col[i0 + i];
     int rc = tw_weight_update_many(s, cnt, w + i0, src, ld);
     if (rc) return rc;

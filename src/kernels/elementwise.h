@@ -1,9 +1,11 @@
-/* Element-wise kernels with an ISA-specific body, for the encoder's ops
- * (src/whisper/ops.c picks them at run time where the CPU has the ISA). */
+/* Element-wise kernels: the GELU (the encoder's ops and the GEMM epilogue,
+ * with a body per ISA picked at run time) and the bf16 k-pair writers of
+ * the cpu device's weight refills. */
 #ifndef TW_KERNELS_ELEMENTWISE_H
 #define TW_KERNELS_ELEMENTWISE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* y[j] = x[j] Phi(x[j]) for j < n (the erf GELU, Abramowitz & Stegun
  * 7.1.26 for erf: within 1e-7 |x| of exact), y fp32 or, when y_bf16, bf16
@@ -20,7 +22,6 @@ tw_gelu_row_fn tw_gelu_row_kernel(void);
  * tw_pair_rows: dst[j] = (r0[j], r1[j]) for j < n (r1 NULL: 0 high);
  * tw_pair_cols: dst[q * ld_dst + r] = (c[r][2q], c[r][2q + 1]) for r < m,
  * q < pairs (c row stride ldc). */
-#include <stdint.h>
 void tw_pair_rows(const float *r0, const float *r1, size_t n, uint32_t *dst);
 void tw_pair_cols(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
                   size_t ld_dst);

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #define TW_CPU_MAX_MR 16
+/* ... and of any set's dot-product kernel (mr_dp: the AMX kernel's 32) */
+#define TW_CPU_MAX_MR_DP 32
 #define TW_CPU_MAX_NR 32
 #define TW_CPU_GEMV_MAX_M 4
 /* The streaming (small-M) path takes M up to this, calling the gemv kernel

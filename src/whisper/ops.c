@@ -15,8 +15,6 @@
  * body took the base encoder's time outside its products and attention
  * from 0.030 to 0.019 s of ~0.27 s at 1 thread (AMD EPYC VM). */
 
-#define TW_OPS_CLONES TW_CLONES
-
 #define BLOCK 8
 
 /* ---- softmax ---- */
@@ -32,7 +30,7 @@ typedef struct softmax_args {
   size_t causal_first;
 } softmax_args;
 
-TW_OPS_CLONES static float row_max(const float *x, size_t n) {
+TW_CLONES static float row_max(const float *x, size_t n) {
   float m[BLOCK];
   for (int i = 0; i < BLOCK; i++) m[i] = x[0];
   size_t j = 0;
@@ -45,7 +43,7 @@ TW_OPS_CLONES static float row_max(const float *x, size_t n) {
 }
 
 /* e[j] = e^{(x[j] - mx) scale}; returns their sum. */
-TW_OPS_CLONES static float row_exp(const float *x, size_t n, float mx, float scale, float *e) {
+TW_CLONES static float row_exp(const float *x, size_t n, float mx, float scale, float *e) {
   float s[BLOCK] = {0};
   size_t j = 0;
   for (; j + BLOCK <= n; j += BLOCK)
@@ -62,11 +60,11 @@ TW_OPS_CLONES static float row_exp(const float *x, size_t n, float mx, float sca
   return sum;
 }
 
-TW_OPS_CLONES static void row_scale_f32(const float *x, size_t n, float k, float *y) {
+TW_CLONES static void row_scale_f32(const float *x, size_t n, float k, float *y) {
   for (size_t j = 0; j < n; j++) y[j] = x[j] * k;
 }
 
-TW_OPS_CLONES static void row_scale_bf16(const float *x, size_t n, float k, tw_bf16 *y) {
+TW_CLONES static void row_scale_bf16(const float *x, size_t n, float k, tw_bf16 *y) {
   for (size_t j = 0; j < n; j++) y[j] = tw_bf16_finite(x[j] * k);
 }
 
@@ -142,7 +140,7 @@ typedef struct ln_args {
 /* Mean and 1 / sqrt(variance + eps) of a row, two passes with double sums
  * in BLOCK lanes: rows with a large common offset (the residual stream's
  * outlier channels) keep their precision, and the loops still vectorize. */
-TW_OPS_CLONES static void row_moments(const float *x, size_t n, float eps, double *mean,
+TW_CLONES static void row_moments(const float *x, size_t n, float eps, double *mean,
                                       double *rstd) {
   double s[BLOCK] = {0}, q[BLOCK] = {0};
   size_t j = 0;
@@ -163,13 +161,13 @@ TW_OPS_CLONES static void row_moments(const float *x, size_t n, float eps, doubl
 
 /* (x - mean) rstd w + b in float, the mean split into hi + lo parts so that
  * x - mean keeps double accuracy where x is close to the mean. */
-TW_OPS_CLONES static void row_normalize_f32(const float *x, size_t n, double mean, double rstd,
+TW_CLONES static void row_normalize_f32(const float *x, size_t n, double mean, double rstd,
                                             const float *w, const float *b, float *y) {
   const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
   for (size_t j = 0; j < n; j++) y[j] = ((x[j] - hi) - lo) * r * w[j] + b[j];
 }
 
-TW_OPS_CLONES static void row_normalize_bf16(const float *x, size_t n, double mean, double rstd,
+TW_CLONES static void row_normalize_bf16(const float *x, size_t n, double mean, double rstd,
                                              const float *w, const float *b, tw_bf16 *y) {
   const float hi = (float)mean, lo = (float)(mean - hi), r = (float)rstd;
   for (size_t j = 0; j < n; j++) y[j] = tw_bf16_finite(((x[j] - hi) - lo) * r * w[j] + b[j]);
@@ -344,13 +342,13 @@ static inline double exp_nonpos_d(double x) {
   return p;
 }
 
-TW_OPS_CLONES static float max_of(const float *x, size_t n) {
+TW_CLONES static float max_of(const float *x, size_t n) {
   return n ? row_max(x, n) : -INFINITY;
 }
 
 /* sum_j e^(x[j] - mx) with fp32 exps (as PyTorch's float32 log_softmax takes
  * them) summed in double lanes. */
-TW_OPS_CLONES static double sum_exp_f32(const float *x, size_t n, float mx) {
+TW_CLONES static double sum_exp_f32(const float *x, size_t n, float mx) {
   double s[BLOCK] = {0};
   size_t j = 0;
   for (; j + BLOCK <= n; j += BLOCK)
@@ -369,7 +367,7 @@ double tw_op_logsumexp(const float *x, size_t n) {
 
 /* (x - mx) / T as (x - mx) * (1 / T): within an ulp of the quotient, and a
  * division per lane cost as much as the exponential. */
-TW_OPS_CLONES static double weights_d(const float *x, size_t n, double mx, double inv_t,
+TW_CLONES static double weights_d(const float *x, size_t n, double mx, double inv_t,
                                       double *w) {
   double s[BLOCK] = {0};
   size_t j = 0;

@@ -197,7 +197,6 @@ static void test_gemv_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   }
 }
 
-#define DP_MAX_MR 32 /* the AMX kernel's panels */
 
 /* The A panel layout of a set's ukr_dp, written here from the contract
  * (ukernel.h) as the reference for its packer: k-pair words a[q*MR + i]
@@ -231,7 +230,7 @@ static void test_ukr_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
     float *a = malloc(k * (size_t)mr * sizeof *a), *b = malloc(k * (size_t)nr * sizeof *b);
     uint32_t *ap = malloc(tw_cpu_dp_panel_words(ks, k) * sizeof *ap);
     void *bp = malloc((k + 1) * (size_t)nr * sizeof(tw_bf16));
-    float c[DP_MAX_MR * (TW_CPU_MAX_NR + 5)], c0[DP_MAX_MR * (TW_CPU_MAX_NR + 5)];
+    float c[TW_CPU_MAX_MR_DP * (TW_CPU_MAX_NR + 5)], c0[TW_CPU_MAX_MR_DP * (TW_CPU_MAX_NR + 5)];
     float bias[TW_CPU_MAX_NR];
     tw_fill_uniform(rng, a, k * (size_t)mr, -1.0f, 1.0f); /* row-major mr x k */
     tw_fill_uniform(rng, b, k * (size_t)nr, -1.0f, 1.0f);
@@ -321,11 +320,11 @@ static void test_pack_dp(const tw_cpu_kernels *ks, tw_rng *rng) {
   if (!ks->pack_a_pairs) return;
   static const size_t kcs[] = {1, 5, 15, 16, 17, 31, 32, 33, 100};
   const size_t lda = 107, mr = tw_cpu_dp_mr(ks);
-  static float a[DP_MAX_MR * 107];
-  static tw_bf16 ab[DP_MAX_MR * 107];
+  static float a[TW_CPU_MAX_MR_DP * 107];
+  static tw_bf16 ab[TW_CPU_MAX_MR_DP * 107];
   tw_fill_uniform(rng, a, sizeof a / sizeof a[0], -3.0f, 3.0f);
   pack_source(a, ab, sizeof a / sizeof a[0]);
-  static uint32_t gw[DP_MAX_MR * 64 + 16], ww[DP_MAX_MR * 64 + 16], pw[DP_MAX_MR * 64 + 16];
+  static uint32_t gw[TW_CPU_MAX_MR_DP * 64 + 16], ww[TW_CPU_MAX_MR_DP * 64 + 16], pw[TW_CPU_MAX_MR_DP * 64 + 16];
   for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0]; ki++)
     for (size_t rows = 1; rows <= mr; rows++)
       for (int bf = 0; bf < 2; bf++) {
@@ -357,6 +356,7 @@ int main(void) {
     CHECK(strcmp(ks.isa, isas[i]) == 0);
     CHECK(ks.mr >= 1 && ks.mr <= TW_CPU_MAX_MR && ks.nr >= 2 && ks.nr <= TW_CPU_MAX_NR &&
           ks.nr % 2 == 0);
+    CHECK(tw_cpu_dp_mr(&ks) <= TW_CPU_MAX_MR_DP); /* the GEMM's stack tile holds a block */
     test_ukr(&ks, &rng);
     test_gemv(&ks, &rng);
     test_pack_a(&ks, &rng);

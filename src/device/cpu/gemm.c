@@ -9,9 +9,6 @@
 #include "device/cpu/cpu.h"
 #include "kernels/elementwise.h"
 
-/* rows of the largest MR (the AMX kernel's 32) */
-#define TW_CPU_AMX_TILE_ROWS 32
-
 typedef struct gemm_job {
   const tw_direct_gemm *g;
   const tw_cpu_weight *w;
@@ -50,7 +47,7 @@ static void macro_kernel(const gemm_job *j, const float *apack, size_t i0, size_
    * the stack, never to memory (the decoder's cross K | V, 6 MiB a layer
    * for base, was written and read back only to be repacked). */
   const int tile_only = g->cols_out && pc == 0 && last;
-  float tile[TW_CPU_AMX_TILE_ROWS * TW_CPU_MAX_NR] __attribute__((aligned(64)));
+  float tile[TW_CPU_MAX_MR_DP * TW_CPU_MAX_NR] __attribute__((aligned(64)));
   for (size_t jp = jp0; jp < jp1; jp++) {
     const char *bp = (const char *)w->data + (jp * w->k_alloc + pc) * nr * elem;
     size_t col = jp * nr;

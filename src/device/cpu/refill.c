@@ -4,60 +4,34 @@
  * Refilling weight by weight reads each head's 64-float pieces of 1500
  * rows 4 KiB apart, sixteen times over the 6 MiB product, which came from
  * memory at ~9 GB/s (6 ms per base window on the AMX Xeon, as long as the
- * products).  Here each thread takes a range of rows and, per pair of rows,
- * writes every weight's part of them: the product is read once, in order,
- * and the weights' panels being written stay in L1. */
-#include <string.h>
-
+ * products).  Here each thread takes a range of rows and, per block of
+ * rows, writes every weight's part of them with the writer the GEMM uses
+ * on its finished blocks (tw_cpu_cols_block, below): the product is read
+ * once, in order. */
 #include "core/fp16.h"
 #include "device/cpu/cpu.h"
 #include "kernels/elementwise.h"
 
-/* k-pair words of one transposed weight's column (K <= 2x this) */
-#define COLS_MAX_WORDS 1024
+/* Rows per call of the block writer: 32 rows of a base K | V product
+ * (128 KiB) are read once and written into every head while in L2. */
+#define COLS_ROWS 32
 
 typedef struct cols_job {
   const tw_weight_cols_args *a;
   size_t parts;
 } cols_job;
 
-/* Source rows [r0, r1) (r0 even) of every weight. */
+/* This task's share of the rows, in blocks of COLS_ROWS (even starts, as
+ * the block writer wants), all columns at once. */
 static void cols_task(void *arg, size_t task, int thread) {
   (void)thread;
   const cols_job *j = arg;
   const tw_weight_cols_args *a = j->a;
-  size_t pairs = (a->rows + 1) / 2;
-  size_t r0 = 2 * (pairs * task / j->parts), r1 = 2 * (pairs * (task + 1) / j->parts);
-  if (r1 > a->rows) r1 = a->rows;
-  for (size_t r = r0; r < r1; r += 2) {
-    const float *s0 = a->data + r * a->ld;
-    const float *s1 = r + 1 < a->rows ? s0 + a->ld : NULL;
-    for (size_t i = 0; i < a->n; i++) {
-      tw_cpu_weight *w = a->handles[i];
-      const size_t nr = (size_t)w->nr, words = w->k_alloc / 2, panel_words = words * nr;
-      uint32_t *data = w->data;
-      uint32_t buf[COLS_MAX_WORDS]; /* bf16 pairs of one row's piece */
-      if (a->transposed[i]) { /* rows r, r + 1 are columns r, r + 1 of W (K = width) */
-        for (size_t h = 0; h < 2 && (h == 0 || s1); h++) {
-          const size_t jc = r + h;
-          tw_cpu_bf16_pairs((h ? s1 : s0) + a->col[i], w->k, buf);
-          uint32_t *d = data + jc / nr * panel_words + jc % nr;
-          for (size_t q = 0; q < words; q++) d[q * nr] = buf[q];
-        }
-        continue;
-      }
-      /* rows r, r + 1 are W's k-pair row r / 2 (N = width) */
-      tw_bf16 *h0 = (tw_bf16 *)(void *)buf, *h1 = h0 + nr;
-      const size_t q = r / 2;
-      for (size_t jp = 0; jp < w->n_panels; jp++) {
-        const size_t j0 = jp * nr, cols = w->n - j0 < nr ? w->n - j0 : nr;
-        tw_fp32_to_bf16_n(s0 + a->col[i] + j0, h0, cols);
-        if (s1) tw_fp32_to_bf16_n(s1 + a->col[i] + j0, h1, cols);
-        else memset(h1, 0, cols * sizeof *h1);
-        uint32_t *d = data + jp * panel_words + q * nr;
-        for (size_t jj = 0; jj < cols; jj++) d[jj] = (uint32_t)h0[jj] | (uint32_t)h1[jj] << 16;
-      }
-    }
+  const size_t blocks = (a->rows + COLS_ROWS - 1) / COLS_ROWS;
+  const size_t b0 = blocks * task / j->parts, b1 = blocks * (task + 1) / j->parts;
+  for (size_t b = b0; b < b1; b++) {
+    const size_t r0 = b * COLS_ROWS, rows = a->rows - r0 < COLS_ROWS ? a->rows - r0 : COLS_ROWS;
+    tw_cpu_cols_block(a, a->data + r0 * a->ld, a->ld, r0, 0, (int)rows, (int)a->ld);
   }
 }
 
@@ -66,10 +40,9 @@ int tw_cpu_cols_check(const tw_weight_cols_args *a, tw_errbuf *err) {
     return tw_err(err, TW_EINVAL, "cpu: weight_update_cols: NULL argument");
   for (size_t i = 0; i < a->n; i++) {
     const tw_cpu_weight *w = a->handles[i];
-    if (!w || w->storage != TW_DTYPE_BF16 || !w->pairs || w->nr > TW_CPU_MAX_NR ||
-        (w->transposed && w->k > 2 * COLS_MAX_WORDS))
+    if (!w || w->storage != TW_DTYPE_BF16 || !w->pairs)
       return tw_err(err, TW_EUNSUPPORTED, "cpu: weight_update_cols: weight %zu is not bf16 "
-                    "k-pairs (or its K exceeds %d)", i, 2 * COLS_MAX_WORDS);
+                    "k-pairs", i);
     const int t = a->transposed[i];
     const size_t rows = t ? w->n : w->k, width = t ? w->k : w->n;
     if (rows != a->rows || t != w->transposed || a->col[i] + width > a->ld)
@@ -86,8 +59,8 @@ int tw_cpu_weight_update_cols(tw_device *dev, const tw_weight_cols_args *a) {
   int rc = tw_cpu_cols_check(a, err);
   if (rc) return rc;
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
-  size_t pairs = (a->rows + 1) / 2, parts = (size_t)tw_threadpool_size(pool);
-  if (parts > pairs) parts = pairs;
+  size_t blocks = (a->rows + COLS_ROWS - 1) / COLS_ROWS, parts = (size_t)tw_threadpool_size(pool);
+  if (parts > blocks) parts = blocks;
   cols_job j = {.a = a, .parts = parts ? parts : 1};
   tw_threadpool_run(pool, j.parts, cols_task, &j);
   return TW_OK;
