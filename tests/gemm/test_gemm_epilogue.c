@@ -1,6 +1,6 @@
 /* The GELU epilogue of tw_gemm_ex: C = GELU(A.W + bias) on every device
  * kind that runs it (cpu fuses it per block, in the blocked and the small-M
- * paths and at 1 and 2 threads; the planned devices get it from the engine
+ * paths, with one KC block and several, at 1 and 2 threads; the planned devices get it from the engine
  * after the product), against an fp64 reference computed here from the
  * bf16-rounded operands and erf; an unknown epilogue is refused. */
 #include <math.h>
@@ -59,6 +59,9 @@ int main(void) {
   for (int t = 1; t <= 2; t++) {
     run("cpu", t, 70, 96, 130); /* blocked path, edges in M and N */
     run("cpu", t, 5, 96, 130);  /* small M */
+    /* K over one KC block (512): the epilogue on C in place after the
+     * last block; above, one block goes through the stack tile */
+    run("cpu", t, 40, 700, 64);
   }
   run("ref", 1, 9, 64, 70);
   run("fixed", 1, 70, 96, 130);
