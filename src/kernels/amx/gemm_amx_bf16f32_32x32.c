@@ -33,7 +33,7 @@
 #define NR 32
 #define KT 32 /* k per tile step */
 
-_Thread_local const tw_amx_cfg *tw_amx_current;
+_Thread_local const tw_amx_cfg *tw_amx_current TW_AMX_TLS;
 
 static const tw_amx_cfg cfg_32x32 = {
     .palette = 1,

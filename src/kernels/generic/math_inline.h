@@ -66,7 +66,11 @@ static inline float tw_exp_nonpos(float x) {
  * approximation). */
 static inline float tw_gelu_f32(float x) {
   const uint32_t xb = tw_bits_of(x), negative = 0u - (xb >> 31); /* all ones if x < 0 */
-  const float z = tw_f32_from_bits(xb & 0x7fffffffu) * 0.70710678118654752f;
+  /* z clamped at 6.4 (|x| 9.05), as an unsigned compare of the bits (see
+   * tw_exp_nonpos): beyond it half_erfc < 1e-19, and unclamped it ends in
+   * subnormal products, each a microcode assist */
+  const uint32_t ab = xb & 0x7fffffffu;
+  const float z = tw_f32_from_bits(ab > 0x4110cccdu ? 0x4110cccdu : ab) * 0.70710678118654752f;
   const float t = 1.0f / (1.0f + 0.3275911f * z);
   float p = 1.061405429f;
   p = p * t - 1.453152027f;
