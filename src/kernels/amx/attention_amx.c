@@ -31,8 +31,9 @@
  * features past d) to whole tiles, so the tile loads never read past the
  * buffers and padded keys, whose P is 0, add nothing (0 x 0, never 0 x
  * garbage).  Numerics as the VDPBF16PS kernel: Q, K, V and P rounded to
- * bf16 (RNE), scores, max, exps, sums and O fp32, values below 2^-126
- * flushed to zero; the exps of P to 7.5e-5, well inside P's rounding.  Tiles stay configured after a call (amx.h). */
+ * bf16 (RNE), scores, max, exps, sums and O fp32; the exps of P to
+ * 7.5e-5, well inside P's rounding, and never below 2^-125.5 (subnormals
+ * cost an assist each).  Tiles stay configured after a call (amx.h). */
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -225,9 +226,11 @@ static void work_init(const blk *b, tile_work *w) {
 /* 2^x on 16 lanes for P, which is rounded to bf16 (relative error 2^-9)
  * right after: 2^r on |r| <= 1/2 by the degree-3 polynomial of least
  * maximum relative error (Remez; 7.5e-5), two multiply-adds fewer than
- * tw_exp2_512's degree 5.  x below -126 is clamped as there. */
+ * tw_exp2_512's degree 5.  x is clamped at -125, not -126 as there:
+ * this polynomial is below 1 at r = 0, and 2^-126 times it would be
+ * subnormal (an assist in every operation it enters). */
 static inline __m512 exp2_p(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-126.0f));
+  x = _mm512_max_ps(x, _mm512_set1_ps(-125.0f));
   const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 r = _mm512_sub_ps(x, n);
   __m512 p = _mm512_set1_ps(5.517166907e-02f);
