@@ -5,6 +5,7 @@
 
 #include "core/mem.h"
 #include "core/timing.h"
+#include "gemm/context.h"
 #include "whisper/api_internal.h"
 #include "whisper/decoding.h"
 #include "whisper/transcribe.h"
@@ -57,7 +58,9 @@ static int src_reorder(void *self, int n_seq, const int *src, int n_past) {
 static const char *src_last_error(void *self) { return ((tw_state *)self)->err.msg; }
 
 void tw_state_source_init(tw_state *s) {
-  s->src = (tw_logits_source){.self = s, .n_vocab = s->model->file->hp.n_vocab,
+  s->src = (tw_logits_source){.self = s,
+                              .pool = s->dec ? tw_stream_pool(s->dec_stream) : NULL,
+                              .n_vocab = s->model->file->hp.n_vocab,
                               .n_mels = s->model->file->n_mel, .set_audio = src_set_audio,
                               .decode = src_decode, .reorder = src_reorder,
                               .last_error = src_last_error};

@@ -90,7 +90,7 @@ int tw_window_decoder_create(const tw_logits_source *src, const tw_logit_filters
   size_t v = (size_t)d->n_vocab, g = (size_t)max_group;
   d->prefill = tw_malloc_aligned(sizeof(float) * v * TW_PREFILL_ROWS);
   d->logits = tw_malloc_aligned(sizeof(float) * v * g);
-  d->weights = tw_malloc_aligned(sizeof(double) * v);
+  d->weights = tw_malloc_aligned(sizeof(double) * v * g);
   d->step_tok = tw_malloc_aligned(sizeof(int32_t) * g);
   d->src_idx = tw_malloc_aligned(sizeof(int) * g);
   d->active = tw_malloc_aligned(sizeof(int) * g);

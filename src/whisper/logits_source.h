@@ -10,8 +10,13 @@
 
 #include <stdint.h>
 
+struct tw_threadpool;
+
 typedef struct tw_logits_source {
   void *self;
+  /* Threads the decoding rules may use between calls (the rows of a batch
+   * are filtered and sampled in parallel), or NULL: the caller's alone. */
+  struct tw_threadpool *pool;
   int32_t n_vocab;
   int n_mels;
   /* One 30 s window's log-mel, [n_mels][3000] row-major (content frames, then 0.0 padding):
