@@ -219,6 +219,7 @@ typedef struct tw_attention_cross_args {
   size_t ldo;
   int round_bf16;
   tw_threadpool *pool;
+  void *stream; /* the calling stream's device state (stream_create), or NULL */
   tw_errbuf *err;
 } tw_attention_cross_args;
 

@@ -57,7 +57,8 @@ int tw_attention_cross(tw_stream *ctx, size_t m, size_t n_head, size_t d, size_t
   tw_errbuf dev_err = {{0}};
   tw_attention_cross_args a = {.m = m, .n_head = n_head, .d = d, .T = T, .scale = scale, .q = q,
                                .ldq = ldq, .kt = kh, .v = vh, .out = out, .ldo = ldo,
-                               .round_bf16 = round_bf16, .pool = ctx->pool, .err = &dev_err};
+                               .round_bf16 = round_bf16, .pool = ctx->pool,
+                               .stream = ctx->dev_stream, .err = &dev_err};
   int rc = dev->iface->attention_cross(dev, &a);
   if (rc == TW_EUNSUPPORTED) return rc;
   if (rc) return tw_err(&ctx->err, rc, "cross attention: %s: %s", dev->name, dev_err.msg);

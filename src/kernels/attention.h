@@ -63,12 +63,19 @@ static inline size_t tw_attn_bf16_pack_words(size_t T, size_t d) {
  * Queries per block and keys per tile chosen by measurement. */
 #define TW_ATTN_AMX_BQ 32
 #define TW_ATTN_AMX_BK 192
+/* Bytes of `work` (64-byte aligned) a block needs: its Q, two key tiles'
+ * scores and P, two tiles' P.V and O (128 KiB, the caller's per-thread
+ * scratch rather than the stack). */
+#define TW_ATTN_AMX_WORK_BYTES                                                      \
+  ((size_t)TW_ATTN_AMX_BQ * TW_ATTN_MAX_D * 2 + 2 * TW_ATTN_AMX_BQ * TW_ATTN_AMX_BK * 4 + \
+   2 * TW_ATTN_AMX_BQ * TW_ATTN_AMX_BK * 2 + 3 * TW_ATTN_AMX_BQ * TW_ATTN_MAX_D * 4)
 size_t tw_attn_amx_k_words(size_t T, size_t d);
 size_t tw_attn_amx_pack_words(size_t T, size_t d);
 void tw_attn_amx_pack(size_t T, size_t d, const float *k, size_t ldk, const float *v, size_t ldv,
                       uint32_t *kp, uint32_t *vp);
 void tw_attn_block_amx(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
-                       const uint32_t *kp, const uint32_t *vp, float *out, size_t ldo);
+                       const uint32_t *kp, const uint32_t *vp, float *out, size_t ldo,
+                       void *work);
 
 /* One decoding step of one head: a single query over n_keys cached keys.
  * out[c] = sum_j softmax_j(scale q . k_j) vt[c][j] for c < d: key j at

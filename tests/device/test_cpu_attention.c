@@ -161,7 +161,14 @@ static void run_kernel(tw_attn_block_fn fn, attn_case *a) {
 static int run_kernel_bf16(attn_case *a) {
   size_t words = tw_attn_bf16_pack_words(a->T, a->d);
   uint32_t *buf = malloc(words * sizeof *buf);
-  if (!buf) return -1;
+  /* the block's work area, filled with NaNs: nothing may be read before
+   * it is written */
+  void *work = aligned_alloc(64, TW_ATTN_AMX_WORK_BYTES);
+  if (!buf || !work) {
+    free(buf), free(work);
+    return -1;
+  }
+  memset(work, 0xff, TW_ATTN_AMX_WORK_BYTES);
   for (size_t h = 0; h < a->H; h++) {
     size_t col = h * a->d;
     tw_attn_bf16_pack(a->T, a->d, a->k + col, a->ld, a->v + col, a->ld, buf,
@@ -182,18 +189,25 @@ static int run_kernel_bf16(attn_case *a) {
 static int run_kernel_amx(attn_case *a, size_t nq) {
   const size_t words = tw_attn_amx_pack_words(a->T, a->d), voff = tw_attn_amx_k_words(a->T, a->d);
   uint32_t *buf = malloc(words * sizeof *buf);
-  if (!buf) return -1;
+  /* the block's work area, filled with NaNs: nothing may be read before
+   * it is written */
+  void *work = aligned_alloc(64, TW_ATTN_AMX_WORK_BYTES);
+  if (!buf || !work) {
+    free(buf), free(work);
+    return -1;
+  }
+  memset(work, 0xff, TW_ATTN_AMX_WORK_BYTES);
   for (size_t h = 0; h < a->H; h++) {
     size_t col = h * a->d;
     tw_attn_amx_pack(a->T, a->d, a->k + col, a->ld, a->v + col, a->ld, buf, buf + voff);
     for (size_t i0 = 0; i0 < (nq ? 1 : a->T); i0 += TW_ATTN_AMX_BQ) {
       size_t n = nq ? nq : a->T - i0 < TW_ATTN_AMX_BQ ? a->T - i0 : TW_ATTN_AMX_BQ;
       tw_attn_block_amx(n, a->T, a->d, a->scale, a->q + i0 * a->ld + col, a->ld, buf, buf + voff,
-                        a->out + i0 * a->ld + col, a->ld);
+                        a->out + i0 * a->ld + col, a->ld, work);
     }
   }
   tw_amx_release();
-  free(buf);
+  free(buf), free(work);
   return 0;
 }
 

@@ -17,8 +17,11 @@
 /* Which block kernel a call runs. */
 typedef enum attn_path { PATH_FP32, PATH_BF16, PATH_AMX } attn_path;
 
+_Static_assert(TW_ATTN_AMX_WORK_BYTES <= TW_CPU_TASK_WORK_BYTES, "the AMX block's work area");
+
 typedef struct attn_job {
   const tw_attention_args *a;
+  const tw_cpu_scratch *sc; /* per-thread work areas */
   attn_path path;
   tw_attn_block_fn block; /* PATH_FP32's kernel */
   /* the bf16 paths' packed K and V: head h's at h * head_words, its V part
@@ -49,7 +52,7 @@ static void pack_task(void *arg, size_t task, int thread) {
 }
 
 static void attn_task(void *arg, size_t task, int thread) {
-  (void)task, (void)thread;
+  (void)task;
   attn_job *j = arg;
   const tw_attention_args *a = j->a;
   const size_t total = a->n_head * j->q_blocks;
@@ -66,7 +69,8 @@ static void attn_task(void *arg, size_t task, int thread) {
       const uint32_t *kb = j->packed + h * j->head_words;
       if (j->path == PATH_AMX)
         tw_attn_block_amx(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, kb,
-                          kb + j->v_off, a->out + i0 * a->ldo + col, a->ldo);
+                          kb + j->v_off, a->out + i0 * a->ldo + col, a->ldo,
+                          tw_cpu_task_work(j->sc, thread));
       else
         tw_attn_block_avx512bf16(nq, a->T, a->d, a->scale, a->q + i0 * a->ldq + col, a->ldq, kb,
                                  kb + j->v_off, a->out + i0 * a->ldo + col, a->ldo);
@@ -159,10 +163,13 @@ int tw_cpu_attention(tw_device *dev, const tw_attention_args *a) {
                   "taken (d must be 1..%d)", a->T, a->n_head, a->d, TW_ATTN_MAX_D);
   if (a->ldq < width || a->ldk < width || a->ldv < width || a->ldo < width)
     return tw_err(err, TW_EINVAL, "cpu: attention: a row stride is below %zu", width);
-  attn_job j = {.a = a, .bq = TW_ATTN_BQ};
+  tw_cpu_scratch *sc = a->stream ? a->stream : &impl->own;
+  attn_job j = {.a = a, .sc = sc, .bq = TW_ATTN_BQ};
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
   size_t threads = (size_t)tw_threadpool_size(pool);
+  /* no more threads than the scratch has work areas for */
+  if (threads > (size_t)sc->n_threads) threads = (size_t)sc->n_threads;
 #if defined(__x86_64__) || defined(__i386__)
   if (tw_cpu_attention_amx(impl, a)) {
     j.path = PATH_AMX;
@@ -177,7 +184,6 @@ int tw_cpu_attention(tw_device *dev, const tw_attention_args *a) {
   }
 #endif
   if (j.path != PATH_FP32) {
-    tw_cpu_scratch *sc = a->stream ? a->stream : &impl->own;
     if (scratch_attn(sc, a->n_head * j.head_words))
       return tw_err(err, TW_ENOMEM, "cpu: attention: cannot allocate %zu bytes for bf16 K and V",
                     a->n_head * j.head_words * sizeof(uint32_t));

@@ -16,8 +16,19 @@
 /* rows of A the dot-product kernels read (the AMX one reads a whole tile) */
 #define PAIR_ROWS (TW_CPU_AMX_GEMV_ROWS > TW_CPU_STREAM_MAX_M ? TW_CPU_AMX_GEMV_ROWS : TW_CPU_STREAM_MAX_M)
 
+/* a task's buffers, in its thread's work area: rows of q rounded, the
+ * scores, and A as k-pairs (132 KiB; on the stack they asked every
+ * calling thread for that much) */
+typedef struct cross_work {
+  float qh[TW_CPU_STREAM_MAX_M * TW_ATTN_MAX_D];
+  float p[TW_CPU_STREAM_MAX_M * CROSS_MAX_T];
+  uint32_t pairs[PAIR_ROWS * CROSS_MAX_T / 2]; /* CROSS_MAX_T: a multiple of every kpad_dp */
+} cross_work;
+_Static_assert(sizeof(cross_work) <= TW_CPU_TASK_WORK_BYTES, "cross attention's work area");
+
 typedef struct cross_job {
   const tw_attention_cross_args *a;
+  const tw_cpu_scratch *sc; /* per-thread work areas */
   const tw_cpu_impl *impl;
   tw_softmax_row_fn softmax;
   int dp; /* the gemv class runs VDPBF16PS: A as bf16 k-pairs */
@@ -46,13 +57,12 @@ static void stream_product(const tw_cpu_impl *impl, const tw_cpu_weight *w, size
 }
 
 static void cross_task(void *arg, size_t task, int thread) {
-  (void)task, (void)thread;
+  (void)task;
   cross_job *j = arg;
   const tw_attention_cross_args *a = j->a;
-  float qh[TW_CPU_STREAM_MAX_M * TW_ATTN_MAX_D];
-  float p[TW_CPU_STREAM_MAX_M * CROSS_MAX_T];
-  uint32_t pairs[PAIR_ROWS * CROSS_MAX_T / 2]; /* CROSS_MAX_T: a multiple of every kpad_dp */
-  uint32_t *pp = j->dp ? pairs : NULL;
+  cross_work *wk = tw_cpu_task_work(j->sc, thread);
+  float *qh = wk->qh, *p = wk->p;
+  uint32_t *pp = j->dp ? wk->pairs : NULL;
   for (;;) {
     size_t h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if (h >= a->n_head) break;
@@ -96,7 +106,8 @@ int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a) {
                     "%zux%zu, not %zux%zu and %zux%zu", h, kt->k, kt->n, v->k, v->n, a->d,
                     a->T, a->T, a->d);
   }
-  cross_job j = {.a = a, .impl = impl, .softmax = tw_cpu_decode_attention_kernels(&impl->ks).softmax};
+  const tw_cpu_scratch *sc = a->stream ? a->stream : &impl->own;
+  cross_job j = {.a = a, .impl = impl, .sc = sc, .softmax = tw_cpu_decode_attention_kernels(&impl->ks).softmax};
   /* the dot-product kernel where the gemv class chose it, for bf16 inputs
    * and bf16 pair-packed weights (the same products, summed in pairs) */
   j.dp = a->round_bf16 && impl->ks.gemv_dp && impl->choice.mode[TW_CPU_CLASS_GEMV] == TW_CPU_MODE_DP;
@@ -107,6 +118,7 @@ int tw_cpu_attention_cross(tw_device *dev, const tw_attention_cross_args *a) {
   atomic_init(&j.next, 0);
   tw_threadpool *pool = a->pool ? a->pool : dev->pool;
   size_t threads = (size_t)tw_threadpool_size(pool);
+  if (threads > (size_t)sc->n_threads) threads = (size_t)sc->n_threads; /* one area each */
   tw_threadpool_run(pool, a->n_head < threads ? a->n_head : threads, cross_task, &j);
   return TW_OK;
 }

@@ -39,7 +39,20 @@ typedef struct tw_cpu_scratch {
   size_t arows_cap;    /* floats */
   uint32_t *attn;      /* bf16 attention's packed K and V of every head (grows, kept) */
   size_t attn_cap;     /* words */
+  /* n_threads * TW_CPU_TASK_WORK_BYTES, allocated at create: a task's
+   * buffers (attention blocks, cross-attention scores) on thread t at
+   * work + t * TW_CPU_TASK_WORK_BYTES, not on the threads' stacks */
+  unsigned char *work;
 } tw_cpu_scratch;
+
+/* Bytes of one thread's work area (64-byte aligned): the largest a task
+ * kernel asks for (attention.c, attention_cross.c check theirs fit). */
+#define TW_CPU_TASK_WORK_BYTES ((size_t)136 * 1024)
+
+/* Thread t's work area of sc. */
+static inline void *tw_cpu_task_work(const tw_cpu_scratch *sc, int t) {
+  return sc->work + (size_t)t * TW_CPU_TASK_WORK_BYTES;
+}
 
 typedef struct tw_cpu_impl {
   tw_cpu_kernels ks;

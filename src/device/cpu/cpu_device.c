@@ -110,13 +110,15 @@ static int scratch_init(const tw_cpu_impl *impl, int n_threads, tw_cpu_scratch *
   }
   sc->apack_elems = (elems + 15) / 16 * 16;
   sc->apack = tw_malloc_aligned((size_t)n_threads * sc->apack_elems * sizeof(float));
-  return sc->apack ? TW_OK : TW_ENOMEM;
+  sc->work = tw_malloc_aligned((size_t)n_threads * TW_CPU_TASK_WORK_BYTES);
+  return sc->apack && sc->work ? TW_OK : TW_ENOMEM;
 }
 
 static void scratch_free(tw_cpu_scratch *sc) {
   tw_free(sc->apack);
   tw_free(sc->arows);
   tw_free(sc->attn);
+  tw_free(sc->work);
 }
 
 static int cpu_stream_create(tw_device *dev, tw_threadpool *pool, void **out) {

@@ -51,6 +51,9 @@
 _Static_assert(BQ == 32, "BQ: 2 row tiles (score_pair, pv_unit)");
 _Static_assert(BK % 32 == 0 && BK <= 256, "key tiles of whole 32-key steps");
 _Static_assert(TW_ATTN_MAX_D % 32 == 0, "qb rows of whole 32-feature steps");
+_Static_assert(TW_ATTN_AMX_WORK_BYTES == (size_t)BQ * TW_ATTN_MAX_D * 2 + sizeof(float[2][BQ * BK]) +
+                   sizeof(uint16_t[2][BQ * BK]) + sizeof(float[3][BQ * TW_ATTN_MAX_D]),
+               "the work layout of tw_attn_block_amx");
 
 /* Every tile 16 rows of 64 bytes: A (16 x 32 bf16), B (16 pairs x 16 words)
  * and C (16 x 16 fp32) alike.  The same shape as the GEMM's tiles, but a
@@ -344,13 +347,17 @@ static inline __attribute__((always_inline)) void step_rows(
  * it is long finished.  Without this the two units take turns: the exps
  * cost about as much as both products. */
 void tw_attn_block_amx(size_t nq, size_t T, size_t d, float scale, const float *q, size_t ldq,
-                       const uint32_t *kp, const uint32_t *vp, float *out, size_t ldo) {
+                       const uint32_t *kp, const uint32_t *vp, float *out, size_t ldo,
+                       void *work) {
   tw_amx_configure(&cfg_attn);
-  _Alignas(64) uint16_t qb[BQ * TW_ATTN_MAX_D];
-  _Alignas(64) float st[2][BQ * BK];
-  _Alignas(64) uint16_t pb[2][BQ * BK];
-  _Alignas(64) float pv[2][BQ * TW_ATTN_MAX_D];
-  _Alignas(64) float o[BQ * TW_ATTN_MAX_D];
+  /* the buffers, in `work` (TW_ATTN_AMX_WORK_BYTES): 128 KiB on the stack
+   * asked callers' threads for that much stack; every part a multiple of
+   * 64 bytes */
+  uint16_t *qb = work;                            /* BQ x TW_ATTN_MAX_D */
+  float(*st)[BQ * BK] = (void *)(qb + BQ * TW_ATTN_MAX_D);
+  uint16_t(*pb)[BQ * BK] = (void *)(st + 2);
+  float(*pv)[BQ * TW_ATTN_MAX_D] = (void *)(pb + 2);
+  float *o = pv[2];
   float m[BQ], alpha[3][BQ];
   __m512 l[BQ];
   blk b = {.d = d, .dpad = dpad_of(d), .ct_n = d / 16, .rt = (int)((nq + 15) / 16), .qb = qb};
