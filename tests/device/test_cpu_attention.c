@@ -161,14 +161,7 @@ static void run_kernel(tw_attn_block_fn fn, attn_case *a) {
 static int run_kernel_bf16(attn_case *a) {
   size_t words = tw_attn_bf16_pack_words(a->T, a->d);
   uint32_t *buf = malloc(words * sizeof *buf);
-  /* the block's work area, filled with NaNs: nothing may be read before
-   * it is written */
-  void *work = aligned_alloc(64, TW_ATTN_AMX_WORK_BYTES);
-  if (!buf || !work) {
-    free(buf), free(work);
-    return -1;
-  }
-  memset(work, 0xff, TW_ATTN_AMX_WORK_BYTES);
+  if (!buf) return -1;
   for (size_t h = 0; h < a->H; h++) {
     size_t col = h * a->d;
     tw_attn_bf16_pack(a->T, a->d, a->k + col, a->ld, a->v + col, a->ld, buf,
