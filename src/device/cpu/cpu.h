@@ -19,7 +19,7 @@ typedef struct tw_cpu_weight {
   int pairs;        /* bf16 in the k-pair layout (tw_cpu_bf16_index) */
   tw_dtype storage; /* F32 or BF16 */
   void *data;       /* n_panels * k_alloc * nr elements, 64-byte aligned */
-  float *rowbuf;    /* max(k, n) floats: packing scratch, kept for updates */
+  float *rowbuf;    /* 2 max(k, n) floats: packing scratch, kept for updates */
   int transposed;   /* layout of the source it was packed from */
 } tw_cpu_weight;
 
@@ -86,8 +86,13 @@ void tw_cpu_pack_a_pairs_panel(const void *a, int a_bf16, size_t lda, size_t row
 /* The portable packer of one panel (see tw_pack_a_fn). */
 void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
                          size_t kc, int mr, float *dst);
-/* Fills w->data (zeroed by the caller) from src; rowbuf holds max(k, n) floats. */
+/* Fills w->data (zeroed by the caller) from src; rowbuf holds 2 max(k, n) floats. */
 void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf);
+/* The same, its columns (transposed; whole panels) or rows shared over
+ * pool's threads when the weight is large enough (prepare; NULL pool or
+ * no memory for the threads' row buffers: tw_cpu_pack_b). */
+void tw_cpu_pack_b_pool(tw_threadpool *pool, const tw_weight_src *src, tw_cpu_weight *w,
+                        int use_f16c, float *rowbuf);
 /* k fp32 values as ceil(k/2) bf16 k-pairs (word q: value 2q low, 2q+1
  * high, 0 after an odd k), the A side of the dot-product kernels. */
 void tw_cpu_bf16_pairs(const float *src, size_t k, uint32_t *dst);

@@ -222,7 +222,7 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
   }
   size_t rowlen = src->k > src->n ? src->k : src->n;
   w->transposed = src->transposed;
-  w->rowbuf = tw_malloc_aligned(rowlen * sizeof *w->rowbuf);
+  w->rowbuf = tw_malloc_aligned(2 * rowlen * sizeof *w->rowbuf); /* pack.c: pack_pairs */
   w->data = tw_calloc_aligned(elems, 1);
   if (!w->rowbuf || !w->data) {
     tw_free(w->rowbuf);
@@ -231,7 +231,7 @@ static int cpu_weight_prepare(tw_device *dev, const tw_weight_src *src, void **h
     return tw_err(&dev->err, TW_ENOMEM, "cpu: cannot allocate %zu bytes for a %zu x %zu weight",
                   elems, src->k, src->n);
   }
-  tw_cpu_pack_b(src, w, impl->use_f16c, w->rowbuf);
+  tw_cpu_pack_b_pool(dev->pool, src, w, impl->use_f16c, w->rowbuf);
   *handle = w;
   return TW_OK;
 }

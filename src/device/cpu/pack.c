@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/fp16.h"
+#include "core/mem.h"
 #include "device/cpu/cpu.h"
 
 void tw_cpu_pack_a_panel(const void *a, int a_bf16, size_t lda, int round, size_t rows,
@@ -149,30 +150,51 @@ void tw_cpu_gemv_dp_a(const tw_cpu_kernels *ks, const void *a, tw_dtype a_type, 
   }
 }
 
-/* fp32 source into bf16 k-pairs, the per-window refills of the decoder's
- * cross-attention K^T and V: word (q, j) of a panel is bf16 W[2q][j] low,
+/* A source into bf16 k-pairs: word (q, j) of a panel is bf16 W[2q][j] low,
  * W[2q+1][j] high.  Transposed, source row j is column j of W, so its bf16
  * conversion is the column's words in order (one scatter per word);
- * otherwise two source rows make a panel row of words.  Several times
- * faster than the general path's per-element index. */
-static void pack_pairs_f32(const tw_weight_src *src, tw_cpu_weight *w, float *rowbuf) {
+ * otherwise two source rows make a panel row of words.  Rows are converted
+ * a whole row at a time (F16C / vector code), several times faster than
+ * the general path's per-element index: fp32 sources are the decoder's
+ * per-window cross-attention refills, fp16 and bf16 ones a model's weights
+ * at load (the f16 path was 44 % of loading base).  rowbuf: 2 max(k, n)
+ * floats; a non-fp32 source row goes to its second half first. */
+static void pack_pairs(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf,
+                       size_t lo, size_t hi) {
   const size_t nr = (size_t)w->nr, words = w->k_alloc / 2, panel_words = words * nr;
+  const size_t rowlen = src->k > src->n ? src->k : src->n;
+  float *conv = rowbuf + rowlen; /* a non-fp32 row as fp32 */
   uint32_t *data = w->data;
-  if (src->transposed) {
+  if (src->transposed) { /* units: columns */
     uint32_t *cw = (uint32_t *)(void *)rowbuf; /* the k-pairs of one column */
-    for (size_t j = 0; j < src->n; j++) {
-      tw_cpu_bf16_pairs((const float *)src->data + j * src->ld, src->k, cw);
+    for (size_t j = lo; j < hi; j++) {
+      const float *col = (const float *)src->data + j * src->ld;
+      if (src->dtype != TW_DTYPE_F32) {
+        source_row(src, j, src->k, use_f16c, conv);
+        col = conv;
+      }
+      tw_cpu_bf16_pairs(col, src->k, cw);
       uint32_t *d = data + j / nr * panel_words + j % nr;
       for (size_t q = 0; q < words; q++) d[q * nr] = cw[q];
     }
     return;
   }
   tw_bf16 *r0 = (tw_bf16 *)(void *)rowbuf, *r1 = r0 + src->n;
-  for (size_t q = 0; q < words; q++) {
-    const float *s0 = (const float *)src->data + 2 * q * src->ld;
-    tw_fp32_to_bf16_n(s0, r0, src->n);
-    if (2 * q + 1 < src->k) tw_fp32_to_bf16_n(s0 + src->ld, r1, src->n);
-    else memset(r1, 0, src->n * sizeof *r1);
+  for (size_t q = lo; q < hi; q++) { /* units: k-pair rows */
+    for (size_t h = 0; h < 2; h++) {
+      tw_bf16 *r = h ? r1 : r0;
+      const size_t p = 2 * q + h;
+      if (p >= src->k) {
+        memset(r, 0, src->n * sizeof *r);
+        continue;
+      }
+      const float *row = (const float *)src->data + p * src->ld;
+      if (src->dtype != TW_DTYPE_F32) {
+        source_row(src, p, src->n, use_f16c, conv);
+        row = conv;
+      }
+      tw_fp32_to_bf16_n(row, r, src->n);
+    }
     for (size_t jp = 0; jp < w->n_panels; jp++) {
       const size_t j0 = jp * nr, cols = src->n - j0 < nr ? src->n - j0 : nr;
       uint32_t *d = data + jp * panel_words + q * nr;
@@ -181,20 +203,74 @@ static void pack_pairs_f32(const tw_weight_src *src, tw_cpu_weight *w, float *ro
   }
 }
 
-void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {
-  if (src->dtype == TW_DTYPE_F32 && w->storage == TW_DTYPE_BF16 && w->pairs) {
-    pack_pairs_f32(src, w, rowbuf);
-    return;
-  }
-  if (src->transposed) {
-    for (size_t j = 0; j < src->n; j++) {
+/* Units of the source [lo, hi): columns of W when transposed, else rows
+ * (k-pair rows in the pairs layout). */
+static void pack_range(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf,
+                       size_t lo, size_t hi) {
+  if (w->storage == TW_DTYPE_BF16 && w->pairs) {
+    pack_pairs(src, w, use_f16c, rowbuf, lo, hi);
+  } else if (src->transposed) {
+    for (size_t j = lo; j < hi; j++) {
       source_row(src, j, src->k, use_f16c, rowbuf);
       put_column(w, j, rowbuf);
     }
   } else {
-    for (size_t p = 0; p < src->k; p++) {
+    for (size_t p = lo; p < hi; p++) {
       source_row(src, p, src->n, use_f16c, rowbuf);
       put_row(w, p, rowbuf);
     }
   }
+}
+
+/* How many units pack_range splits into, and how many make a share's step
+ * (whole panels of columns, so that no two threads write one line). */
+static size_t pack_units(const tw_weight_src *src, const tw_cpu_weight *w, size_t *step) {
+  *step = src->transposed ? (size_t)w->nr : 1;
+  if (src->transposed) return src->n;
+  return w->storage == TW_DTYPE_BF16 && w->pairs ? w->k_alloc / 2 : src->k;
+}
+
+void tw_cpu_pack_b(const tw_weight_src *src, tw_cpu_weight *w, int use_f16c, float *rowbuf) {
+  size_t step;
+  pack_range(src, w, use_f16c, rowbuf, 0, pack_units(src, w, &step));
+}
+
+typedef struct pack_job {
+  const tw_weight_src *src;
+  tw_cpu_weight *w;
+  int use_f16c;
+  float *rowbufs; /* a thread's at task * stride */
+  size_t stride, units, step, parts;
+} pack_job;
+
+static void pack_task(void *arg, size_t task, int thread) {
+  (void)thread;
+  const pack_job *j = arg;
+  const size_t blocks = (j->units + j->step - 1) / j->step;
+  const size_t lo = blocks * task / j->parts * j->step, hi = blocks * (task + 1) / j->parts * j->step;
+  pack_range(j->src, j->w, j->use_f16c, j->rowbufs + task * j->stride, lo,
+             hi < j->units ? hi : j->units);
+}
+
+void tw_cpu_pack_b_pool(tw_threadpool *pool, const tw_weight_src *src, tw_cpu_weight *w,
+                        int use_f16c, float *rowbuf) {
+  size_t step, units = pack_units(src, w, &step);
+  size_t parts = pool ? (size_t)tw_threadpool_size(pool) : 1;
+  const size_t blocks = (units + step - 1) / step;
+  if (parts > blocks) parts = blocks;
+  /* small weights (the decoder's per-window ones) are not worth a hand-off */
+  if (parts < 2 || src->k * src->n < ((size_t)1 << 16)) {
+    tw_cpu_pack_b(src, w, use_f16c, rowbuf);
+    return;
+  }
+  const size_t rowlen = src->k > src->n ? src->k : src->n, stride = (2 * rowlen + 15) / 16 * 16;
+  float *all = tw_malloc_aligned(parts * stride * sizeof *all); /* a row buffer per share */
+  if (!all) { /* the same packing on one thread */
+    tw_cpu_pack_b(src, w, use_f16c, rowbuf);
+    return;
+  }
+  pack_job j = {.src = src, .w = w, .use_f16c = use_f16c, .rowbufs = all, .stride = stride,
+                .units = units, .step = step, .parts = parts};
+  tw_threadpool_run(pool, parts, pack_task, &j);
+  tw_free(all);
 }
