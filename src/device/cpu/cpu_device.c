@@ -152,8 +152,12 @@ static void cpu_stream_destroy(tw_device *dev, void *stream) {
 
 static void cpu_describe(const tw_device *dev, char *buf, size_t cap) {
   const tw_cpu_impl *impl = dev->impl;
-  snprintf(buf, cap, "kernel set %s (MR %d, NR %d), blocking mc %zu kc %zu", impl->ks.isa,
-           impl->ks.mr, impl->ks.nr, impl->blk.mc, impl->blk.kc);
+  /* a dot-product kernel with its own tile height (AMX: 32 x 32) says so */
+  char dp[48] = "";
+  if (impl->ks.ukr_dp && tw_cpu_dp_mr(&impl->ks) != (size_t)impl->ks.mr)
+    snprintf(dp, sizeof dp, "; dot-product MR %zu", tw_cpu_dp_mr(&impl->ks));
+  snprintf(buf, cap, "kernel set %s (MR %d, NR %d%s), blocking mc %zu kc %zu", impl->ks.isa,
+           impl->ks.mr, impl->ks.nr, dp, impl->blk.mc, impl->blk.kc);
 }
 
 static void cpu_calibration(const tw_device *dev, tw_device_calibration *out) {
