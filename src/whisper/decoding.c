@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/threadpool.h"
 #include "whisper/compression.h"
 #include "whisper/decoding_impl.h"
 #include "whisper/ops.h"
@@ -90,7 +91,10 @@ int tw_window_decoder_create(const tw_logits_source *src, const tw_logit_filters
   size_t v = (size_t)d->n_vocab, g = (size_t)max_group;
   d->prefill = tw_malloc_aligned(sizeof(float) * v * TW_PREFILL_ROWS);
   d->logits = tw_malloc_aligned(sizeof(float) * v * g);
-  d->weights = tw_malloc_aligned(sizeof(double) * v * g);
+  /* a row of sampling weights per thread that chooses (decoding_greedy.c) */
+  const size_t wrows = src->pool ? (size_t)tw_threadpool_size(src->pool) : 1;
+  d->weight_rows = (int)(wrows < g ? wrows : g);
+  d->weights = tw_malloc_aligned(sizeof(double) * v * (size_t)d->weight_rows);
   d->step_tok = tw_malloc_aligned(sizeof(int32_t) * g);
   d->src_idx = tw_malloc_aligned(sizeof(int) * g);
   d->active = tw_malloc_aligned(sizeof(int) * g);

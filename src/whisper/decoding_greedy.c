@@ -40,11 +40,11 @@ typedef struct choose_job {
   float *lp;        /* [n_active] out */
 } choose_job;
 
-/* Rows [r0, r1): filters, the token, and its log-probability.  Each row
- * reads and writes only its own logits and weights, so rows run on any
- * thread with the same result. */
+/* Rows [r0, r1) on task `task` (< the pool's threads, and < the rows:
+ * tw_parallel_rows): filters, the token, and its log-probability.  Each
+ * row reads and writes only its own logits and its task's weights, so rows
+ * run on any thread with the same result. */
 static void choose_rows(void *arg, size_t r0, size_t r1, size_t task) {
-  (void)task;
   choose_job *j = arg;
   tw_window_decoder *d = j->d;
   const size_t v = (size_t)d->n_vocab;
@@ -54,7 +54,7 @@ static void choose_rows(void *arg, size_t r0, size_t r1, size_t task) {
     tw_logit_filters_apply(d->filters, row, s->tok, s->len);
     const int tok = j->temperature == 0 ? argmax(row, d->n_vocab)
                                         : sample(j->u[r], row, d->n_vocab, j->temperature,
-                                                 d->weights + r * v);
+                                                 d->weights + task * v);
     /* log_softmax of the filtered, un-tempered logits, as OpenAI counts it */
     j->tok[r] = tok;
     j->lp[r] = (float)((double)row[tok] - tw__logsumexp(row, d->n_vocab));
@@ -75,8 +75,11 @@ static void choose(tw_window_decoder *d, const tw_decode_options *o, int n_activ
   if (o->temperature != 0)
     for (int r = 0; r < n_active; r++) u[r] = tw_srng_unit(&d->rng);
   choose_job j = {.d = d, .temperature = o->temperature, .u = u, .tok = tok, .lp = lp};
-  if (d->src->pool && n_active > 1)
-    tw_parallel_rows(d->src->pool, (size_t)n_active, choose_rows, &j);
+  /* tasks: min(threads, rows), each with its row of weights */
+  tw_threadpool *pool = d->src->pool;
+  const int tasks = pool ? tw_threadpool_size(pool) : 1;
+  if (pool && n_active > 1 && (tasks < n_active ? tasks : n_active) <= d->weight_rows)
+    tw_parallel_rows(pool, (size_t)n_active, choose_rows, &j);
   else
     choose_rows(&j, 0, (size_t)n_active, 0);
   for (int r = 0; r < n_active; r++) {

@@ -26,7 +26,8 @@ struct tw_window_decoder {
 
   float *prefill;      /* [TW_PREFILL_ROWS][n_vocab] logits from the SOT position on */
   float *logits;       /* [max_group][n_vocab] */
-  double *weights;     /* [max_group][n_vocab] sampling weights, a row per sequence */
+  double *weights;     /* [weight_rows][n_vocab] sampling weights, a row per choosing task */
+  int weight_rows;     /* min(max_group, the threads of src->pool at creation) */
   int32_t *step_tok;   /* [max_group] tokens fed in one step */
   int *src_idx;        /* [max_group] reorder sources */
   int *active;         /* [max_group] greedy: sequence held by each cache row */

@@ -307,37 +307,49 @@ static void test_best_of_reproducible(void) {
   /* Every sampled token followed the rules: a timestamp, then text or EOT. */
   CHECK(r.tokens[0] >= SC_TB && r.tokens[0] < SC_TB + 4);
   for (int i = 1; i < r.n_tokens; i++) CHECK(r.tokens[i] >= 3 && r.tokens[i] <= 6);
-  /* The rows filtered and sampled on a pool of 1, 2 or 3 threads: the same
-   * draws, so the same result as on the caller's thread alone, seed by
-   * seed (the variates are drawn in row order before the rows run). */
+  teardown(&h);
+  /* The rows filtered and sampled on a pool of 1, 2 or 3 threads (the
+   * source's pool, there when the decoder is made): the same draws, so the
+   * same result as on the caller's thread alone, seed by seed (the
+   * variates are drawn in row order before the rows run). */
   int differ = 0, runs = 0;
   for (int threads = 1; threads <= 3; threads++) {
     tw_threadpool *pool = NULL;
     CHECK(tw_threadpool_create(threads, &pool) == TW_OK);
-    for (uint64_t seed = 0; seed < 40 && pool; seed++) {
+    harness hp;
+    memset(&hp, 0, sizeof hp);
+    sc_init(&hp.src, sample_script, NULL);
+    hp.src.iface.pool = pool;
+    hp.f = h.f;
+    hp.tt = sc_text();
+    CHECK(tw_window_decoder_create(&hp.src.iface, &hp.f, &hp.tt, SC_CTX, 4, &hp.dec, NULL) == TW_OK);
+    memcpy(hp.init, h.init, sizeof h.init);
+    hp.n_init = h.n_init, hp.sot_index = h.sot_index;
+    hp.src.iface.set_audio(&hp.src, zero_window);
+    harness h1;
+    setup(&h1, sample_script, NULL, 1, 4);
+    for (uint64_t seed = 0; seed < 40 && pool && hp.dec; seed++) {
       o.seed = seed;
       tw_decode_result a, b;
       int32_t ta[16];
-      h.src.iface.pool = NULL;
-      if (tw_decode_window(h.dec, &o, h.init, h.n_init, h.sot_index, &a, NULL) != TW_OK) {
+      if (tw_decode_window(h1.dec, &o, h1.init, h1.n_init, h1.sot_index, &a, NULL) != TW_OK) {
         differ++;
         continue;
       }
       const int na = a.n_tokens;
       const double sa = a.sum_logprob;
       memcpy(ta, a.tokens, sizeof(int32_t) * (size_t)(na < 16 ? na : 16));
-      h.src.iface.pool = pool;
-      if (tw_decode_window(h.dec, &o, h.init, h.n_init, h.sot_index, &b, NULL) != TW_OK ||
+      if (tw_decode_window(hp.dec, &o, hp.init, hp.n_init, hp.sot_index, &b, NULL) != TW_OK ||
           b.n_tokens != na || b.sum_logprob != sa ||
           memcmp(ta, b.tokens, sizeof(int32_t) * (size_t)(na < 16 ? na : 16)))
         differ++;
       runs++;
     }
-    h.src.iface.pool = NULL;
+    teardown(&h1);
+    teardown(&hp);
     tw_threadpool_destroy(pool);
   }
   CHECK_MSG(differ == 0 && runs == 120, "best-of with a pool: %d of %d runs differ", differ, runs);
-  teardown(&h);
 }
 
 /* ---- initial tokens, no_speech with a prompt, bad input ---------------- */
