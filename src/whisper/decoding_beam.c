@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "whisper/decoding_impl.h"
 
 static void seq_copy(tw_seq *dst, const tw_seq *src) {
@@ -67,17 +68,52 @@ static void sort_candidates(tw_cand *c, int n) {
   }
 }
 
-/* One step: candidates from every distinct beam, new beams into d->next,
- * new finished sequences into d->finished. Returns the number of beams. */
-static int beam_step(tw_window_decoder *d, int beam, int max_candidates) {
-  const int32_t eot = d->filters->ids.eot;
-  int n_cand = 0;
-  for (int j = 0; j < beam; j++) {
-    if (duplicate_of_earlier(d->seqs, j)) continue;
-    float *row = d->logits + (size_t)j * (size_t)d->n_vocab;
+typedef struct beam_job {
+  tw_window_decoder *d;
+  int beam;
+  const unsigned char *skip; /* [beam] duplicates of an earlier beam */
+  int *count;                /* [beam] candidates of each beam */
+} beam_job;
+
+/* Beams [r0, r1): filters, log-sum-exp and top beam + 1 tokens, into the
+ * beam's own stretch of d->cand (j (beam + 1) on): beams only read their
+ * own logits and tokens, so they run on any thread alike. */
+static void beam_rows(void *arg, size_t r0, size_t r1, size_t task) {
+  (void)task;
+  const beam_job *b = arg;
+  tw_window_decoder *d = b->d;
+  for (size_t j = r0; j < r1; j++) {
+    b->count[j] = 0;
+    if (b->skip[j]) continue;
+    float *row = d->logits + j * (size_t)d->n_vocab;
     tw_logit_filters_apply(d->filters, row, d->seqs[j].tok, d->seqs[j].len);
     double lse = tw__logsumexp(row, d->n_vocab);
-    n_cand += top_candidates(row, d->n_vocab, lse, beam + 1, j, d->seqs[j].sum, d->cand + n_cand);
+    b->count[j] = top_candidates(row, d->n_vocab, lse, b->beam + 1, (int)j, d->seqs[j].sum,
+                                 d->cand + j * (size_t)(b->beam + 1));
+  }
+}
+
+/* One step: candidates from every distinct beam, new beams into d->next,
+ * new finished sequences into d->finished. Returns the number of beams.
+ * The beams' rows run over the source's threads (round 5: with 5 beams
+ * they were most of the decoding rules), then their candidates are put in
+ * beam order, the order of creation the stable sort keeps. */
+static int beam_step(tw_window_decoder *d, int beam, int max_candidates) {
+  const int32_t eot = d->filters->ids.eot;
+  unsigned char skip[64];
+  int count[64];
+  for (int j = 0; j < beam; j++) skip[j] = (unsigned char)duplicate_of_earlier(d->seqs, j);
+  beam_job b = {.d = d, .beam = beam, .skip = skip, .count = count};
+  if (d->src->pool && beam > 1)
+    tw_parallel_rows(d->src->pool, (size_t)beam, beam_rows, &b);
+  else
+    beam_rows(&b, 0, (size_t)beam, 0);
+  int n_cand = 0;
+  for (int j = 0; j < beam; j++) { /* compacted forwards: n_cand <= j (beam + 1) */
+    if (count[j] && n_cand != j * (beam + 1))
+      memmove(d->cand + n_cand, d->cand + (size_t)j * (size_t)(beam + 1),
+              sizeof(tw_cand) * (size_t)count[j]);
+    n_cand += count[j];
   }
   sort_candidates(d->cand, n_cand);
   int saved = 0;

@@ -26,9 +26,14 @@ typedef struct harness {
 } harness;
 
 /* Filters as transcribe() sets them, minus the suppress set (empty). */
+/* The source's pool for the harnesses set up while it is not NULL (the
+ * rows of a step then run on its threads). */
+static tw_threadpool *setup_pool;
+
 static void setup(harness *h, sc_script_fn fn, void *user, int timestamps, int max_group) {
   memset(h, 0, sizeof *h);
   sc_init(&h->src, fn, user);
+  h->src.iface.pool = setup_pool;
   h->f.ids = sc_tokens(1);
   h->f.suppress_blank = 1;
   h->f.timestamps = timestamps;
@@ -151,7 +156,7 @@ static void run_beam(harness *h, double patience, double alpha, tw_decode_result
   CHECK(tw_decode_window(h->dec, &o, h->init, h->n_init, h->sot_index, r, NULL) == TW_OK);
 }
 
-static void test_beam_ties(void) {
+static void beam_ties(void) {
   harness h;
   setup(&h, beam_tie_script, NULL, 0, 2);
   CHECK(h.n_init == 4 && h.init[3] == SC_NO_TS);
@@ -183,6 +188,18 @@ static void test_beam_ties(void) {
   run_beam(&h, 2.0, NAN, &r);
   CHECK(r.n_tokens == 2 && r.tokens[0] == 10 && r.tokens[1] == 20);
   teardown(&h);
+}
+
+/* The same hand-worked search with the beams' rows on 2 and 3 threads:
+ * the candidates must still be sorted in their order of creation. */
+static void test_beam_ties(void) {
+  beam_ties();
+  for (int threads = 2; threads <= 3; threads++) {
+    CHECK(tw_threadpool_create(threads, &setup_pool) == TW_OK);
+    if (setup_pool) beam_ties();
+    tw_threadpool_destroy(setup_pool);
+    setup_pool = NULL;
+  }
 }
 
 /* Without EOT the budget ends the search and finalize ranks live beams. */
