@@ -1,6 +1,11 @@
+#define _POSIX_C_SOURCE 200809L
 #include "tw_test_stack.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "tw_test.h"
 
 tw_stream *tw_test_stream_on(tw_device *dev) {
   if (!dev) return NULL;
@@ -50,4 +55,16 @@ void tw_test_stack_close(tw_test_stack *st) {
   tw_stream_destroy(st->s);
   tw_device_destroy(st->dev);
   memset(st, 0, sizeof *st);
+}
+
+int tw_test_synth_file(const tw_hparams *hp, uint64_t seed, char *path) {
+  int fd = mkstemp(path);
+  CHECK_MSG(fd >= 0, "mkstemp %s", path);
+  if (fd < 0) return TW_EIO;
+  close(fd);
+  tw_synth_options so = {.custom = hp, .seed = seed,
+                         .header_path = tw_test_data("for-tests-ggml-base.bin")};
+  int rc = tw_synth_model_write(&so, path);
+  CHECK_MSG(rc == TW_OK, "synth %s: %s", path, tw_last_error());
+  return rc;
 }

@@ -25,6 +25,12 @@ int tw_test_stack_encoder(tw_test_stack *st, const tw_whisper_model *m, int fp32
 tw_stream *tw_test_stream_on(tw_device *dev);
 void tw_test_stream_drop(tw_stream *s);
 
+/* A synthetic model file of shape hp (weights from `seed`, the test
+ * header's vocabulary) at a new temporary path: path is a mkstemp template
+ * ("/tmp/...-XXXXXX"), filled in.  TW_OK, or the failure (CHECKed, with
+ * its message); the caller unlinks the path either way. */
+int tw_test_synth_file(const tw_hparams *hp, uint64_t seed, char *path);
+
 /* Destroys what was made (any part may be missing) and zeroes *st. */
 void tw_test_stack_close(tw_test_stack *st);
 

@@ -11,6 +11,7 @@
 
 #include "tilewhisper/tilewhisper.h"
 #include "tw_test.h"
+#include "tw_test_stack.h"
 
 #define N_THREADS 4
 #define N_CTX 48 /* encoder positions: 96 mel frames per input */
@@ -93,17 +94,10 @@ out:
 
 int main(void) {
   char path[] = "/tmp/tw-concurrency-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  if (fd < 0) return tw_test_finish("test_concurrency");
-  close(fd);
   tw_hparams hp = {.n_vocab = 51865, .n_audio_ctx = 1500, .n_audio_state = 128,
                    .n_audio_head = 4, .n_audio_layer = 2, .n_text_ctx = 448,
                    .n_text_state = 128, .n_text_head = 4, .n_text_layer = 1, .n_mels = 80};
-  tw_synth_options so = {.custom = &hp, .seed = 7,
-                         .header_path = tw_test_data("for-tests-ggml-base.bin")};
-  int rc = tw_synth_model_write(&so, path);
-  CHECK_MSG(rc == TW_OK, "synth: %s", tw_last_error());
+  int rc = tw_test_synth_file(&hp, 7, path);
   float *mels[N_THREADS];
   for (int i = 0; i < N_THREADS; i++) {
     mels[i] = malloc(80 * 2 * N_CTX * sizeof(float));

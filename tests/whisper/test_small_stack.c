@@ -15,6 +15,7 @@
 
 #include "tilewhisper/tilewhisper.h"
 #include "tw_test.h"
+#include "tw_test_stack.h"
 
 /* The sanitizers' redzones and bookkeeping make every frame larger, so the
  * test build gets more room; both are far below the 8 MiB a thread has by
@@ -51,17 +52,10 @@ static void *run(void *arg) {
 
 int main(void) {
   char path[] = "/tmp/tw-small-stack-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  if (fd < 0) return tw_test_finish("test_small_stack");
-  close(fd);
   tw_hparams hp = {.n_vocab = 51865, .n_audio_ctx = 1500, .n_audio_state = 128,
                    .n_audio_head = 2, .n_audio_layer = 1, .n_text_ctx = 448,
                    .n_text_state = 128, .n_text_head = 2, .n_text_layer = 1, .n_mels = 80};
-  tw_synth_options so = {.custom = &hp, .seed = 11,
-                         .header_path = tw_test_data("for-tests-ggml-base.bin")};
-  int rc = tw_synth_model_write(&so, path);
-  CHECK_MSG(rc == TW_OK, "synth: %s", tw_last_error());
+  int rc = tw_test_synth_file(&hp, 11, path);
   tw_model *model = NULL;
   if (!rc) {
     tw_model_options mo;
