@@ -23,7 +23,13 @@ tw_gelu_row_fn tw_gelu_row_kernel(void);
  * tw_pair_cols: dst[q * ld_dst + r] = (c[r][2q], c[r][2q + 1]) for r < m,
  * q < pairs (c row stride ldc). */
 void tw_pair_rows(const float *r0, const float *r1, size_t n, uint32_t *dst);
+/* tw_pair_cols runs the AVX-512 body where the CPU has it (16 x 16
+ * transposes instead of one store per word), else the portable one. */
 void tw_pair_cols(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
                   size_t ld_dst);
+void tw_pair_cols_generic(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
+                          size_t ld_dst);
+void tw_pair_cols_avx512(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
+                         size_t ld_dst);
 
 #endif

@@ -33,7 +33,7 @@ void tw_pair_rows(const float *r0, const float *r1, size_t n, uint32_t *dst) {
   pair_rows(r0, r1, n, dst);
 }
 
-void tw_pair_cols(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
-                  size_t ld_dst) {
+void tw_pair_cols_generic(const float *c, size_t ldc, size_t m, size_t pairs, uint32_t *dst,
+                          size_t ld_dst) {
   pair_cols(c, ldc, m, pairs, dst, ld_dst);
 }
