@@ -7,12 +7,13 @@
  * rounded to bf16, and bit for bit against refilling it alone with
  * tw_weight_update; odd and even row counts, head sizes 8, 24 and 64,
  * 1 and 2 threads, the planned `fixed` device (fallback), a shape
- * mismatch. */
+ * mismatch; and the k-pair column writers alone. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gemm/engine.h"
+#include "kernels/elementwise.h"
 #include "kernels/ukernel.h"
 #include "tw_test.h"
 
@@ -161,7 +162,49 @@ static void run_product_case(const char *dev_name, int threads, size_t T, size_t
   tw_device_destroy(dev);
 }
 
+/* The k-pair column writers directly (the portable body and, where the CPU
+ * has it, the AVX-512 one) against words built here from bf16 rounding by
+ * frexp/ldexp: every row count 1..37 and pair count 1..20 (masks, partial
+ * 16 x 16 blocks), a destination stride wider than the rows, and words
+ * outside the written rectangle left alone. */
+static void test_pair_cols(void) {
+  enum { M = 37, P = 20, LDC = 45, LDD = 41 };
+  static float c[M * LDC];
+  static uint32_t got[P * LDD], want[P * LDD];
+  tw_rng r = {99};
+  tw_fill_uniform(&r, c, M * LDC, -3.0f, 3.0f);
+  int have512 = 0;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  have512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#endif
+  int bad = 0;
+  for (int body = 0; body < 1 + have512; body++)
+    for (size_t m = 1; m <= M; m++)
+      for (size_t pairs = 1; pairs <= P; pairs++) {
+        for (size_t i = 0; i < P * LDD; i++) got[i] = want[i] = 0xdeadbeefu;
+        for (size_t q = 0; q < pairs; q++)
+          for (size_t i = 0; i < m; i++) {
+            uint32_t w = 0;
+            for (int h = 0; h < 2; h++) {
+              float f = (float)tw_test_bf16_round(c[i * LDC + 2 * q + (size_t)h]);
+              uint32_t u;
+              memcpy(&u, &f, sizeof u);
+              w |= (u >> 16) << (16 * h);
+            }
+            want[q * LDD + i] = w;
+          }
+        if (body) tw_pair_cols_avx512(c, LDC, m, pairs, got, LDD);
+        else tw_pair_cols_generic(c, LDC, m, pairs, got, LDD);
+        if (memcmp(got, want, sizeof got)) bad++;
+      }
+  CHECK_MSG(bad == 0, "pair_cols: %d of %d shapes wrong", bad, (1 + have512) * M * P);
+  printf("  pair_cols: portable%s body, %d shapes each\n", have512 ? " and AVX-512" : "", M * P);
+}
+
 int main(void) {
+  test_pair_cols();
   for (int threads = 1; threads <= 2; threads++) {
     run_product_case("cpu", threads, 100, 64, 64, 2);
     run_product_case("cpu", threads, 33, 64, 24, 3);
