@@ -75,13 +75,11 @@ static void choose(tw_window_decoder *d, const tw_decode_options *o, int n_activ
   if (o->temperature != 0)
     for (int r = 0; r < n_active; r++) u[r] = tw_srng_unit(&d->rng);
   choose_job j = {.d = d, .temperature = o->temperature, .u = u, .tok = tok, .lp = lp};
-  /* tasks: min(threads, rows), each with its row of weights */
+  /* min(threads, rows) tasks, each with its row of weights: a pool larger
+   * than the one the decoder was made with runs the rows on this thread */
   tw_threadpool *pool = d->src->pool;
-  const int tasks = pool ? tw_threadpool_size(pool) : 1;
-  if (pool && n_active > 1 && (tasks < n_active ? tasks : n_active) <= d->weight_rows)
-    tw_parallel_rows(pool, (size_t)n_active, choose_rows, &j);
-  else
-    choose_rows(&j, 0, (size_t)n_active, 0);
+  if (tw_threadpool_size(pool) > d->weight_rows && n_active > d->weight_rows) pool = NULL;
+  tw_parallel_rows(pool, (size_t)n_active, choose_rows, &j);
   for (int r = 0; r < n_active; r++) {
     tw_seq *s = &d->seqs[d->active[r]];
     s->sum += lp[r];
